@@ -1,0 +1,8 @@
+export { Matcher, MAX_LINE_LENGTH, type FailureMatch, type MatchResult } from './matcher';
+export {
+  loadFilterFile, loadBuiltinFilter, inlineFilter, builtinFilterNames, parseFilterOptions, splitFilterSpec,
+  BUILTIN_FILTER_DIR, type FilterDefinition,
+} from './load';
+export { FilterFileError } from './ini';
+export { RegexError } from './regex';
+export { DateDetector } from './date';

@@ -1,0 +1,207 @@
+/** Loads a fail2ban filter: includes, .local overrides, [Init] options, %(x)s and <x> interpolation. */
+import { existsSync, readFileSync, readdirSync } from 'fs';
+import { basename, dirname, join, resolve } from 'path';
+import { FilterFileError, parseIni } from './ini';
+
+export interface FilterDefinition {
+  /** Where it came from: a path, a built-in name or "inline". */
+  source: string;
+  prefregex?: string;
+  failregex: string[];
+  ignoreregex: string[];
+  datepattern?: string;
+  maxlines: number;
+  journalmatch?: string;
+}
+
+type Sections = Map<string, Map<string, string>>;
+
+/** Options as written in a jail: "mode=aggressive, publickey=any". */
+export function parseFilterOptions(text: string | undefined): Map<string, string> {
+  const options = new Map<string, string>();
+  if (!text) return options;
+  const re = /\s*([\w.-]+)\s*=\s*("[^"]*"|'[^']*'|[^,]*)\s*(?:,|$)/gy;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while (pos < text.length && (m = re.exec(text))) {
+    if (m[0] === '') break;
+    let value = m[2].trim();
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    options.set(m[1], value);
+    pos = re.lastIndex;
+  }
+  if (text.slice(pos).trim() !== '') throw new Error(`filter options: cannot read "${text.slice(pos).trim()}"; write them as name=value, name=value`);
+  return options;
+}
+
+/** Splits "sshd[mode=aggressive]" into name and options. */
+export function splitFilterSpec(spec: string): { name: string; options: Map<string, string> } {
+  const m = /^\s*([^[\]\s]+)\s*(?:\[(.*)\])?\s*$/.exec(spec);
+  if (!m) throw new Error(`filter "${spec}": expected NAME or NAME[key=value, ...]`);
+  return { name: m[1], options: parseFilterOptions(m[2]) };
+}
+
+function merge(into: Sections, from: Sections): void {
+  for (const [name, values] of from) {
+    const target = into.get(name) ?? new Map<string, string>();
+    for (const [k, v] of values) target.set(k, v);
+    into.set(name, target);
+  }
+}
+
+/** Reads FILE with its includes, then FILE's .local and NAME.d/ overrides, in fail2ban's order. */
+function readWithIncludes(file: string, seen: Set<string>): Sections {
+  const result: Sections = new Map();
+  const base = file.replace(/\.(conf|local)$/, '');
+  const candidates = [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')];
+  const found = candidates.filter((p) => existsSync(p));
+  if (found.length === 0) throw new FilterFileError(file, null, 'not found');
+  for (const path of found) {
+    const abs = resolve(path);
+    if (seen.has(abs)) throw new FilterFileError(path, null, 'includes itself (an include loop)');
+    seen.add(abs);
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (err) {
+      throw new FilterFileError(path, null, (err as Error).message);
+    }
+    const ini = parseIni(text, path);
+    const includes = ini.sections.get('INCLUDES');
+    const listOf = (key: string) => (includes?.get(key) ?? '').split(/\s+/).filter(Boolean);
+    for (const before of listOf('before')) merge(result, readWithIncludes(join(dirname(abs), before), seen));
+    const own = new Map(ini.sections);
+    own.delete('INCLUDES');
+    merge(result, own);
+    for (const after of listOf('after')) merge(result, readWithIncludes(join(dirname(abs), after), seen));
+    seen.delete(abs);
+  }
+  return result;
+}
+
+function dropIns(dir: string, ext: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+const KNOWN_TAGS = /^(?:HOST|ADDR|IP4|IP6|DNS|CIDR|SUBNET|SKIPLINES|\/?F-[\w/]+)$/;
+
+/**
+ * Resolves every value of [Definition] with fail2ban's two interpolations:
+ * `%(name)s` (ConfigParser, also `%(section/name)s`) and `<name>` (fail2ban's own, tags left alone).
+ */
+function interpolate(sections: Sections, options: Map<string, string>, file: string): Map<string, string> {
+  const defaults = sections.get('DEFAULT') ?? new Map<string, string>();
+  const init = sections.get('Init') ?? new Map<string, string>();
+  const definition = sections.get('Definition') ?? new Map<string, string>();
+  // [Init] and jail options override [Definition] values of the same name, as fail2ban does.
+  const scope = new Map<string, string>([...defaults, ...definition, ...init, ...options]);
+
+  const lookup = (name: string): string | undefined => {
+    const slash = name.indexOf('/');
+    if (slash > 0) {
+      const section = sections.get(name.slice(0, slash));
+      const key = name.slice(slash + 1);
+      return section?.get(key) ?? (sections.get('DEFAULT')?.get(key));
+    }
+    return scope.get(name);
+  };
+
+  const resolveValue = (value: string, depth: number, key: string): string => {
+    if (depth > 30) throw new FilterFileError(file, null, `"${key}" refers to itself (interpolation deeper than 30)`);
+    let out = value.replace(/%\(([^)]+)\)s/g, (_all, name: string) => {
+      const v = lookup(name);
+      if (v === undefined) throw new FilterFileError(file, null, `"${key}" refers to %(${name})s, which is not defined`);
+      return resolveValue(v, depth + 1, name);
+    });
+    // <name> innermost first, so "<cmnfailed-<publickey>>" works.
+    for (let i = 0; i < 30; i++) {
+      let changed = false;
+      out = out.replace(/<([^<>\s]+)>/g, (all, name: string) => {
+        if (KNOWN_TAGS.test(name)) return all;
+        const v = lookup(name);
+        if (v === undefined) return all;
+        changed = true;
+        return resolveValue(v, depth + 1, name);
+      });
+      if (!changed) break;
+    }
+    return out;
+  };
+
+  const resolved = new Map<string, string>();
+  for (const key of ['prefregex', 'failregex', 'ignoreregex', 'datepattern', 'maxlines', 'journalmatch']) {
+    const v = lookup(key);
+    if (v !== undefined) resolved.set(key, resolveValue(v, 0, key));
+  }
+  return resolved;
+}
+
+function linesOf(value: string | undefined): string[] {
+  return (value ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+function toDefinition(values: Map<string, string>, source: string): FilterDefinition {
+  const maxlines = Number(values.get('maxlines') ?? 1);
+  if (!Number.isInteger(maxlines) || maxlines < 1) throw new FilterFileError(source, null, `maxlines must be a whole number of at least 1 (got "${values.get('maxlines')}")`);
+  const prefregex = values.get('prefregex')?.trim();
+  return {
+    source,
+    prefregex: prefregex || undefined,
+    failregex: linesOf(values.get('failregex')),
+    ignoreregex: linesOf(values.get('ignoreregex')),
+    datepattern: values.get('datepattern')?.trim() || undefined,
+    maxlines,
+    journalmatch: values.get('journalmatch')?.trim() || undefined,
+  };
+}
+
+/** Loads a filter file (`.../filter.d/NAME.conf`) with its includes and local overrides. */
+export function loadFilterFile(path: string, options: Map<string, string> = new Map()): FilterDefinition {
+  const sections = readWithIncludes(path, new Set());
+  if (!sections.has('Definition')) throw new FilterFileError(path, null, 'has no [Definition] section');
+  const def = toDefinition(interpolate(sections, options, path), path);
+  if (def.failregex.length === 0) throw new FilterFileError(path, null, 'has no failregex');
+  return def;
+}
+
+/** Directory of the built-in filters shipped with the package. */
+export const BUILTIN_FILTER_DIR = resolve(__dirname, '..', '..', '..', 'filters');
+
+/** Names of the built-in filters. */
+export function builtinFilterNames(dir = BUILTIN_FILTER_DIR): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.conf') && f !== 'common.conf')
+      .map((f) => basename(f, '.conf'))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Loads a built-in filter by name ("sshd") with options. */
+export function loadBuiltinFilter(name: string, options: Map<string, string> = new Map(), dir = BUILTIN_FILTER_DIR): FilterDefinition {
+  if (!/^[\w.-]+$/.test(name) || !builtinFilterNames(dir).includes(name)) {
+    const known = builtinFilterNames(dir).join(', ');
+    throw new Error(`no built-in filter named "${name}"; built-in filters: ${known}`);
+  }
+  const def = loadFilterFile(join(dir, `${name}.conf`), options);
+  return { ...def, source: `builtin:${name}` };
+}
+
+/** An inline filter from failregex/ignoreregex text, one pattern per line. */
+export function inlineFilter(parts: { failregex?: string; ignoreregex?: string; prefregex?: string; datepattern?: string; maxlines?: string | number }): FilterDefinition {
+  const values = new Map<string, string>();
+  if (parts.failregex) values.set('failregex', parts.failregex);
+  if (parts.ignoreregex) values.set('ignoreregex', parts.ignoreregex);
+  if (parts.prefregex) values.set('prefregex', parts.prefregex);
+  if (parts.datepattern) values.set('datepattern', parts.datepattern);
+  if (parts.maxlines !== undefined && String(parts.maxlines).trim() !== '') values.set('maxlines', String(parts.maxlines));
+  const def = toDefinition(values, 'inline');
+  if (def.failregex.length === 0) throw new Error('inline filter has no failregex: give at least one pattern with <HOST>');
+  return def;
+}

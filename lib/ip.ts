@@ -1,0 +1,96 @@
+/** IP addresses and prefixes: parsing, canonical text, membership. Nothing else from a log reaches a command. */
+import ipaddr from 'ipaddr.js';
+import { isIP } from 'net';
+
+export type Family = 4 | 6;
+
+export interface Address {
+  /** Canonical text: IPv4 dotted quad, IPv6 RFC 5952; IPv4-mapped IPv6 becomes IPv4. */
+  text: string;
+  family: Family;
+  /** Prefix length when this is a network (CIDR); 32/128 for a single address. */
+  prefix: number;
+  isPrefix: boolean;
+}
+
+const STRICT_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function normalise(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return (addr as ipaddr.IPv6).toIPv4Address();
+  }
+  return addr;
+}
+
+/**
+ * Parses a single IP address in strict form (no octal, no shortened IPv4), with optional
+ * IPv6 brackets and zone-free. Returns null for anything else.
+ */
+export function parseAddress(input: unknown): Address | null {
+  if (typeof input !== 'string' || input.length > 64) return null;
+  let text = input.trim();
+  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
+  const family = isIP(text);
+  if (family === 0) return null;
+  if (family === 4 && !STRICT_V4.test(text)) return null;
+  if (text.includes('%')) return null;
+  const addr = normalise(ipaddr.parse(text));
+  const f: Family = addr.kind() === 'ipv4' ? 4 : 6;
+  return { text: addr.toString(), family: f, prefix: f === 4 ? 32 : 128, isPrefix: false };
+}
+
+/** Parses an address or a CIDR prefix ("203.0.113.0/24", "2001:db8::/64"); host bits are cleared. */
+export function parseAddressOrPrefix(input: unknown): Address | null {
+  if (typeof input !== 'string' || input.length > 68) return null;
+  const text = input.trim();
+  const slash = text.indexOf('/');
+  if (slash < 0) return parseAddress(text);
+  const base = parseAddress(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (!base || !/^\d{1,3}$/.test(lenText)) return null;
+  let len = Number(lenText);
+  const mappedV4 = isIP(text.slice(0, slash)) === 6 && base.family === 4;
+  if (mappedV4) len -= 96;
+  const max = base.family === 4 ? 32 : 128;
+  if (len < 0 || len > max) return null;
+  if (len === max) return base;
+  const network = networkOf(base.text, len);
+  return { text: `${network}/${len}`, family: base.family, prefix: len, isPrefix: true };
+}
+
+function networkOf(text: string, len: number): string {
+  const parsed = ipaddr.parse(text);
+  const bytes = parsed.toByteArray();
+  for (let bit = len; bit < bytes.length * 8; bit++) {
+    bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** The prefix of `len` bits that holds `address` (e.g. a /24 or a /64 for subnet counting). */
+export function prefixOf(address: Address, len: number): string {
+  return `${networkOf(address.text, len)}/${len}`;
+}
+
+/** A set of addresses and prefixes that can answer "is this address inside?". */
+export class AddressSet {
+  private readonly ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
+
+  add(entry: Address): void {
+    this.ranges.push([ipaddr.parse(entry.text.split('/')[0]), entry.prefix]);
+  }
+
+  get size(): number {
+    return this.ranges.length;
+  }
+
+  has(address: Address): boolean {
+    const addr = ipaddr.parse(address.text.split('/')[0]);
+    for (const [range, len] of this.ranges) {
+      if (range.kind() !== addr.kind()) continue;
+      if (address.prefix < len) continue; // a wider prefix is not inside a narrower one
+      if ((addr as ipaddr.IPv4).match(range as ipaddr.IPv4, len)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,1 @@
+export { Ledger, type BanRecord } from './ledger';

@@ -1,0 +1,2 @@
+export { renderMail, DEFAULT_BODY, DEFAULT_SUBJECT, type RenderedMail } from './render';
+export { createTransport, type MailServerSettings } from './transport';

@@ -1,0 +1,2 @@
+export { Follower, type FollowerOptions } from './follower';
+export { expandPath, hasWildcard } from './glob';
