@@ -6,3 +6,4 @@ export {
 export { FilterFileError } from './ini';
 export { RegexError } from './regex';
 export { DateDetector } from './date';
+export { filterFromSettings, type FilterSettings } from './settings';

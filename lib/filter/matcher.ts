@@ -33,10 +33,10 @@ interface CompiledRegex extends ExpandedRegex {
 /** Lines longer than this are cut before matching, so a hostile line cannot make a pattern spin for long. */
 export const MAX_LINE_LENGTH = 16 * 1024;
 
-function compileAll(patterns: string[], requireHost: boolean, flags: string): CompiledRegex[] {
+function compileAll(patterns: string[], requireHost: boolean, flags: string, kind: string): CompiledRegex[] {
   return patterns.map((original) => {
     const expanded = expandRegex(original, { requireHost });
-    return { ...expanded, original, re: compile(expanded.source, original, flags) };
+    return { ...expanded, original, re: compile(expanded.source, original, flags, kind) };
   });
 }
 
@@ -69,9 +69,9 @@ export class Matcher {
   constructor(definition: FilterDefinition) {
     this.definition = definition;
     const flags = definition.maxlines > 1 ? 'm' : '';
-    this.pref = definition.prefregex ? compileAll([definition.prefregex], false, flags)[0] : null;
-    this.fail = compileAll(definition.failregex, true, flags);
-    this.ignore = compileAll(definition.ignoreregex, false, flags);
+    this.pref = definition.prefregex ? compileAll([definition.prefregex], false, flags, 'prefregex')[0] : null;
+    this.fail = compileAll(definition.failregex, true, flags, 'failregex');
+    this.ignore = compileAll(definition.ignoreregex, false, flags, 'ignoreregex');
     this.dates = new DateDetector(definition.datepattern);
   }
 

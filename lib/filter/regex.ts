@@ -93,7 +93,7 @@ function translatePython(source: string, original: string, groups: Map<string, s
 }
 
 /** Compiles a translated source, naming the pattern in the error. */
-export function compile(source: string, original: string, flags = ''): RegExp {
+export function compile(source: string, original: string, flags = '', kind = 'failregex'): RegExp {
   let extra = flags;
   let body = source;
   // A global inline flag at the start, as Python allows: (?i)...
@@ -107,6 +107,8 @@ export function compile(source: string, original: string, flags = ''): RegExp {
   try {
     return new RegExp(body, extra);
   } catch (err) {
-    throw new RegexError(`"${original}": ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    // V8 puts the whole expanded pattern in its message; the person wrote `original`, so name that.
+    const reason = (err as Error).message.split(': ').pop() ?? 'does not compile';
+    throw new RegexError(`${kind} "${original}": ${reason.toLowerCase()}`);
   }
 }

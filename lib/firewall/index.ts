@@ -22,3 +22,4 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
       throw new FirewallError(`unknown backend "${name}": choose one of ${BACKENDS.join(', ')}`);
   }
 }
+export { BanManager, InvalidAddressError, type BanInput, type ManagerOptions } from './manager';

@@ -1,2 +1,3 @@
 export { Follower, type FollowerOptions } from './follower';
 export { expandPath, hasWildcard } from './glob';
+export { JournalFollower, type JournalOptions } from './journal';

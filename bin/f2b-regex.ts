@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/** f2b-regex: fail2ban-regex's job. Tests a filter against a log file or a single line. */
+import { existsSync, readFileSync, statSync } from 'fs';
+import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, splitFilterSpec, builtinFilterNames, type FilterDefinition } from '../lib/filter';
+
+const USAGE = `usage: f2b-regex [options] LOG FILTER [IGNOREREGEX]
+  LOG     a log file, or one log line
+  FILTER  a fail2ban filter .conf, a built-in filter name (sshd, sshd[mode=aggressive]),
+          or a regex with <HOST>
+options:
+  --print-all-matched   print every matched line
+  --print-all-missed    print every line that did not match
+  --json                one JSON object per input line
+  --now EPOCH           the current time (seconds) used for dates without a year
+  --journal             lines are journal messages: no date detection, time is now
+  --filter-option K=V   a filter option, as in filter = NAME[K=V] (repeatable)
+`;
+
+interface Args {
+  log: string;
+  filter: string;
+  ignoreregex?: string;
+  json: boolean;
+  matched: boolean;
+  missed: boolean;
+  now?: number;
+  journal: boolean;
+  options: Map<string, string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const rest: string[] = [];
+  const args: Args = { log: '', filter: '', json: false, matched: false, missed: false, journal: false, options: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = true;
+    else if (a === '--print-all-matched') args.matched = true;
+    else if (a === '--print-all-missed') args.missed = true;
+    else if (a === '--journal') args.journal = true;
+    else if (a === '--now') args.now = Number(argv[++i]) * 1000;
+    else if (a === '--filter-option') {
+      const kv = argv[++i] ?? '';
+      const eq = kv.indexOf('=');
+      if (eq < 1) usage(`--filter-option wants KEY=VALUE, got "${kv}"`);
+      args.options.set(kv.slice(0, eq), kv.slice(eq + 1));
+    } else if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else if (a.startsWith('--')) usage(`unknown option ${a}`);
+    else rest.push(a);
+  }
+  if (rest.length < 2 || rest.length > 3) usage('give LOG and FILTER');
+  [args.log, args.filter, args.ignoreregex] = rest;
+  if (args.now !== undefined && !Number.isFinite(args.now)) usage('--now wants epoch seconds');
+  return args;
+}
+
+function usage(problem: string): never {
+  process.stderr.write(`f2b-regex: ${problem}\n${USAGE}`);
+  process.exit(2);
+}
+
+function loadFilter(spec: string, options: Map<string, string>, ignoreregex?: string): FilterDefinition {
+  let def: FilterDefinition;
+  if (spec.endsWith('.conf') || spec.endsWith('.local') || (existsSync(spec) && statSync(spec).isFile())) {
+    def = loadFilterFile(spec, options);
+  } else {
+    const m = /^([\w.-]+)(\[.*\])?$/.exec(spec);
+    if (m && builtinFilterNames().includes(m[1])) {
+      const { name, options: own } = splitFilterSpec(spec);
+      def = loadBuiltinFilter(name, new Map([...own, ...options]));
+    } else {
+      def = inlineFilter({ failregex: spec });
+    }
+  }
+  if (ignoreregex) def.ignoreregex.push(ignoreregex);
+  return def;
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  let matcher: Matcher;
+  try {
+    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex));
+  } catch (err) {
+    process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const text = existsSync(args.log) && statSync(args.log).isFile() ? readFileSync(args.log, 'utf8') : `${args.log}\n`;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const now = args.now ?? Date.now();
+  let matched = 0;
+  let ignored = 0;
+  const matchedLines: string[] = [];
+  const missedLines: string[] = [];
+  const out: string[] = [];
+  lines.forEach((raw, index) => {
+    const line = raw.replace(/[\r\n]+$/, '');
+    const r = matcher.match(line, args.journal ? now : undefined, now);
+    const first = r.failures[0];
+    if (r.ignored) ignored++;
+    if (first) {
+      matched++;
+      matchedLines.push(line);
+    } else if (!r.ignored) missedLines.push(line);
+    if (args.json) {
+      out.push(
+        JSON.stringify({
+          line: index + 1,
+          match: !!first,
+          count: r.failures.length,
+          failregex: first ? first.failregex : null,
+          host: first ? first.host : null,
+          time: first ? first.time / 1000 : null,
+          attempts: first ? first.lines.length : 0,
+          user: first?.user ?? null,
+          fields: first ? first.fields : {},
+          ignored: r.ignored,
+        }),
+      );
+    }
+  });
+  if (args.json) {
+    process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
+    return;
+  }
+  const p = (s: string) => process.stdout.write(`${s}\n`);
+  p(`Lines: ${lines.length} lines, ${ignored} ignored, ${matched} matched, ${lines.length - matched - ignored} missed`);
+  if (args.matched) {
+    p(`|- Matched line(s):`);
+    for (const l of matchedLines) p(`|  ${l}`);
+  }
+  if (args.missed) {
+    p(`|- Missed line(s):`);
+    for (const l of missedLines) p(`|  ${l}`);
+  }
+}
+
+main();

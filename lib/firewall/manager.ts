@@ -1,0 +1,233 @@
+/**
+ * The ban manager: applies bans through a backend, records them in the ledger first, lifts them when
+ * they expire, restores them at start and puts back what the firewall lost (reconciliation).
+ */
+import { EventEmitter } from 'events';
+import { parseAddressOrPrefix, type Address } from '../ip';
+import type { BanRecord, Ledger } from '../ledger';
+import type { FirewallEvent } from '../messages';
+import type { FirewallBackend } from './backend';
+
+export interface BanInput {
+  ip: unknown;
+  /** Seconds, -1 for ever; the default bantime when missing. */
+  bantime?: number;
+  jail?: string;
+  [extra: string]: unknown;
+}
+
+export interface ManagerOptions {
+  backend: FirewallBackend;
+  ledger: Ledger;
+  jail: string;
+  /** Seconds, -1 for ever. */
+  defaultBantime: number;
+  /** Seconds between reconciliations; 0 turns them off. */
+  reconcile: number;
+}
+
+/** Fields of a ban decision that travel into the ledger and the events. */
+const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason'] as const;
+
+export class InvalidAddressError extends Error {}
+
+interface PendingBan {
+  record: BanRecord;
+  address: Address;
+  resolve: (e: FirewallEvent) => void;
+  reject: (err: Error) => void;
+  event: 'ban' | 'restore' | 'repair';
+}
+
+/** Emits 'event' (FirewallEvent) for every ban, unban, restore, repair and error. */
+export class BanManager extends EventEmitter {
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: PendingBan[] = [];
+  private flushScheduled = false;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  /** The last error from the backend, cleared by the next success. */
+  lastError: string | null = null;
+  repairs = 0;
+
+  constructor(private readonly options: ManagerOptions) {
+    super();
+  }
+
+  get backendName(): string {
+    return this.options.backend.name;
+  }
+
+  /** Active bans, soonest to end first. */
+  list(): BanRecord[] {
+    const now = Date.now();
+    return this.options.ledger
+      .all()
+      .filter((r) => r.until === null || r.until > now)
+      .sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity));
+  }
+
+  /** Starts the backend, then puts back unexpired bans from the ledger and lifts expired ones. */
+  async start(): Promise<void> {
+    await this.options.backend.start();
+    this.started = true;
+    const now = Date.now();
+    const expired: string[] = [];
+    const restores: Array<Promise<FirewallEvent>> = [];
+    for (const rec of this.options.ledger.all()) {
+      const address = parseAddressOrPrefix(rec.ip);
+      if (!address || (rec.until !== null && rec.until <= now)) {
+        expired.push(rec.ip);
+        continue;
+      }
+      restores.push(this.enqueue(rec, address, 'restore'));
+    }
+    if (expired.length) {
+      const addrs = expired.map((ip) => parseAddressOrPrefix(ip)).filter((a): a is Address => a !== null);
+      await this.options.backend.unban(addrs).catch(() => undefined);
+      this.options.ledger.remove(expired);
+    }
+    await Promise.all(restores);
+    this.expiryTimer = setInterval(() => void this.expire(), 1000);
+    this.expiryTimer.unref();
+    if (this.options.reconcile > 0) {
+      this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcile * 1000);
+      this.reconcileTimer.unref();
+    }
+  }
+
+  /** Bans an address or prefix; rejects with InvalidAddressError for anything that is not one. */
+  ban(input: BanInput): Promise<FirewallEvent> {
+    const address = parseAddressOrPrefix(input.ip);
+    if (!address) {
+      const shown = typeof input.ip === 'string' ? JSON.stringify(input.ip.slice(0, 80)) : typeof input.ip;
+      return Promise.reject(new InvalidAddressError(`refused to ban ${shown}: not an IPv4/IPv6 address or CIDR prefix`));
+    }
+    const bantime = typeof input.bantime === 'number' && (input.bantime > 0 || input.bantime === -1) ? input.bantime : this.options.defaultBantime;
+    const now = Date.now();
+    const record: BanRecord = {
+      ip: address.text,
+      jail: typeof input.jail === 'string' && input.jail ? input.jail : this.options.jail,
+      start: now,
+      until: bantime < 0 ? null : now + bantime * 1000,
+      bantime,
+    };
+    for (const f of DECISION_FIELDS) if (input[f] !== undefined) (record as unknown as Record<string, unknown>)[f] = input[f];
+    return this.enqueue(record, address, 'ban');
+  }
+
+  private enqueue(record: BanRecord, address: Address, event: PendingBan['event']): Promise<FirewallEvent> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ record, address, resolve, reject, event });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // Bans that arrive together go to the firewall in one batch.
+        this.queue = this.queue.then(() => this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      // The ledger first: a crash after this line still has the ban to restore.
+      this.options.ledger.put(batch.map((b) => b.record));
+      const now = Date.now();
+      await this.options.backend.ban(batch.map((b) => ({ ip: b.address, seconds: b.record.until === null ? -1 : Math.max(1, (b.record.until - now) / 1000) })));
+      this.lastError = null;
+      for (const b of batch) {
+        const e = this.eventOf(b.event, b.record);
+        this.emit('event', e);
+        b.resolve(e);
+      }
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      for (const b of batch) b.reject(err as Error);
+    }
+  }
+
+  /** Lifts a ban. Resolves null when the address was not banned by this node. */
+  unban(ip: unknown): Promise<FirewallEvent | null> {
+    const address = parseAddressOrPrefix(ip);
+    if (!address) return Promise.reject(new InvalidAddressError(`refused to unban ${JSON.stringify(String(ip).slice(0, 80))}: not an IPv4/IPv6 address or CIDR prefix`));
+    return this.serial(async () => {
+      const rec = this.options.ledger.get(address.text);
+      await this.options.backend.unban([address]);
+      this.options.ledger.remove([address.text]);
+      if (!rec) return null;
+      const e = this.eventOf('unban', rec);
+      this.emit('event', e);
+      return e;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Lifts the bans whose time is up. */
+  private expire(): Promise<void> {
+    const now = Date.now();
+    const due = this.options.ledger.all().filter((r) => r.until !== null && r.until <= now);
+    if (due.length === 0) return Promise.resolve();
+    return this.serial(async () => {
+      const addrs = due.map((r) => parseAddressOrPrefix(r.ip)).filter((a): a is Address => a !== null);
+      try {
+        await this.options.backend.unban(addrs);
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.emit('event', { ...this.eventOf('error', due[0]), error: `lifting expired bans: ${this.lastError}` });
+        return;
+      }
+      this.options.ledger.remove(due.map((r) => r.ip));
+      for (const r of due) this.emit('event', this.eventOf('unban', r));
+    }).catch(() => undefined);
+  }
+
+  /** Puts back every unexpired ban the firewall no longer holds (a flush, a reload, a reboot). */
+  reconcile(): Promise<number> {
+    if (!this.started) return Promise.resolve(0);
+    return this.serial(async () => {
+      const held = new Set(await this.options.backend.list());
+      const now = Date.now();
+      const missing = this.options.ledger.all().filter((r) => !held.has(r.ip) && (r.until === null || r.until > now + 1000));
+      if (missing.length === 0) return 0;
+      // The backend's own objects may be gone too (a flushed ruleset): create them again first.
+      await this.options.backend.start();
+      await this.options.backend.ban(
+        missing.map((r) => ({ ip: parseAddressOrPrefix(r.ip)!, seconds: r.until === null ? -1 : (r.until - now) / 1000 })),
+      );
+      this.repairs += missing.length;
+      for (const r of missing) this.emit('event', this.eventOf('repair', r));
+      return missing.length;
+    }).catch((err: Error) => {
+      this.lastError = `reconcile: ${err.message}`;
+      return 0;
+    });
+  }
+
+  eventOf(event: FirewallEvent['event'], r: BanRecord): FirewallEvent {
+    return { ...r, event, ip: r.ip, jail: r.jail, bantime: r.bantime, until: r.until, backend: this.backendName };
+  }
+
+  /** Stops timers; lifts this node's bans when `removeBans`. Waits for queued work. */
+  async stop(removeBans: boolean): Promise<void> {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    await this.queue.catch(() => undefined);
+    if (!this.started) return;
+    if (removeBans) {
+      const all = this.options.ledger.all();
+      const addrs = all.map((r) => parseAddressOrPrefix(r.ip)).filter((a): a is Address => a !== null);
+      await this.options.backend.unban(addrs).catch(() => undefined);
+      this.options.ledger.remove(all.map((r) => r.ip));
+    }
+    await this.options.backend.stop(removeBans);
+  }
+}

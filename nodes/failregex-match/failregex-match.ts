@@ -1,0 +1,71 @@
+/** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
+import { filterFromSettings, Matcher, type FilterSettings } from '../../lib/filter';
+import type { Failure } from '../../lib/messages';
+import { errorText, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+
+export = function register(RED: NodeAPI): void {
+  function FailregexMatchNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let matcher: Matcher | null = null;
+    let configError: string | null = null;
+    let cancelReport: (() => void) | null = null;
+    let lines = 0;
+    let failures = 0;
+    let ignored = 0;
+    let label = '';
+
+    try {
+      const filter = filterFromSettings(def as FilterSettings);
+      matcher = new Matcher(filter);
+      label = filter.source.replace(/^builtin:/, '');
+      node.status({ fill: 'grey', shape: 'dot', text: `${label}: waiting for lines` });
+    } catch (err) {
+      configError = errorText(err);
+      cancelReport = reportConfigError(RED, node, err);
+    }
+
+    let statusDue = false;
+    const showStatus = () => {
+      statusDue = false;
+      node.status({ fill: 'green', shape: 'dot', text: `${label}: ${lines} lines, ${failures} failures${ignored ? `, ${ignored} ignored` : ''}` });
+    };
+
+    node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
+      if (!matcher) return done(new Error(`failregex-match is not configured: ${configError}`));
+      if (typeof msg.payload !== 'string') {
+        return done(new Error(`payload must be a log line (a string), got ${msg.payload === null ? 'null' : typeof msg.payload}`));
+      }
+      const time = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
+      let result;
+      try {
+        result = matcher.match(msg.payload, time);
+      } catch (err) {
+        return done(new Error(`matching failed: ${errorText(err)}`));
+      }
+      lines++;
+      if (result.ignored) ignored++;
+      const out: NodeMessage[] = result.failures.map((f) => {
+        failures++;
+        const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.join('\n'), filter: label };
+        if (f.user !== undefined) payload.user = f.user;
+        const copy = RED.util.cloneMessage(msg);
+        copy.topic = f.host;
+        copy.payload = payload;
+        return copy;
+      });
+      if (out.length) send([out]);
+      if (!statusDue) {
+        statusDue = true;
+        setTimeout(showStatus, 500).unref();
+      }
+      done();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      cancelReport?.();
+      done();
+    });
+  }
+  RED.nodes.registerType('failregex-match', FailregexMatchNode);
+};

@@ -1,0 +1,144 @@
+/** firewall-ban: bans and lifts addresses in the firewall, keeps the ledger, restores and repairs bans. */
+import { join } from 'path';
+import { parseBantime } from '../../lib/duration';
+import { BanManager, createBackend, InvalidAddressError, parsePorts } from '../../lib/firewall';
+import { Ledger } from '../../lib/ledger';
+import type { FirewallEvent } from '../../lib/messages';
+import { booleanProperty, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+
+interface FirewallBanNode extends Node {
+  manager?: BanManager;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FirewallBanNodeCtor(this: FirewallBanNode, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const jail = String(def.name || 'jail').replace(/[^\w-]/g, '-');
+    const backendName = String(def.backend || 'dry-run');
+    let manager: BanManager | null = null;
+    let ready = false;
+    let cancelReport: (() => void) | null = null;
+    let startError: string | null = null;
+
+    const showStatus = () => {
+      if (!manager) return;
+      if (startError || manager.lastError) {
+        node.status({ fill: 'red', shape: 'ring', text: shortStatus(startError ?? manager.lastError ?? '') });
+        return;
+      }
+      const n = manager.list().length;
+      const repaired = manager.repairs ? `, ${manager.repairs} repaired` : '';
+      node.status({ fill: 'green', shape: n ? 'dot' : 'ring', text: `${n} banned (${backendName})${repaired}` });
+    };
+
+    try {
+      const setName = String(def.setName || `f2b-${jail}`);
+      const backend = createBackend(backendName, {
+        setName,
+        table: String(def.table || 'fail2ban'),
+        ports: parsePorts(def.ports as string | undefined),
+        protocol: String(def.protocol || 'tcp'),
+      });
+      const persist = booleanProperty(def.persist, true);
+      const ledger = new Ledger(persist ? join(stateDir(RED), `bans-${node.id}.json`) : null);
+      ledger.load();
+      manager = new BanManager({
+        backend,
+        ledger,
+        jail: String(def.name || 'jail'),
+        defaultBantime: parseBantime(def.bantime || '10m'),
+        reconcile: numberProperty(def.reconcile, 30, 'reconcile'),
+      });
+      node.manager = manager;
+      manager.on('event', (e: FirewallEvent) => {
+        node.send({ topic: e.ip, payload: e });
+        showStatus();
+      });
+      node.status({ fill: 'yellow', shape: 'ring', text: `starting ${backendName}` });
+      manager.start().then(
+        () => {
+          ready = true;
+          showStatus();
+        },
+        (err) => {
+          startError = errorText(err);
+          showStatus();
+          node.error(startError, { topic: 'configuration', payload: startError });
+        },
+      );
+    } catch (err) {
+      startError = errorText(err);
+      cancelReport = reportConfigError(RED, node, err);
+    }
+    const statusTimer = setInterval(showStatus, 5000);
+    statusTimer.unref();
+
+    node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
+      const payload = msg.payload;
+      const request: Record<string, unknown> = typeof payload === 'string' ? { action: 'ban', ip: payload.trim() } : { ...((payload ?? {}) as Record<string, unknown>) };
+      if (request.ip === undefined && typeof request.host === 'string') request.ip = request.host;
+      const action = request.action ?? 'ban';
+      const fail = (err: Error) => {
+        const event: FirewallEvent = {
+          event: 'error',
+          ip: typeof request.ip === 'string' ? request.ip.slice(0, 100) : String(request.ip),
+          jail: String(request.jail ?? def.name ?? ''),
+          bantime: 0,
+          until: null,
+          backend: backendName,
+          error: err.message,
+        };
+        send({ topic: event.ip, payload: event });
+        showStatus();
+        done(err);
+      };
+      if (!manager || !ready) return fail(new Error(startError ? `firewall-ban is not working: ${startError}` : 'firewall-ban is still starting; try again'));
+      if (action === 'ban') {
+        let bantime: number | undefined;
+        try {
+          bantime = request.bantime === undefined || request.bantime === null || request.bantime === '' ? undefined : parseBantime(request.bantime);
+        } catch (err) {
+          return fail(err as Error);
+        }
+        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(() => done(), fail);
+      } else if (action === 'unban') {
+        manager.unban(request.ip).then(() => done(), fail);
+      } else {
+        fail(new Error(`action "${String(action)}" is not known: use ban or unban`));
+      }
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      clearInterval(statusTimer);
+      cancelReport?.();
+      if (!manager) return done();
+      manager.stop(booleanProperty(def.unbanOnStop, false)).then(done, (err) => {
+        node.warn(`stopping: ${errorText(err)}`);
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('firewall-ban', FirewallBanNodeCtor);
+
+  const managerOf = (id: string): BanManager | null => {
+    const n = RED.nodes.getNode(id) as FirewallBanNode | null;
+    return n && n.type === 'firewall-ban' && n.manager ? n.manager : null;
+  };
+
+  RED.httpAdmin.get('/firewall-ban/:id/bans', RED.auth.needsPermission('firewall-ban.read'), (req, res) => {
+    const manager = managerOf(req.params.id);
+    if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
+    res.json(manager.list());
+  });
+
+  RED.httpAdmin.post('/firewall-ban/:id/unban', RED.auth.needsPermission('firewall-ban.write'), (req, res) => {
+    const manager = managerOf(req.params.id);
+    if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
+    manager.unban(req.body?.ip).then(
+      (e) => (e ? res.json(e) : res.status(404).json({ error: `${String(req.body?.ip)} is not banned by this node` })),
+      (err: Error) => res.status(err instanceof InvalidAddressError ? 400 : 500).json({ error: err.message }),
+    );
+  });
+};

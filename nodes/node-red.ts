@@ -1,0 +1,117 @@
+/** The part of Node-RED's runtime API these nodes use, typed, and the glue they share. */
+import { join } from 'path';
+
+export interface NodeMessage {
+  _msgid?: string;
+  payload?: unknown;
+  topic?: string;
+  [key: string]: unknown;
+}
+
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape?: 'ring' | 'dot';
+  text?: string;
+}
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+export type Done = (err?: Error) => void;
+
+export interface Node {
+  id: string;
+  type: string;
+  name?: string;
+  credentials?: Record<string, string | undefined>;
+  on(event: 'input', listener: (msg: NodeMessage, send: Send, done: Done) => void): void;
+  on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
+  send(msg: NodeMessage | Array<NodeMessage | null>): void;
+  status(status: NodeStatus | Record<string, never>): void;
+  log(msg: string): void;
+  warn(msg: string): void;
+  error(err: string | Error, msg?: NodeMessage): void;
+}
+
+/** The mail-server config node as mail-notify sees it. */
+export interface MailServerNode extends Node {
+  settings: import('../lib/mail').MailServerSettings;
+  transport(): import('nodemailer').Transporter;
+}
+
+export interface NodeDef {
+  id: string;
+  type: string;
+  name?: string;
+  [key: string]: unknown;
+}
+
+export interface RequestHandler {
+  (req: { params: Record<string, string>; body: Record<string, unknown> }, res: { json(body: unknown): void; status(code: number): { json(body: unknown): void } }, next?: () => void): void;
+}
+
+export interface NodeAPI {
+  nodes: {
+    createNode(node: Node, def: NodeDef): void;
+    registerType<T extends Node>(type: string, ctor: (this: T, def: NodeDef) => void, opts?: { credentials?: Record<string, { type: string }>; settings?: Record<string, unknown> }): void;
+    getNode(id: string): Node | null;
+  };
+  settings: { userDir?: string; [key: string]: unknown };
+  util: {
+    cloneMessage<T>(msg: T): T;
+    getMessageProperty(msg: NodeMessage, prop: string): unknown;
+  };
+  events: {
+    once(event: string, listener: (...args: unknown[]) => void): void;
+    removeListener(event: string, listener: (...args: unknown[]) => void): void;
+  };
+  httpAdmin: {
+    get(path: string, ...handlers: RequestHandler[]): void;
+    post(path: string, ...handlers: RequestHandler[]): void;
+  };
+  auth: { needsPermission(permission: string): RequestHandler };
+  _(key: string, subs?: Record<string, unknown>): string;
+}
+
+/** Where this package keeps its state: <userDir>/fail2ban. */
+export function stateDir(RED: NodeAPI): string {
+  return join(RED.settings.userDir ?? process.cwd(), 'fail2ban');
+}
+
+/** A number from a node property, which the editor saves as a string. */
+export function numberProperty(value: unknown, fallback: number, what: string): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isFinite(n)) throw new Error(`${what} "${String(value)}" is not a number`);
+  return n;
+}
+
+export function booleanProperty(value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null || value === '') return fallback;
+  return value === true || value === 'true';
+}
+
+/** Lines of a multi-line text property, trimmed, empty ones dropped. */
+export function linesProperty(value: unknown): string[] {
+  return String(value ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A configuration error found at deploy: the status turns red at once, and once the flows have
+ * started (so that Catch nodes exist) the error is logged and handed to them.
+ * Returns a function that cancels the report when the node closes first.
+ */
+export function reportConfigError(RED: NodeAPI, node: Node, err: unknown): () => void {
+  const text = errorText(err);
+  node.status({ fill: 'red', shape: 'ring', text: text.length > 60 ? `${text.slice(0, 57)}...` : text });
+  const report = () => node.error(text, { topic: 'configuration', payload: text, error: { message: text } });
+  RED.events.once('flows:started', report);
+  return () => RED.events.removeListener('flows:started', report);
+}
+
+/** Status text shortened to fit under a node. */
+export function shortStatus(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
