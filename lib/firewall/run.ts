@@ -1,5 +1,6 @@
 /** Runs firewall commands with an argument list, never through a shell, and turns failures into advice. */
 import { execFile } from 'child_process';
+import { basename } from 'path';
 import { FirewallError } from './backend';
 
 export interface RunResult {
@@ -17,7 +18,8 @@ export function run(file: string, args: string[], input?: string, timeoutMs = 15
     const child = execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve({ stdout, stderr });
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return reject(new FirewallError(`${file} not found: ${HINTS[file] ?? 'install it or choose another backend'}`));
+      const tool = basename(file);
+      if (code === 'ENOENT') return reject(new FirewallError(`${tool} not found: ${HINTS[tool] ?? 'install it or choose another backend'}`));
       if (code === 'EACCES') return reject(new FirewallError(`${file} cannot be run (permission denied)`));
       const text = String(stderr || stdout || err.message).trim().split('\n').slice(0, 4).join(' / ');
       if (/Operation not permitted|Permission denied/i.test(text)) {

@@ -1,0 +1,76 @@
+/** A real Node-RED runtime (through node-red-node-test-helper) with this package's nodes. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import helper from 'node-red-node-test-helper';
+
+helper.init(require.resolve('node-red'));
+
+const dist = join(__dirname, '..', '..', 'nodes');
+const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'common');
+
+/** Node modules as Node-RED loads them: ours from dist/, plus catch, status and debug from core. */
+export const NODES = [
+  ...['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'mail-server'].map((n) => require(join(dist, n, `${n}.js`))),
+  require(join(core, '25-catch.js')),
+  require(join(core, '25-status.js')),
+];
+
+export { helper };
+
+export interface Runtime {
+  userDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts the helper's server with a fresh user directory; close() unloads flows and removes it. */
+export async function startRuntime(): Promise<Runtime> {
+  const userDir = mkdtempSync(join(tmpdir(), 'f2b-red-'));
+  helper.settings({ userDir, logging: { console: { level: 'off', metrics: false, audit: false } } });
+  await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+  return {
+    userDir,
+    async close() {
+      await helper.unload();
+      await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves when `pred` is true, polling; rejects with `what` after `ms`. */
+export async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A syslog date for now, as sshd's syslog writes it ("Nov 24 10:00:01"). */
+export function syslogDate(d = new Date()): string {
+  const mon = d.toLocaleString('en-US', { month: 'short' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${mon} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
+ * Puts flow nodes on one tab with a position, as the editor does: Catch and Status nodes work per tab,
+ * and a node without x/y would be taken for a config node. Config nodes (`config: true`) stay global.
+ */
+export interface FlowNode {
+  id: string;
+  type: string;
+  config?: boolean;
+  [property: string]: unknown;
+}
+
+export function onTab(nodes: FlowNode[]): Parameters<typeof helper.load>[1] {
+  return [
+    { id: 'tab1', type: 'tab', label: 'test' },
+    ...nodes.map((n, i) => {
+      const { config, ...rest } = n;
+      return config ? rest : { z: 'tab1', x: 100, y: 40 * (i + 1), ...rest };
+    }),
+  ] as Parameters<typeof helper.load>[1];
+}
