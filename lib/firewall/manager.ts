@@ -194,16 +194,27 @@ export class BanManager extends EventEmitter {
   reconcile(): Promise<number> {
     if (!this.started) return Promise.resolve(0);
     return this.serial(async () => {
-      const held = new Set(await this.options.backend.list());
+      const backend = this.options.backend;
+      let held: Set<string>;
+      let recreated = false;
+      try {
+        held = new Set(await backend.list());
+      } catch {
+        // The backend's own objects are gone (a flushed ruleset, a reload): make them again.
+        await backend.start();
+        recreated = true;
+        held = new Set(await backend.list());
+      }
       const now = Date.now();
       const missing = this.options.ledger.all().filter((r) => !held.has(r.ip) && (r.until === null || r.until > now + 1000));
       if (missing.length === 0) return 0;
-      // The backend's own objects may be gone too (a flushed ruleset): create them again first.
-      await this.options.backend.start();
+      // The chain may be gone while a set survived: make sure the rules are there too.
+      if (!recreated) await backend.start();
       await this.options.backend.ban(
         missing.map((r) => ({ ip: parseAddressOrPrefix(r.ip)!, seconds: r.until === null ? -1 : (r.until - now) / 1000 })),
       );
       this.repairs += missing.length;
+      this.lastError = null;
       for (const r of missing) this.emit('event', this.eventOf('repair', r));
       return missing.length;
     }).catch((err: Error) => {

@@ -1,0 +1,76 @@
+/**
+ * Runs inside the server namespace (see nftables.test.ts): a real Node-RED with a firewall-ban node on
+ * the nftables backend, a TCP listener, and a client in the client namespace that tries to connect.
+ * Exits 0 when every check holds; prints what failed otherwise.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { NodeMessage } from '../../nodes/node-red';
+import { elementsOf } from '../../lib/firewall';
+import { helper, NODES, onTab, startRuntime, waitFor } from '../support/red';
+
+const [serverAddress, clientNs, clientAddress] = process.argv.slice(2);
+const PORT = 2222;
+
+/** Can the client namespace open a TCP connection to the listener? */
+function clientConnects(): boolean {
+  const script = `const s=require('net').connect(${PORT},'${serverAddress}');s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
+  const r = spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, '-e', script], { timeout: 10000 });
+  return r.status === 0;
+}
+
+const setElements = () => elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab-v4'], { encoding: 'utf8' }));
+
+async function main(): Promise<void> {
+  const listener = createServer((s) => s.end('SSH-2.0-test\r\n'));
+  await new Promise<void>((r) => listener.listen(PORT, serverAddress, () => r()));
+  const rt = await startRuntime();
+  try {
+    await helper.load(
+      NODES,
+      onTab([
+        { id: 'fw', type: 'firewall-ban', name: 'lab', backend: 'nftables', setName: 'f2b-lab', table: 'fail2ban', ports: String(PORT), protocol: 'tcp', bantime: '10m', reconcile: '1', persist: true, unbanOnStop: true, wires: [['events']] },
+        { id: 'events', type: 'helper' },
+      ]),
+    );
+    const events: NodeMessage[] = [];
+    helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
+    const fw = helper.getNode('fw');
+    await waitFor(() => spawnSync('nft', ['list', 'set', 'inet', 'fail2ban', 'f2b-lab-v4']).status === 0, 'the set to exist');
+    assert.ok(clientConnects(), 'before the ban, the client connects');
+
+    fw.receive({ payload: { action: 'ban', ip: clientAddress, bantime: 3, jail: 'lab' } });
+    await waitFor(() => events.some((e) => (e.payload as { event: string }).event === 'ban'), 'the ban event');
+    assert.deepEqual(setElements(), [clientAddress], 'the address is in the nftables set');
+    assert.ok(!clientConnects(), 'while banned, the client cannot connect');
+
+    await waitFor(() => events.some((e) => (e.payload as { event: string }).event === 'unban'), 'the unban after bantime', 8000);
+    assert.deepEqual(setElements(), [], 'after bantime the set is empty');
+    assert.ok(clientConnects(), 'after bantime, the client connects again');
+
+    // A flushed firewall: the next reconciliation puts the ban back.
+    fw.receive({ payload: { action: 'ban', ip: clientAddress, bantime: 600 } });
+    await waitFor(() => events.filter((e) => (e.payload as { event: string }).event === 'ban').length === 2, 'the second ban');
+    execFileSync('nft', ['flush', 'ruleset']);
+    await waitFor(() => events.some((e) => (e.payload as { event: string }).event === 'repair'), 'the repair after a flush', 5000);
+    assert.deepEqual(setElements(), [clientAddress], 'the ban is back in the set');
+    assert.ok(!clientConnects(), 'and blocks again');
+
+    await helper.unload(); // unbanOnStop: the node removes what it made
+    const table = spawnSync('nft', ['list', 'table', 'inet', 'fail2ban']);
+    assert.notEqual(table.status, 0, 'the table is gone after the flow stopped with unbanOnStop');
+    process.stdout.write('nftables lab: all checks passed\n');
+  } finally {
+    await rt.close().catch(() => undefined);
+    listener.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
