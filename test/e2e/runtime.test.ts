@@ -1,0 +1,134 @@
+/**
+ * Node-RED as a user runs it: the packed package (npm pack) installed in a fresh user directory, the
+ * example flow deployed through the admin API; and `npm start` as the README says.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { syslogDate } from '../support/red';
+
+const root = join(__dirname, '..', '..', '..');
+const cleanups: Array<() => void> = [];
+after(() => {
+  for (const c of cleanups.reverse()) c();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+async function waitForHttp(url: string, child: ChildProcess, output: () => string, ms = 30000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited (${child.exitCode}):\n${output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > end) throw new Error(`Node-RED did not answer at ${url}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function waitForBan(base: string, id: string, ip: string, ms = 8000): Promise<Array<Record<string, unknown>>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const bans = (await (await fetch(`${base}/firewall-ban/${id}/bans`)).json()) as Array<Record<string, unknown>>;
+    if (Array.isArray(bans) && bans.some((b) => b.ip === ip)) return bans;
+    if (Date.now() > end) throw new Error(`no ban of ${ip}: ${JSON.stringify(bans)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function failures(ip: string, n: number): string {
+  return Array.from({ length: n }, () => `${syslogDate()} host sshd[77]: Failed password for invalid user admin from ${ip} port 40000 ssh2\n`).join('');
+}
+
+test('the packed package loads in Node-RED; the example flow deploys through the admin API and bans', { timeout: 90000 }, async () => {
+  const work = mkdtempSync(join(tmpdir(), 'f2b-pack-'));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const userDir = join(work, 'userdir');
+  const pkgDir = join(userDir, 'node_modules', 'node-red-contrib-fail2ban');
+  mkdirSync(pkgDir, { recursive: true });
+  execFileSync('tar', ['-xzf', join(work, tarball), '-C', pkgDir, '--strip-components=1']);
+  assert.ok(existsSync(join(pkgDir, 'dist', 'nodes', 'log-tail', 'log-tail.html')), 'the tarball holds the built editor files');
+  assert.ok(!existsSync(join(pkgDir, 'test')) && !existsSync(join(pkgDir, 'dist', 'test')), 'the tarball leaves the tests out');
+  // Runtime dependencies, as npm would install them beside the package.
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(userDir, 'node_modules', dep), 'dir');
+
+  const port = await freePort();
+  const log = join(work, 'auth.log');
+  writeFileSync(log, '');
+  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', logging: { console: { level: 'warn' } } };\n`);
+  let output = '';
+  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => stop(red));
+  red.stdout!.on('data', (d) => (output += d));
+  red.stderr!.on('data', (d) => (output += d));
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/settings`, red, () => output);
+
+  const nodes = (await (await fetch(`${base}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{ id: string; types: string[]; enabled: boolean; err?: string }>;
+  const ours = nodes.filter((n) => n.id.startsWith('node-red-contrib-fail2ban/'));
+  assert.deepEqual(ours.map((n) => n.types[0]).sort(), ['failregex-match', 'firewall-ban', 'log-tail', 'mail-notify', 'mail-server', 'threshold-window']);
+  for (const n of ours) assert.equal(n.err, undefined, `${n.id}: ${n.err}`);
+
+  // What the editor's Import > Examples menu fetches.
+  const listing = await (await fetch(`${base}/library/examples/flows/`)).text();
+  assert.match(listing, /node-red-contrib-fail2ban/);
+  const served = await (await fetch(`${base}/library/examples/flows/node-red-contrib-fail2ban/sshd-jail`)).text();
+  const parsed = JSON.parse(served);
+  const example = (typeof parsed === 'string' ? JSON.parse(parsed) : parsed) as Array<Record<string, unknown>>;
+  const used = new Set(example.map((n) => n.type));
+  for (const t of ['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify']) assert.ok(used.has(t), `the example uses ${t}`);
+
+  const flow = [{ id: 'tab', type: 'tab', label: 'jail' }, ...example.map((n) => ({ ...n, ...(n.x !== undefined ? { z: 'tab' } : {}), ...(n.type === 'log-tail' ? { paths: log } : {}) }))];
+  const deploy = await fetch(`${base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flow) });
+  assert.ok(deploy.ok, `deploy answered ${deploy.status}: ${await deploy.text()}`);
+  await new Promise((r) => setTimeout(r, 800));
+  appendFileSync(log, failures('198.51.100.23', 3) + failures('198.51.100.24', 2));
+  const bans = await waitForBan(base, 'f2bex.ban', '198.51.100.23');
+  assert.deepEqual(bans.map((b) => b.ip), ['198.51.100.23'], 'the address that failed twice is not banned');
+  assert.ok(existsSync(join(userDir, 'fail2ban', 'bans-f2bex.ban.json')), 'the ledger lives under the user directory, in fail2ban/');
+  assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output), output);
+});
+
+test('npm start: Node-RED on 127.0.0.1:$PORT with the example jail deployed on dry-run', { timeout: 60000 }, async () => {
+  const userDir = mkdtempSync(join(tmpdir(), 'f2b-start-'));
+  cleanups.push(() => rmSync(userDir, { recursive: true, force: true }));
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [join(root, 'scripts', 'start.js')], { env: { ...process.env, PORT: String(port), F2B_USER_DIR: userDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => stop(child));
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/flows`, child, () => output);
+  const flows = (await (await fetch(`${base}/flows`)).json()) as Array<Record<string, unknown>>;
+  const ban = flows.find((n) => n.type === 'firewall-ban')!;
+  assert.equal(ban.backend, 'dry-run');
+  const log = join(userDir, 'logs', 'auth.log');
+  assert.equal(flows.find((n) => n.type === 'log-tail')!.paths, log);
+  await new Promise((r) => setTimeout(r, 800));
+  appendFileSync(log, failures('203.0.113.77', 3));
+  await waitForBan(base, String(ban.id), '203.0.113.77');
+  stop(child);
+});
