@@ -65,7 +65,11 @@ export class Follower extends EventEmitter {
           this.lines++;
           this.emit('line', line.replace(/\r+$/, ''), file);
         });
-        tail.on('error', (err: Error) => this.emit('error', err, file));
+        tail.on('error', (err: NodeJS.ErrnoException) => {
+          // A missing file (not created yet, or between rotation steps) is waited for, not an error.
+          if (err.code === 'ENOENT') return;
+          this.emit('error', err, file);
+        });
         this.tails.set(file, tail);
         tail.start();
         this.emit('follow', file);

@@ -30,6 +30,13 @@ interface Offender {
 export class FailureWindows {
   private readonly offenders = new Map<string, Offender>();
   private readonly banCounts = new Map<string, number>();
+  /**
+   * Offenders in the order of their newest failure, oldest first: the next to expire or to evict.
+   * Entries go stale when the offender fails again or is dropped; they are skipped when reached.
+   * (Deleting from the front of a Map and asking for its first key is O(deleted) in V8, hence this.)
+   */
+  private order: Array<{ key: string; newest: number }> = [];
+  private head = 0;
   /** Offenders dropped because maxEntries was reached. */
   evicted = 0;
 
@@ -52,11 +59,7 @@ export class FailureWindows {
     const findtimeMs = this.policy.findtime * 1000;
     if (time < now - findtimeMs) return null;
     let offender = this.offenders.get(key);
-    if (offender) {
-      // Keep the map ordered by latest failure, so the front is always the next to expire.
-      this.offenders.delete(key);
-      this.offenders.set(key, offender);
-    } else {
+    if (!offender) {
       if (this.offenders.size >= this.policy.maxEntries) this.evict(now);
       offender = { times: [], lines: [] };
       this.offenders.set(key, offender);
@@ -74,7 +77,11 @@ export class FailureWindows {
       offender.times.shift();
       offender.lines.shift();
     }
-    if (offender.times.length < this.policy.maxretry) return null;
+    if (offender.times.length < this.policy.maxretry) {
+      this.order.push({ key, newest });
+      if (this.order.length - this.head > 2 * this.offenders.size + 4096) this.compact();
+      return null;
+    }
 
     this.offenders.delete(key);
     const banCount = (this.banCounts.get(key) ?? 0) + 1;
@@ -93,20 +100,46 @@ export class FailureWindows {
   expire(now = Date.now()): number {
     const horizon = now - this.policy.findtime * 1000;
     let dropped = 0;
-    for (const [key, offender] of this.offenders) {
-      if (offender.times[offender.times.length - 1] > horizon) break;
-      this.offenders.delete(key);
+    for (let entry = this.front(); entry && entry.newest <= horizon; entry = this.front()) {
+      this.offenders.delete(entry.key);
+      this.head++;
       dropped++;
     }
     return dropped;
   }
 
-  /** Makes room: first what has expired, then the offender whose window ends soonest (the map's front). */
+  /** The first entry of `order` that is still current, skipping stale ones. */
+  private front(): { key: string; newest: number } | undefined {
+    while (this.head < this.order.length) {
+      const entry = this.order[this.head];
+      const offender = this.offenders.get(entry.key);
+      if (offender && offender.times[offender.times.length - 1] === entry.newest) return entry;
+      this.head++;
+    }
+    if (this.head > 0) {
+      this.order = [];
+      this.head = 0;
+    }
+    return undefined;
+  }
+
+  /** Drops stale entries of `order`, so that it stays within a small multiple of the offenders. */
+  private compact(): void {
+    this.order = this.order.slice(this.head).filter((e) => {
+      const offender = this.offenders.get(e.key);
+      return offender !== undefined && offender.times[offender.times.length - 1] === e.newest;
+    });
+    this.head = 0;
+  }
+
+  /** Makes room: first what has expired, then the offender whose window ends soonest. */
   private evict(now: number): void {
+    if (this.head > 4096 && this.head * 2 > this.order.length) this.compact();
     if (this.expire(now) > 0) return;
-    const victim = this.offenders.keys().next();
-    if (!victim.done) {
-      this.offenders.delete(victim.value);
+    const victim = this.front();
+    if (victim) {
+      this.offenders.delete(victim.key);
+      this.head++;
       this.evicted++;
     }
   }

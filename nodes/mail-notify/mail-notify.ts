@@ -44,6 +44,7 @@ export = function register(RED: NodeAPI): void {
         node.error(`mail not sent, will retry: ${errorText(err)}`, items[0]);
       });
       outbox.on('dropped', (count: number) => node.warn(`${count} old notifications dropped: the outbox is full (the mail server has been failing)`));
+      if (booleanProperty(def.whois, false)) node.warn('whois is not available in this version yet: mails are sent without it');
       showStatus('ready', 'green');
     } catch (err) {
       cancelReport = reportConfigError(RED, node, err);

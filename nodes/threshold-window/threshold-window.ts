@@ -20,6 +20,7 @@ export = function register(RED: NodeAPI): void {
     let bans = 0;
     let ignoredCount = 0;
     let refreshTimer: NodeJS.Timeout | null = null;
+    let expireTimer: NodeJS.Timeout | null = null;
 
     const showStatus = () => {
       if (!windows) return;
@@ -40,11 +41,15 @@ export = function register(RED: NodeAPI): void {
         maxEntries: numberProperty(def.maxEntries, 100000, 'maxEntries'),
       });
       ignore = new IgnoreList(def.ignoreip === undefined ? '127.0.0.1/8 ::1' : String(def.ignoreip), booleanProperty(def.ignoreself, true));
+      if (booleanProperty(def.increment, false)) node.warn('bantime.increment is not available in this version yet: every ban lasts bantime');
       if (ignore.invalid.length) throw new Error(`ignoreip: "${ignore.invalid[0]}" is not an IP address, CIDR range or host name`);
       const refresh = () => ignore!.refresh().then(showStatus, (err) => node.warn(`ignoreip: ${errorText(err)}`));
       void refresh();
       refreshTimer = setInterval(refresh, REFRESH_IGNORE_MS);
       refreshTimer.unref();
+      // Offenders whose window has passed leave, so the status counts only those still watched.
+      expireTimer = setInterval(() => windows && windows.expire() && showStatus(), 10_000);
+      expireTimer.unref();
       showStatus();
     } catch (err) {
       windows = null;
@@ -93,6 +98,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       if (refreshTimer) clearInterval(refreshTimer);
+      if (expireTimer) clearInterval(expireTimer);
       cancelReport?.();
       done();
     });

@@ -72,3 +72,22 @@ test('ignoreip: addresses, CIDR, IPv6, host names, and this machine', async () =
   const self = new IgnoreList('', true);
   assert.ok(self.has('127.0.0.1'), 'loopback is one of this machine\'s addresses');
 });
+
+test('a steady stream from a few offenders does not grow memory', () => {
+  const w = new FailureWindows({ ...policy, maxretry: 1_000_000 });
+  for (let i = 0; i < 200_000; i++) w.add(`192.0.2.${i % 10}`, T + i, undefined, T + i);
+  assert.equal(w.size, 10);
+  assert.ok((w as unknown as { order: unknown[] }).order.length < 10_000, 'the expiry order is compacted');
+});
+
+test('expire() drops offenders whose window has passed, and only those', () => {
+  const w = new FailureWindows(policy);
+  w.add('192.0.2.1', T, 'x', T);
+  w.add('192.0.2.2', T + 50_000, 'x', T + 50_000);
+  w.add('192.0.2.1', T + 100_000, 'x', T + 100_000);
+  assert.equal(w.expire(T + 640_000), 0, '192.0.2.1 failed again at +100s');
+  assert.equal(w.expire(T + 650_001), 1, '192.0.2.2 left the window');
+  assert.equal(w.size, 1);
+  assert.equal(w.expire(T + 700_001), 1);
+  assert.equal(w.size, 0);
+});

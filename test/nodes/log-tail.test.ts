@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import type { NodeMessage } from '../../nodes/node-red';
+import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+
+let rt: Runtime;
+before(async () => {
+  rt = await startRuntime();
+});
+after(() => rt.close());
+afterEach(() => helper.unload());
+
+test('a file missing at deploy: yellow status, then followed from its first line once it appears', async () => {
+  const log = join(rt.userDir, 'later.log');
+  await helper.load(NODES, onTab([
+    { id: 'tail', type: 'log-tail', paths: log, start: 'end', wires: [['out']] },
+    { id: 'watcher', type: 'status', scope: null, wires: [['statuses']] },
+    { id: 'out', type: 'helper' },
+    { id: 'statuses', type: 'helper' },
+  ]));
+  const out: NodeMessage[] = [];
+  const statuses: NodeMessage[] = [];
+  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m));
+  await waitFor(() => statuses.some((s) => (s.status as { fill: string }).fill === 'yellow'), 'a yellow status', 3000).catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(statuses.map((s) => s.status))}`);
+  });
+  assert.match((statuses.at(-1)!.status as { text: string }).text, /waiting for .*later\.log/);
+  writeFileSync(log, 'first\nsecond\n');
+  await waitFor(() => out.length === 2, 'both lines of the new file', 5000);
+  assert.deepEqual(out.map((m) => m.payload), ['first', 'second']);
+  assert.equal(out[0].topic, log);
+});
+
+test('globs follow every matching file; a renamed (rotated) file is finished and the new one followed', async () => {
+  const a = join(rt.userDir, 'a.log');
+  const b = join(rt.userDir, 'b.log');
+  writeFileSync(a, 'old a\n');
+  writeFileSync(b, 'old b\n');
+  await helper.load(NODES, onTab([
+    { id: 'tail', type: 'log-tail', paths: join(rt.userDir, '*.log'), start: 'end', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+  ]));
+  const out: NodeMessage[] = [];
+  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  await new Promise((r) => setTimeout(r, 500));
+  appendFileSync(a, 'new a\r\n');
+  appendFileSync(b, 'new b\n');
+  await waitFor(() => out.length === 2, 'a line from each file');
+  assert.deepEqual(out.map((m) => `${m.payload}@${String(m.filename).slice(-5)}`).sort(), ['new a@a.log', 'new b@b.log']);
+  renameSync(a, `${a}.1`);
+  appendFileSync(`${a}.1`, 'late a\n');
+  writeFileSync(a, 'fresh a\n');
+  await waitFor(() => out.length >= 4, 'the late line and the fresh file', 5000);
+  assert.deepEqual(out.slice(2).map((m) => m.payload), ['late a', 'fresh a']);
+});
