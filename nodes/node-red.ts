@@ -105,7 +105,7 @@ export function errorText(err: unknown): string {
  */
 export function reportConfigError(RED: NodeAPI, node: Node, err: unknown): () => void {
   const text = errorText(err);
-  node.status({ fill: 'red', shape: 'ring', text: text.length > 60 ? `${text.slice(0, 57)}...` : text });
+  node.status({ fill: 'red', shape: 'ring', text: shortStatus(text) });
   const report = () => node.error(text, { topic: 'configuration', payload: text, error: { message: text } });
   RED.events.once('flows:started', report);
   return () => RED.events.removeListener('flows:started', report);

@@ -54,6 +54,8 @@ module.exports = {
   flowFile: 'flows.json',
   credentialSecret: '${secret}',
   editorTheme: { projects: { enabled: false }, tours: false },
+  // This machine may have no way out: no update checks, no prompt about them.
+  telemetry: { enabled: false, updateNotification: false },
   logging: { console: { level: 'info', metrics: false, audit: false } },
 };
 `,
