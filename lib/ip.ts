@@ -84,12 +84,15 @@ export class AddressSet {
     return this.ranges.length;
   }
 
+  /**
+   * True when `address` meets the set: an address inside one of its ranges, or a prefix that overlaps
+   * one (banning 203.0.113.0/24 would also ban an ignored 203.0.113.5, so that prefix counts as inside).
+   */
   has(address: Address): boolean {
     const addr = ipaddr.parse(address.text.split('/')[0]);
     for (const [range, len] of this.ranges) {
       if (range.kind() !== addr.kind()) continue;
-      if (address.prefix < len) continue; // a wider prefix is not inside a narrower one
-      if ((addr as ipaddr.IPv4).match(range as ipaddr.IPv4, len)) return true;
+      if ((addr as ipaddr.IPv4).match(range as ipaddr.IPv4, Math.min(len, address.prefix))) return true;
     }
     return false;
   }

@@ -144,7 +144,7 @@ test('bad configuration: red status with a reason, a Catch, and the rest of the 
 
 test('threshold-window: a message without the key goes to Catch; hand-made failures count', async () => {
   const flow: FlowNode[] = [
-    { id: 'window', type: 'threshold-window', name: 'web', maxretry: 2, findtime: 60, bantime: '1h', ignoreip: '', ignoreself: false, wires: [['out']] },
+    { id: 'window', type: 'threshold-window', name: 'web', maxretry: 2, findtime: 60, bantime: '1h', ignoreip: '127.0.0.1', ignoreself: false, wires: [['out']] },
     { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'out', type: 'helper' },
     { id: 'caught', type: 'helper' },
@@ -156,6 +156,9 @@ test('threshold-window: a message without the key goes to Catch; hand-made failu
   helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
   const w = helper.getNode('window');
   w.receive({ payload: 'no host here' });
+  // A prefix that would also cover an ignored address is never banned.
+  w.receive({ payload: { host: '127.0.0.0/7' } });
+  w.receive({ payload: { host: '127.0.0.0/7' } });
   w.receive({ payload: { host: '2001:DB8::5' } });
   w.receive({ payload: { host: '2001:db8:0::5' } });
   await waitFor(() => out.length === 1 && caught.length === 1, 'one decision and one Catch');

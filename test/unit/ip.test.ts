@@ -35,7 +35,9 @@ test('an address set answers membership for addresses and prefixes', () => {
   assert.ok(set.has(parseAddress('::1')!));
   assert.ok(set.has(parseAddress('2001:db8:ffff::5')!));
   assert.ok(set.has(parseAddressOrPrefix('127.1.0.0/16')!));
-  assert.ok(!set.has(parseAddressOrPrefix('0.0.0.0/0')!), 'a wider prefix is not inside');
+  assert.ok(set.has(parseAddressOrPrefix('0.0.0.0/0')!), 'a prefix that holds an ignored address meets the set');
+  assert.ok(set.has(parseAddressOrPrefix('2001:db8:5::/48')!));
+  assert.ok(!set.has(parseAddressOrPrefix('198.51.100.0/24')!));
   assert.ok(!set.has(parseAddress('192.0.2.1')!));
   assert.ok(!set.has(parseAddress('::2')!));
 });
