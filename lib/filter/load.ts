@@ -49,33 +49,47 @@ function merge(into: Sections, from: Sections): void {
   }
 }
 
-/** Reads FILE with its includes, then FILE's .local and NAME.d/ overrides, in fail2ban's order. */
-function readWithIncludes(file: string, seen: Set<string>): Sections {
-  const result: Sections = new Map();
+/** Reads a filter: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its includes. */
+function readFilter(file: string): Sections {
   const base = file.replace(/\.(conf|local)$/, '');
   const candidates = [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')];
   const found = candidates.filter((p) => existsSync(p));
   if (found.length === 0) throw new FilterFileError(file, null, 'not found');
-  for (const path of found) {
-    const abs = resolve(path);
-    if (seen.has(abs)) throw new FilterFileError(path, null, 'includes itself (an include loop)');
-    seen.add(abs);
-    let text: string;
-    try {
-      text = readFileSync(abs, 'utf8');
-    } catch (err) {
-      throw new FilterFileError(path, null, (err as Error).message);
-    }
-    const ini = parseIni(text, path);
-    const includes = ini.sections.get('INCLUDES');
-    const listOf = (key: string) => (includes?.get(key) ?? '').split(/\s+/).filter(Boolean);
-    for (const before of listOf('before')) merge(result, readWithIncludes(join(dirname(abs), before), seen));
-    const own = new Map(ini.sections);
-    own.delete('INCLUDES');
-    merge(result, own);
-    for (const after of listOf('after')) merge(result, readWithIncludes(join(dirname(abs), after), seen));
-    seen.delete(abs);
+  const result: Sections = new Map();
+  for (const path of found) merge(result, readWithIncludes(path, []));
+  return result;
+}
+
+/**
+ * Reads one file with its [INCLUDES]: `before` files first, then the file, then `after` files.
+ * An included NAME.conf brings its NAME.local along; a missing include is skipped, as fail2ban does.
+ */
+function readWithIncludes(path: string, chain: string[]): Sections {
+  const abs = resolve(path);
+  if (chain.includes(abs)) throw new FilterFileError(path, null, `includes itself through ${chain.map((c) => basename(c)).join(' -> ')} (an include loop)`);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new FilterFileError(path, null, (err as Error).message);
   }
+  const ini = parseIni(text, path);
+  const result: Sections = new Map();
+  const includes = ini.sections.get('INCLUDES');
+  const include = (key: string) => {
+    for (const name of (includes?.get(key) ?? '').split(/\s+/).filter(Boolean)) {
+      const target = resolve(dirname(abs), name);
+      const withLocal = target.endsWith('.conf') ? [target, target.replace(/\.conf$/, '.local')] : [target];
+      for (const p of withLocal) {
+        if (p !== abs && existsSync(p)) merge(result, readWithIncludes(p, [...chain, abs]));
+      }
+    }
+  };
+  include('before');
+  const own = new Map(ini.sections);
+  own.delete('INCLUDES');
+  merge(result, own);
+  include('after');
   return result;
 }
 
@@ -161,7 +175,7 @@ function toDefinition(values: Map<string, string>, source: string): FilterDefini
 
 /** Loads a filter file (`.../filter.d/NAME.conf`) with its includes and local overrides. */
 export function loadFilterFile(path: string, options: Map<string, string> = new Map()): FilterDefinition {
-  const sections = readWithIncludes(path, new Set());
+  const sections = readFilter(path);
   if (!sections.has('Definition')) throw new FilterFileError(path, null, 'has no [Definition] section');
   const def = toDefinition(interpolate(sections, options, path), path);
   if (def.failregex.length === 0) throw new FilterFileError(path, null, 'has no failregex');

@@ -106,6 +106,14 @@ test('filter files: includes, .local overrides, [Init] options and interpolation
     const opt = new Matcher(loadFilterFile(join(dir, 'filter.d', 'app.conf'), parseFilterOptions('word=blocked')));
     assert.deepEqual(hostOf(opt, 'host app: blocked 192.0.2.12'), ['192.0.2.12']);
     assert.throws(() => loadFilterFile(join(dir, 'filter.d', 'nope.conf')), /filter file .*nope\.conf: not found/);
+    // common.conf naming its own .local in [INCLUDES] after, as fail2ban's does: no loop, the .local wins.
+    writeFileSync(join(dir, 'filter.d', 'base.conf'), '[INCLUDES]\nafter = base.local\n[DEFAULT]\nverb = denied\n');
+    writeFileSync(join(dir, 'filter.d', 'base.local'), '[DEFAULT]\nverb = rejected\n');
+    writeFileSync(join(dir, 'filter.d', 'svc.conf'), '[INCLUDES]\nbefore = base.conf\n[Definition]\nfailregex = ^%(verb)s <HOST>$\n');
+    assert.deepEqual(hostOf(new Matcher(loadFilterFile(join(dir, 'filter.d', 'svc.conf'))), 'rejected 192.0.2.13'), ['192.0.2.13']);
+    writeFileSync(join(dir, 'filter.d', 'loop-a.conf'), '[INCLUDES]\nbefore = loop-b.conf\n[Definition]\nfailregex = x <HOST>\n');
+    writeFileSync(join(dir, 'filter.d', 'loop-b.conf'), '[INCLUDES]\nbefore = loop-a.conf\n');
+    assert.throws(() => loadFilterFile(join(dir, 'filter.d', 'loop-a.conf')), /an include loop/);
     writeFileSync(join(dir, 'filter.d', 'broken.conf'), '[Definition]\nfailregex = x <HOST>\nthis line is not an option\n');
     assert.throws(() => loadFilterFile(join(dir, 'filter.d', 'broken.conf')), /broken\.conf: line 3: cannot read/);
   } finally {
