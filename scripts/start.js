@@ -53,7 +53,7 @@ module.exports = {
   uiPort: Number(process.env.PORT || 1880),
   flowFile: 'flows.json',
   credentialSecret: '${secret}',
-  editorTheme: { projects: { enabled: false }, tours: false },
+  editorTheme: { projects: { enabled: false }, tours: false, palette: { catalogues: [] } },
   // This machine may have no way out: no update checks, no prompt about them.
   telemetry: { enabled: false, updateNotification: false },
   logging: { console: { level: 'info', metrics: false, audit: false } },

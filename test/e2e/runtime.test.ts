@@ -3,48 +3,18 @@
  * example flow deployed through the admin API; and `npm start` as the README says.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { syslogDate } from '../support/red';
+import { freePort, stop, syslogDate, waitForHttp } from '../support/process';
 
 const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void> = [];
 after(() => {
   for (const c of cleanups.reverse()) c();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function stop(child: ChildProcess): void {
-  if (child.exitCode === null) child.kill('SIGTERM');
-}
-
-async function waitForHttp(url: string, child: ChildProcess, output: () => string, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Node-RED exited (${child.exitCode}):\n${output()}`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > end) throw new Error(`Node-RED did not answer at ${url}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function waitForBan(base: string, id: string, ip: string, ms = 8000): Promise<Array<Record<string, unknown>>> {
   const end = Date.now() + ms;

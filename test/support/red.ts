@@ -17,6 +17,7 @@ export const NODES = [
 ];
 
 export { helper };
+export { syslogDate } from './process';
 
 export interface Runtime {
   userDir: string;
@@ -45,13 +46,6 @@ export async function waitFor(pred: () => boolean, what: string, ms = 5000): Pro
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** A syslog date for now, as sshd's syslog writes it ("Nov 24 10:00:01"). */
-export function syslogDate(d = new Date()): string {
-  const mon = d.toLocaleString('en-US', { month: 'short' });
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${mon} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 /**
