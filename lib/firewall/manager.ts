@@ -36,7 +36,6 @@ interface PendingBan {
   address: Address;
   resolve: (e: FirewallEvent) => void;
   reject: (err: Error) => void;
-  event: 'ban' | 'restore' | 'repair';
 }
 
 /** Emits 'event' (FirewallEvent) for every ban, unban, restore, repair and error. */
@@ -47,6 +46,8 @@ export class BanManager extends EventEmitter {
   private expiryTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private started = false;
+  /** Why start() failed: bans are refused with it instead of reaching a backend that is not there. */
+  private startError: Error | null = null;
   /** The last error from the backend, cleared by the next success. */
   lastError: string | null = null;
   repairs = 0;
@@ -68,27 +69,43 @@ export class BanManager extends EventEmitter {
       .sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity));
   }
 
-  /** Starts the backend, then puts back unexpired bans from the ledger and lifts expired ones. */
-  async start(): Promise<void> {
-    await this.options.backend.start();
+  /**
+   * Starts the backend, then puts back unexpired bans from the ledger and lifts expired ones.
+   * Bans asked for meanwhile wait in the queue and go to the firewall once it is ready.
+   */
+  start(): Promise<void> {
+    const done = this.serial(() => this.startNow());
+    // Whatever was asked for before or during the start goes out (or is refused) now.
+    this.queue = this.queue.then(() => this.flush());
+    return done;
+  }
+
+  private async startNow(): Promise<void> {
+    const { backend, ledger } = this.options;
+    try {
+      await backend.start();
+    } catch (err) {
+      this.startError = err as Error;
+      throw err;
+    }
     this.started = true;
     const now = Date.now();
     const expired: string[] = [];
-    const restores: Array<Promise<FirewallEvent>> = [];
-    for (const rec of this.options.ledger.all()) {
-      const address = parseAddressOrPrefix(rec.ip);
-      if (!address || (rec.until !== null && rec.until <= now)) {
-        expired.push(rec.ip);
-        continue;
-      }
-      restores.push(this.enqueue(rec, address, 'restore'));
+    const active: Array<{ record: BanRecord; address: Address }> = [];
+    for (const record of ledger.all()) {
+      const address = parseAddressOrPrefix(record.ip);
+      if (!address || (record.until !== null && record.until <= now)) expired.push(record.ip);
+      else active.push({ record, address });
     }
     if (expired.length) {
       const addrs = expired.map((ip) => parseAddressOrPrefix(ip)).filter((a): a is Address => a !== null);
-      await this.options.backend.unban(addrs).catch(() => undefined);
-      this.options.ledger.remove(expired);
+      await backend.unban(addrs).catch(() => undefined);
+      ledger.remove(expired);
     }
-    await Promise.all(restores);
+    if (active.length) {
+      await backend.ban(active.map(({ record, address }) => ({ ip: address, seconds: record.until === null ? -1 : (record.until - now) / 1000 })));
+      for (const { record } of active) this.emit('event', this.eventOf('restore', record));
+    }
     this.expiryTimer = setInterval(() => void this.expire(), 1000);
     this.expiryTimer.unref();
     if (this.options.reconcile > 0) {
@@ -114,12 +131,13 @@ export class BanManager extends EventEmitter {
       bantime,
     };
     for (const f of DECISION_FIELDS) if (input[f] !== undefined) (record as unknown as Record<string, unknown>)[f] = input[f];
-    return this.enqueue(record, address, 'ban');
+    return this.enqueue(record, address);
   }
 
-  private enqueue(record: BanRecord, address: Address, event: PendingBan['event']): Promise<FirewallEvent> {
+  private enqueue(record: BanRecord, address: Address): Promise<FirewallEvent> {
+    if (this.startError) return Promise.reject(new Error(`the ${this.backendName} backend did not start: ${this.startError.message}`));
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, address, resolve, reject, event });
+      this.pending.push({ record, address, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Bans that arrive together go to the firewall in one batch.
@@ -133,6 +151,16 @@ export class BanManager extends EventEmitter {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    if (!this.started) {
+      if (!this.startError) {
+        // start() has not run yet: the batch waits for it (start flushes when it ends).
+        this.pending.unshift(...batch);
+        return;
+      }
+      const err = new Error(`the ${this.backendName} backend did not start: ${this.startError.message}`);
+      for (const b of batch) b.reject(err);
+      return;
+    }
     try {
       // The ledger first: a crash after this line still has the ban to restore.
       this.options.ledger.put(batch.map((b) => b.record));
@@ -140,7 +168,7 @@ export class BanManager extends EventEmitter {
       await this.options.backend.ban(batch.map((b) => ({ ip: b.address, seconds: b.record.until === null ? -1 : Math.max(1, (b.record.until - now) / 1000) })));
       this.lastError = null;
       for (const b of batch) {
-        const e = this.eventOf(b.event, b.record);
+        const e = this.eventOf('ban', b.record);
         this.emit('event', e);
         b.resolve(e);
       }

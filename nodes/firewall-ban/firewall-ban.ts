@@ -17,7 +17,6 @@ export = function register(RED: NodeAPI): void {
     const jail = String(def.name || 'jail').replace(/[^\w-]/g, '-');
     const backendName = String(def.backend || 'dry-run');
     let manager: BanManager | null = null;
-    let ready = false;
     let cancelReport: (() => void) | null = null;
     let startError: string | null = null;
 
@@ -57,10 +56,7 @@ export = function register(RED: NodeAPI): void {
       });
       node.status({ fill: 'yellow', shape: 'ring', text: `starting ${backendName}` });
       manager.start().then(
-        () => {
-          ready = true;
-          showStatus();
-        },
+        () => showStatus(),
         (err) => {
           startError = errorText(err);
           showStatus();
@@ -93,7 +89,8 @@ export = function register(RED: NodeAPI): void {
         showStatus();
         done(err);
       };
-      if (!manager || !ready) return fail(new Error(startError ? `firewall-ban is not working: ${startError}` : 'firewall-ban is still starting; try again'));
+      // While the backend starts, bans wait in the manager's queue; after a failed start they are refused.
+      if (!manager || startError) return fail(new Error(`firewall-ban is not working: ${startError ?? 'not configured'}`));
       if (action === 'ban') {
         let bantime: number | undefined;
         try {

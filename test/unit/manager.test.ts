@@ -100,3 +100,30 @@ test('backends: unknown names, ports, and a missing nft binary say what to do', 
   const missing = new NftablesBackend(opts, '/nonexistent/nft');
   await assert.rejects(missing.start(), /nft not found: install nftables \(apt-get install nftables\) or choose another backend/);
 });
+
+test('bans that arrive while the backend starts wait for it; after a failed start they are refused', async () => {
+  const slow = new DryRunBackend();
+  const origStart = slow.start.bind(slow);
+  slow.start = async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    return origStart();
+  };
+  const { m } = manager(null, slow);
+  const started = m.start();
+  const e = await m.ban({ ip: '192.0.2.200' });
+  assert.equal(e.event, 'ban');
+  assert.deepEqual(await slow.list(), ['192.0.2.200']);
+  await started;
+  await m.stop(true);
+
+  const broken = new DryRunBackend();
+  broken.start = async () => {
+    throw new Error('nft not found: install nftables');
+  };
+  const b = manager(null, broken);
+  const early = b.m.ban({ ip: '192.0.2.201' });
+  await assert.rejects(b.m.start(), /nft not found/);
+  await assert.rejects(early, /backend did not start: nft not found/);
+  await assert.rejects(b.m.ban({ ip: '192.0.2.202' }), /backend did not start/);
+  assert.deepEqual(broken.history, []);
+});
