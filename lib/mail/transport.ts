@@ -29,3 +29,19 @@ export function createTransport(s: MailServerSettings): Transporter {
     socketTimeout: 30000,
   });
 }
+
+/** Turns a failed send into advice a person can act on (the server's own words kept). */
+export function describeMailError(err: unknown, s: Pick<MailServerSettings, 'host' | 'port' | 'allowSelfSigned'>): string {
+  const e = err as { code?: string; message?: string; responseCode?: number };
+  const text = String(e?.message ?? err);
+  const where = `${s.host}:${s.port}`;
+  if (/self[- ]signed|unable to verify|certificate has expired|Hostname\/IP does not match|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|CERT_HAS_EXPIRED/i.test(text) && !s.allowSelfSigned) {
+    return `${where}: the server's TLS certificate is not trusted (${text}); for a home server with its own certificate, tick "accept a self-signed certificate"`;
+  }
+  if (/wrong version number|ssl3_get_record|packet length too long/i.test(text)) {
+    return `${where}: TLS mismatch (${text}); use "TLS from the start" only for port 465, STARTTLS for 587 and 25`;
+  }
+  if (e?.code === 'EAUTH' || e?.responseCode === 535) return `${where}: login refused (${text}); check the user and password of the mail server`;
+  if (e?.code === 'ECONNECTION' || /ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ETIMEDOUT/.test(text)) return `${where}: cannot reach the mail server (${text})`;
+  return `${where}: ${text}`;
+}

@@ -1,6 +1,6 @@
 /** mail-notify: one mail per ban (or a digest), through the mail-server's SMTP server, never a storm. */
-import { Outbox, renderMail } from '../../lib/mail';
-import { booleanProperty, errorText, numberProperty, reportConfigError, shortStatus, type Done, type MailServerNode, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { describeMailError, Outbox, renderMail } from '../../lib/mail';
+import { booleanProperty, numberProperty, reportConfigError, shortStatus, type Done, type MailServerNode, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function MailNotifyNode(this: Node, def: NodeDef): void {
@@ -40,8 +40,9 @@ export = function register(RED: NodeAPI): void {
         void items;
       });
       outbox.on('failed', (err: Error, items: NodeMessage[]) => {
-        showStatus(`${errorText(err)} (${outbox?.queued ?? items.length} waiting)`, 'red');
-        node.error(`mail not sent, will retry: ${errorText(err)}`, items[0]);
+        const reason = describeMailError(err, server.settings);
+        showStatus(`${reason} (${outbox?.queued ?? items.length} waiting)`, 'red');
+        node.error(`mail not sent, will retry: ${reason}`, items[0]);
       });
       outbox.on('dropped', (count: number) => node.warn(`${count} old notifications dropped: the outbox is full (the mail server has been failing)`));
       if (booleanProperty(def.whois, false)) node.warn('whois is not available in this version yet: mails are sent without it');
