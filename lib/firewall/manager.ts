@@ -164,8 +164,17 @@ export class BanManager extends EventEmitter {
     try {
       // The ledger first: a crash after this line still has the ban to restore.
       this.options.ledger.put(batch.map((b) => b.record));
-      const now = Date.now();
-      await this.options.backend.ban(batch.map((b) => ({ ip: b.address, seconds: b.record.until === null ? -1 : Math.max(1, (b.record.until - now) / 1000) })));
+      const requests = () => {
+        const now = Date.now();
+        return batch.map((b) => ({ ip: b.address, seconds: b.record.until === null ? -1 : Math.max(1, (b.record.until - now) / 1000) }));
+      };
+      try {
+        await this.options.backend.ban(requests());
+      } catch {
+        // The backend's table or set may have been flushed away since start: make it again, try once more.
+        await this.options.backend.start();
+        await this.options.backend.ban(requests());
+      }
       this.lastError = null;
       for (const b of batch) {
         const e = this.eventOf('ban', b.record);

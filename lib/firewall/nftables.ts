@@ -1,5 +1,6 @@
 /**
- * nftables: one table (shared by jails), and per jail one chain and one timeout set per family.
+ * nftables: one table (shared by jails), and per jail one chain and one timeout set per family:
+ * `setName` for IPv4 and `setName-v6` for IPv6, both flagged interval (so prefixes fit) and timeout.
  * The kernel lifts a ban by itself when its timeout runs out, even if Node-RED is down.
  */
 import type { Address } from '../ip';
@@ -23,7 +24,8 @@ export class NftablesBackend implements FirewallBackend {
     if (!/^(tcp|udp|sctp|all)$/.test(options.protocol)) throw new FirewallError(`protocol "${options.protocol}": use tcp, udp, sctp or all`);
     this.table = options.table;
     this.chain = options.setName;
-    this.set4 = `${options.setName}-v4`;
+    // The IPv4 set carries the name itself (what `nft list set inet fail2ban f2b-sshd` looks for).
+    this.set4 = options.setName;
     this.set6 = `${options.setName}-v6`;
   }
 

@@ -20,7 +20,7 @@ function clientConnects(): boolean {
   return r.status === 0;
 }
 
-const setElements = () => elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab-v4'], { encoding: 'utf8' }));
+const setElements = () => elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab'], { encoding: 'utf8' }));
 
 async function main(): Promise<void> {
   const listener = createServer((s) => s.end('SSH-2.0-test\r\n'));
@@ -31,13 +31,14 @@ async function main(): Promise<void> {
       NODES,
       onTab([
         { id: 'fw', type: 'firewall-ban', name: 'lab', backend: 'nftables', setName: 'f2b-lab', table: 'fail2ban', ports: String(PORT), protocol: 'tcp', bantime: '10m', reconcile: '1', persist: true, unbanOnStop: true, wires: [['events']] },
+        { id: 'named', type: 'firewall-ban', name: 'sshd', backend: 'nftables', bantime: '10m', wires: [['events']] },
         { id: 'events', type: 'helper' },
       ]),
     );
     const events: NodeMessage[] = [];
     helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
     const fw = helper.getNode('fw');
-    await waitFor(() => spawnSync('nft', ['list', 'set', 'inet', 'fail2ban', 'f2b-lab-v4']).status === 0, 'the set to exist');
+    await waitFor(() => spawnSync('nft', ['list', 'set', 'inet', 'fail2ban', 'f2b-lab']).status === 0, 'the set to exist');
     assert.ok(clientConnects(), 'before the ban, the client connects');
 
     fw.receive({ payload: { action: 'ban', ip: clientAddress, bantime: 3, jail: 'lab' } });
@@ -57,9 +58,21 @@ async function main(): Promise<void> {
     assert.deepEqual(setElements(), [clientAddress], 'the ban is back in the set');
     assert.ok(!clientConnects(), 'and blocks again');
 
+    // IPv6 goes into the -v6 set; an unnamed set takes its name from the node: f2b-<name>.
+    fw.receive({ payload: { action: 'ban', ip: '2001:DB8::5', bantime: 600 } });
+    helper.getNode('named').receive({ payload: '192.0.2.55' });
+    await waitFor(() => events.filter((e) => (e.payload as { event: string }).event === 'ban').length === 4, 'the IPv6 and the named bans');
+    const v6 = elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab-v6'], { encoding: 'utf8' }));
+    assert.deepEqual(v6, ['2001:db8::5']);
+    const named = elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-sshd'], { encoding: 'utf8' }));
+    assert.deepEqual(named, ['192.0.2.55']);
+
     await helper.unload(); // unbanOnStop: the node removes what it made
     const table = spawnSync('nft', ['list', 'table', 'inet', 'fail2ban']);
-    assert.notEqual(table.status, 0, 'the table is gone after the flow stopped with unbanOnStop');
+    assert.equal(table.status, 0, 'the table stays while another jail (f2b-sshd, unbanOnStop off) uses it');
+    const left = execFileSync('nft', ['list', 'table', 'inet', 'fail2ban'], { encoding: 'utf8' });
+    assert.ok(!left.includes('f2b-lab'), `the stopped jail removed its chain and sets:\n${left}`);
+    assert.match(left, /192\.0\.2\.55/, 'the other jail keeps its ban over a restart (unbanOnStop off)');
     process.stdout.write('nftables lab: all checks passed\n');
   } finally {
     await rt.close().catch(() => undefined);
