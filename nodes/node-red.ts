@@ -111,6 +111,17 @@ export function reportConfigError(RED: NodeAPI, node: Node, err: unknown): () =>
   return () => RED.events.removeListener('flows:started', report);
 }
 
+/** Ends a node's close handler once `work` (stopping a follower, a firewall) settles; a failure is a warning. */
+export function closeAfter(node: Node, work: Promise<unknown>, done: () => void): void {
+  work.then(
+    () => done(),
+    (err) => {
+      node.warn(`stopping: ${errorText(err)}`);
+      done();
+    },
+  );
+}
+
 /** Status text shortened to fit under a node. */
 export function shortStatus(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;

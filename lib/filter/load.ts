@@ -154,7 +154,8 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
   return resolved;
 }
 
-function linesOf(value: string | undefined): string[] {
+/** The non-empty, trimmed lines of a multi-line value. */
+export function linesOf(value: string | undefined): string[] {
   return (value ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
 

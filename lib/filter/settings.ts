@@ -1,5 +1,5 @@
 /** A filter from failregex-match's properties (SPEC.md names). */
-import { inlineFilter, loadBuiltinFilter, loadFilterFile, parseFilterOptions, type FilterDefinition } from './load';
+import { inlineFilter, linesOf, loadBuiltinFilter, loadFilterFile, parseFilterOptions, type FilterDefinition } from './load';
 
 export interface FilterSettings {
   filterSource?: unknown;
@@ -36,7 +36,7 @@ export function filterFromSettings(def: FilterSettings): FilterDefinition {
     throw new Error(`filterSource "${source}" is not known: use builtin, file or inline`);
   }
   // Properties set in the node override the file's, as a jail's settings do.
-  const extraIgnore = String(def.ignoreregex ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const extraIgnore = linesOf(String(def.ignoreregex ?? ''));
   if (extraIgnore.length) filter.ignoreregex.push(...extraIgnore);
   if (def.datepattern && String(def.datepattern).trim()) filter.datepattern = String(def.datepattern).trim();
   if (def.maxlines !== undefined && String(def.maxlines).trim() !== '') filter.maxlines = Number(def.maxlines);

@@ -6,7 +6,7 @@ import { EventEmitter } from 'events';
 import { parseAddressOrPrefix, type Address } from '../ip';
 import type { BanRecord, Ledger } from '../ledger';
 import type { FirewallEvent } from '../messages';
-import type { FirewallBackend } from './backend';
+import type { BanRequest, FirewallBackend } from './backend';
 
 export interface BanInput {
   ip: unknown;
@@ -33,9 +33,21 @@ export class InvalidAddressError extends Error {}
 
 interface PendingBan {
   record: BanRecord;
-  address: Address;
   resolve: (e: FirewallEvent) => void;
   reject: (err: Error) => void;
+}
+
+/** The addresses of ledger records (every record holds one that parsed when it was written). */
+function addressesOf(records: BanRecord[]): Address[] {
+  return records.map((r) => parseAddressOrPrefix(r.ip)).filter((a): a is Address => a !== null);
+}
+
+/** What the firewall must hold for `records`, each for the rest of its time (at least a second). */
+function requestsFor(records: BanRecord[], now = Date.now()): BanRequest[] {
+  return records.flatMap((r) => {
+    const ip = parseAddressOrPrefix(r.ip);
+    return ip ? [{ ip, seconds: r.until === null ? -1 : Math.max(1, (r.until - now) / 1000) }] : [];
+  });
 }
 
 /** Emits 'event' (FirewallEvent) for every ban, unban, restore, repair and error. */
@@ -90,21 +102,16 @@ export class BanManager extends EventEmitter {
     }
     this.started = true;
     const now = Date.now();
-    const expired: string[] = [];
-    const active: Array<{ record: BanRecord; address: Address }> = [];
-    for (const record of ledger.all()) {
-      const address = parseAddressOrPrefix(record.ip);
-      if (!address || (record.until !== null && record.until <= now)) expired.push(record.ip);
-      else active.push({ record, address });
-    }
+    const isExpired = (r: BanRecord) => !parseAddressOrPrefix(r.ip) || (r.until !== null && r.until <= now);
+    const expired = ledger.all().filter(isExpired);
+    const active = ledger.all().filter((r) => !isExpired(r));
     if (expired.length) {
-      const addrs = expired.map((ip) => parseAddressOrPrefix(ip)).filter((a): a is Address => a !== null);
-      await backend.unban(addrs).catch(() => undefined);
-      ledger.remove(expired);
+      await backend.unban(addressesOf(expired)).catch(() => undefined);
+      ledger.remove(expired.map((r) => r.ip));
     }
     if (active.length) {
-      await backend.ban(active.map(({ record, address }) => ({ ip: address, seconds: record.until === null ? -1 : (record.until - now) / 1000 })));
-      for (const { record } of active) this.emit('event', this.eventOf('restore', record));
+      await backend.ban(requestsFor(active, now));
+      for (const record of active) this.emit('event', this.eventOf('restore', record));
     }
     this.expiryTimer = setInterval(() => void this.expire(), 1000);
     this.expiryTimer.unref();
@@ -131,13 +138,18 @@ export class BanManager extends EventEmitter {
       bantime,
     };
     for (const f of DECISION_FIELDS) if (input[f] !== undefined) (record as unknown as Record<string, unknown>)[f] = input[f];
-    return this.enqueue(record, address);
+    return this.enqueue(record);
   }
 
-  private enqueue(record: BanRecord, address: Address): Promise<FirewallEvent> {
-    if (this.startError) return Promise.reject(new Error(`the ${this.backendName} backend did not start: ${this.startError.message}`));
+  /** The error for bans asked of a backend whose start failed. */
+  private notStarted(cause: Error): Error {
+    return new Error(`the ${this.backendName} backend did not start: ${cause.message}`);
+  }
+
+  private enqueue(record: BanRecord): Promise<FirewallEvent> {
+    if (this.startError) return Promise.reject(this.notStarted(this.startError));
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, address, resolve, reject });
+      this.pending.push({ record, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Bans that arrive together go to the firewall in one batch.
@@ -157,23 +169,20 @@ export class BanManager extends EventEmitter {
         this.pending.unshift(...batch);
         return;
       }
-      const err = new Error(`the ${this.backendName} backend did not start: ${this.startError.message}`);
+      const err = this.notStarted(this.startError);
       for (const b of batch) b.reject(err);
       return;
     }
     try {
       // The ledger first: a crash after this line still has the ban to restore.
-      this.options.ledger.put(batch.map((b) => b.record));
-      const requests = () => {
-        const now = Date.now();
-        return batch.map((b) => ({ ip: b.address, seconds: b.record.until === null ? -1 : Math.max(1, (b.record.until - now) / 1000) }));
-      };
+      const records = batch.map((b) => b.record);
+      this.options.ledger.put(records);
       try {
-        await this.options.backend.ban(requests());
+        await this.options.backend.ban(requestsFor(records));
       } catch {
         // The backend's table or set may have been flushed away since start: make it again, try once more.
         await this.options.backend.start();
-        await this.options.backend.ban(requests());
+        await this.options.backend.ban(requestsFor(records));
       }
       this.lastError = null;
       for (const b of batch) {
@@ -214,9 +223,8 @@ export class BanManager extends EventEmitter {
     const due = this.options.ledger.all().filter((r) => r.until !== null && r.until <= now);
     if (due.length === 0) return Promise.resolve();
     return this.serial(async () => {
-      const addrs = due.map((r) => parseAddressOrPrefix(r.ip)).filter((a): a is Address => a !== null);
       try {
-        await this.options.backend.unban(addrs);
+        await this.options.backend.unban(addressesOf(due));
       } catch (err) {
         this.lastError = (err as Error).message;
         this.emit('event', { ...this.eventOf('error', due[0]), error: `lifting expired bans: ${this.lastError}` });
@@ -232,24 +240,19 @@ export class BanManager extends EventEmitter {
     if (!this.started) return Promise.resolve(0);
     return this.serial(async () => {
       const backend = this.options.backend;
-      let held: Set<string>;
-      let recreated = false;
-      try {
-        held = new Set(await backend.list());
-      } catch {
-        // The backend's own objects are gone (a flushed ruleset, a reload): make them again.
-        await backend.start();
-        recreated = true;
-        held = new Set(await backend.list());
-      }
+      // A list that fails means the backend's own objects are gone (a flushed ruleset): make them again.
+      const held = new Set(
+        await backend.list().catch(async () => {
+          await backend.start();
+          return backend.list();
+        }),
+      );
       const now = Date.now();
       const missing = this.options.ledger.all().filter((r) => !held.has(r.ip) && (r.until === null || r.until > now + 1000));
       if (missing.length === 0) return 0;
       // The chain may be gone while a set survived: make sure the rules are there too.
-      if (!recreated) await backend.start();
-      await this.options.backend.ban(
-        missing.map((r) => ({ ip: parseAddressOrPrefix(r.ip)!, seconds: r.until === null ? -1 : (r.until - now) / 1000 })),
-      );
+      await backend.start();
+      await backend.ban(requestsFor(missing, now));
       this.repairs += missing.length;
       this.lastError = null;
       for (const r of missing) this.emit('event', this.eventOf('repair', r));
@@ -272,8 +275,7 @@ export class BanManager extends EventEmitter {
     if (!this.started) return;
     if (removeBans) {
       const all = this.options.ledger.all();
-      const addrs = all.map((r) => parseAddressOrPrefix(r.ip)).filter((a): a is Address => a !== null);
-      await this.options.backend.unban(addrs).catch(() => undefined);
+      await this.options.backend.unban(addressesOf(all)).catch(() => undefined);
       this.options.ledger.remove(all.map((r) => r.ip));
     }
     await this.options.backend.stop(removeBans);

@@ -25,10 +25,15 @@ export class Outbox<T> extends EventEmitter {
   private retryDelay: number;
   private readonly sentTimes: number[] = [];
   private closed = false;
+  /** How long a new item waits for others to join it in one mail. */
+  private readonly collectMs: number;
+  private readonly firstRetryMs: number;
 
   constructor(private readonly options: OutboxOptions<T>) {
     super();
-    this.retryDelay = options.retryMs ?? 5000;
+    this.collectMs = options.digest > 0 ? options.digest * 1000 : 0;
+    this.firstRetryMs = options.retryMs ?? 5000;
+    this.retryDelay = this.firstRetryMs;
   }
 
   get queued(): number {
@@ -42,7 +47,7 @@ export class Outbox<T> extends EventEmitter {
       this.waiting.splice(0, over);
       this.emit('dropped', over);
     }
-    this.schedule(this.options.digest > 0 ? this.options.digest * 1000 : 0);
+    this.schedule(this.collectMs);
   }
 
   private schedule(ms: number): void {
@@ -73,7 +78,7 @@ export class Outbox<T> extends EventEmitter {
     try {
       await this.options.send(batch);
       this.sentTimes.push(Date.now());
-      this.retryDelay = this.options.retryMs ?? 5000;
+      this.retryDelay = this.firstRetryMs;
       this.emit('sent', batch);
     } catch (err) {
       this.waiting.unshift(...batch);
@@ -84,7 +89,7 @@ export class Outbox<T> extends EventEmitter {
       return;
     }
     this.sending = false;
-    if (this.waiting.length) this.schedule(this.options.digest > 0 ? this.options.digest * 1000 : 0);
+    if (this.waiting.length) this.schedule(this.collectMs);
   }
 
   close(): void {

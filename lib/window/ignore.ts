@@ -82,9 +82,9 @@ export class IgnoreList {
     this.rebuild(resolved);
   }
 
-  /** True when `host` (an IP or prefix in text form) is covered by the list. Non-IP ids are never ignored. */
-  has(host: string): boolean {
-    const addr = parseAddressOrPrefix(host);
+  /** True when `host` (an IP or prefix, as text or parsed) is covered by the list. Non-IP ids are never ignored. */
+  has(host: string | Address): boolean {
+    const addr = typeof host === 'string' ? parseAddressOrPrefix(host) : host;
     return addr ? this.set.has(addr) : false;
   }
 }

@@ -79,7 +79,7 @@ export class FailureWindows {
     }
     if (offender.times.length < this.policy.maxretry) {
       this.order.push({ key, newest });
-      if (this.order.length - this.head > 2 * this.offenders.size + 4096) this.compact();
+      this.compactIfSparse();
       return null;
     }
 
@@ -112,8 +112,7 @@ export class FailureWindows {
   private front(): { key: string; newest: number } | undefined {
     while (this.head < this.order.length) {
       const entry = this.order[this.head];
-      const offender = this.offenders.get(entry.key);
-      if (offender && offender.times[offender.times.length - 1] === entry.newest) return entry;
+      if (this.isCurrent(entry)) return entry;
       this.head++;
     }
     if (this.head > 0) {
@@ -123,18 +122,26 @@ export class FailureWindows {
     return undefined;
   }
 
-  /** Drops stale entries of `order`, so that it stays within a small multiple of the offenders. */
-  private compact(): void {
-    this.order = this.order.slice(this.head).filter((e) => {
-      const offender = this.offenders.get(e.key);
-      return offender !== undefined && offender.times[offender.times.length - 1] === e.newest;
-    });
+  /** An `order` entry is current while its offender is kept and has not failed again since. */
+  private isCurrent(entry: { key: string; newest: number }): boolean {
+    const offender = this.offenders.get(entry.key);
+    return offender !== undefined && offender.times[offender.times.length - 1] === entry.newest;
+  }
+
+  /**
+   * Drops the consumed front and the stale entries of `order` once they outweigh the live ones,
+   * so that it stays within a small multiple of the offenders (amortised O(1) per failure).
+   */
+  private compactIfSparse(): void {
+    const consumed = this.head > 4096 && this.head * 2 > this.order.length;
+    const stale = this.order.length - this.head > 2 * this.offenders.size + 4096;
+    if (!consumed && !stale) return;
+    this.order = this.order.slice(this.head).filter((e) => this.isCurrent(e));
     this.head = 0;
   }
 
   /** Makes room: first what has expired, then the offender whose window ends soonest. */
   private evict(now: number): void {
-    if (this.head > 4096 && this.head * 2 > this.order.length) this.compact();
     if (this.expire(now) > 0) return;
     const victim = this.front();
     if (victim) {

@@ -4,7 +4,7 @@ import { parseBantime } from '../../lib/duration';
 import { BanManager, createBackend, InvalidAddressError, parsePorts } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
-import { booleanProperty, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 interface FirewallBanNode extends Node {
   manager?: BanManager;
@@ -14,7 +14,7 @@ export = function register(RED: NodeAPI): void {
   function FirewallBanNodeCtor(this: FirewallBanNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const jail = String(def.name || 'jail').replace(/[^\w-]/g, '-');
+    const jail = String(def.name || 'jail');
     const backendName = String(def.backend || 'dry-run');
     let manager: BanManager | null = null;
     let cancelReport: (() => void) | null = null;
@@ -32,7 +32,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     try {
-      const setName = String(def.setName || `f2b-${jail}`);
+      const setName = String(def.setName || `f2b-${jail.replace(/[^\w-]/g, '-')}`);
       const backend = createBackend(backendName, {
         setName,
         table: String(def.table || 'fail2ban'),
@@ -45,7 +45,7 @@ export = function register(RED: NodeAPI): void {
       manager = new BanManager({
         backend,
         ledger,
-        jail: String(def.name || 'jail'),
+        jail,
         defaultBantime: parseBantime(def.bantime || '10m'),
         reconcile: numberProperty(def.reconcile, 30, 'reconcile'),
       });
@@ -106,14 +106,11 @@ export = function register(RED: NodeAPI): void {
       }
     });
 
-    node.on('close', (removed: boolean, done: () => void) => {
+    node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
       cancelReport?.();
       if (!manager) return done();
-      manager.stop(booleanProperty(def.unbanOnStop, false)).then(done, (err) => {
-        node.warn(`stopping: ${errorText(err)}`);
-        done();
-      });
+      closeAfter(node, manager.stop(booleanProperty(def.unbanOnStop, false)), done);
     });
   }
 

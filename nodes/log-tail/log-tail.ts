@@ -1,7 +1,6 @@
 /** log-tail: follows log files (or the journal) and sends one message per new line. */
 import { Follower, JournalFollower } from '../../lib/tail';
-
-import { errorText, linesProperty, reportConfigError, shortStatus, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { closeAfter, linesProperty, reportConfigError, shortStatus, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function LogTailNode(this: Node, def: NodeDef): void {
@@ -9,6 +8,7 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const source = String(def.source || 'file');
     const encoding = String(def.encoding || 'utf8') as BufferEncoding;
+    const start = def.start === 'beginning' ? 'beginning' : 'end';
     let follower: Follower | JournalFollower | null = null;
     let cancelReport: (() => void) | null = null;
     let lastLines = 0;
@@ -23,10 +23,10 @@ export = function register(RED: NodeAPI): void {
     try {
       if (!Buffer.isEncoding(encoding)) throw new Error(`encoding "${encoding}" is not known; use utf8, latin1, ascii or utf16le`);
       if (source === 'journal') {
-        follower = new JournalFollower({ matches: linesProperty(def.journalMatch).flatMap((l) => l.split(/\s+/)), start: def.start === 'beginning' ? 'beginning' : 'end' });
+        follower = new JournalFollower({ matches: linesProperty(def.journalMatch).flatMap((l) => l.split(/\s+/)), start });
         follower.on('line', (line: string, timestamp?: number) => emit(line, 'journal', timestamp));
       } else if (source === 'file') {
-        follower = new Follower({ paths: linesProperty(def.paths), start: def.start === 'beginning' ? 'beginning' : 'end', encoding });
+        follower = new Follower({ paths: linesProperty(def.paths), start, encoding });
         follower.on('line', (line: string, file: string) => emit(line, file));
       } else {
         throw new Error(`source "${source}" is not known: use file or journal`);
@@ -76,10 +76,7 @@ export = function register(RED: NodeAPI): void {
       const f = follower;
       follower = null;
       if (!f) return done();
-      f.stop().then(done, (err) => {
-        node.warn(`stopping: ${errorText(err)}`);
-        done();
-      });
+      closeAfter(node, f.stop(), done);
     });
   }
   RED.nodes.registerType('log-tail', LogTailNode);

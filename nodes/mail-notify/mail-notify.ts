@@ -34,10 +34,9 @@ export = function register(RED: NodeAPI): void {
           for (const item of items) node.send({ ...item, mail: { messageId: info.messageId, accepted: info.accepted, digest: items.length > 1 } });
         },
       });
-      outbox.on('sent', (items: NodeMessage[]) => {
+      outbox.on('sent', () => {
         sent++;
         showStatus();
-        void items;
       });
       outbox.on('failed', (err: Error, items: NodeMessage[]) => {
         const reason = describeMailError(err, server.settings);
@@ -53,8 +52,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage, _send: Send, done: Done) => {
       if (!outbox) return done(new Error('mail-notify is not configured: set the mail server and recipient'));
-      const payload = (msg.payload ?? {}) as Record<string, unknown>;
-      if (skipRestored && payload.event === 'restore') return done();
+      if (skipRestored && payloadOf(msg).event === 'restore') return done();
       outbox.add(RED.util.cloneMessage(msg));
       showStatus();
       done();
@@ -69,13 +67,18 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('mail-notify', MailNotifyNode);
 };
 
+/** A message's payload as the event object it should be (an empty one when it is not). */
+function payloadOf(msg: NodeMessage): Record<string, unknown> {
+  return msg.payload !== null && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>) : {};
+}
+
 /** One mail for many events: a line per event, then each event's log lines. */
 function digestMail(items: NodeMessage[]): { subject: string; text: string } {
   const rows = items.map((m) => {
-    const p = (m.payload ?? {}) as Record<string, unknown>;
+    const p = payloadOf(m);
     return `${String(p.event ?? 'event').padEnd(8)} ${String(p.ip ?? m.topic ?? '').padEnd(40)} ${String(p.jail ?? '')}`;
   });
-  const jails = [...new Set(items.map((m) => String(((m.payload ?? {}) as Record<string, unknown>).jail ?? '')).filter(Boolean))];
+  const jails = [...new Set(items.map((m) => String(payloadOf(m).jail ?? '')).filter(Boolean))];
   return {
     subject: `[fail2ban] ${items.length} events${jails.length ? ` in ${jails.join(', ')}` : ''}`,
     text: `${items.length} events:\n\n${'event'.padEnd(8)} ${'address'.padEnd(40)} jail\n${rows.join('\n')}\n\n${items

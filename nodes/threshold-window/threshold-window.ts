@@ -67,7 +67,7 @@ export = function register(RED: NodeAPI): void {
       const addr = parseAddressOrPrefix(rawKey);
       const host = addr ? addr.text : rawKey;
       if (host === '') return done(new Error(`${keyProperty} is empty`));
-      if (ignore.has(host)) {
+      if (addr && ignore.has(addr)) {
         ignoredCount++;
         showStatus();
         return done();
