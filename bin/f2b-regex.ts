@@ -81,7 +81,7 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   let matcher: Matcher;
   try {
-    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex));
+    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false });
   } catch (err) {
     process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
     process.exit(1);
@@ -112,9 +112,10 @@ function main(): void {
           count: r.failures.length,
           failregex: first ? first.failregex : null,
           host: first ? first.host : null,
-          time: first ? first.time / 1000 : null,
+          time: first && r.time !== null ? r.time / 1000 : null,
           attempts: first ? first.lines.length : 0,
           user: first?.user ?? null,
+          ...(first?.users ? { users: first.users } : {}),
           fields: first ? first.fields : {},
           ignored: r.ignored,
         }),

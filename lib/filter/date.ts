@@ -1,178 +1,693 @@
-/** Finds a log line's timestamp as fail2ban's date detector does: a list of templates, last hit tried first. */
+/**
+ * fail2ban's date detection: a list of date templates (its defaults, or a filter's `datepattern`),
+ * tried in an order that follows which template found the last dates, so a log's own format is found
+ * first; the date text is cut out of the line before the failregexes see it.
+ *
+ * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
+ * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
+ */
+import { compilePython, groupSpan, groupValue, type PyRegex } from './pyregex';
 
-export interface DateHit {
-  /** Epoch ms. */
-  time: number;
-  /** Where the date text stands in the line; it is cut out before matching. */
+// ---------------------------------------------------------------- the `%` fields
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH_NAMES = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const DAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+
+const byLength = (names: string[]) => [...names].sort((a, b) => b.length - a.length).join('|');
+
+/** Centuries-and-decades a 4-digit year may start with: from 2000 to three years ahead. */
+function yearPrefix(now: Date): string {
+  const decades = new Set<string>();
+  for (let y = 1999; y <= now.getFullYear() + 3; y++) if (y >= 2000) decades.add(String(y).slice(0, 3));
+  const list = [...decades].sort();
+  const last = list.map((d) => d[2]);
+  if (list.every((d) => d.slice(0, 2) === '20')) return last.length > 1 ? `20[${last.join('')}]` : `20${last[0]}`;
+  return `(?:${list.join('|')})`;
+}
+
+const TZ_ABBR = '[A-Z](?:[A-Z]{2,4})?';
+
+/** The regex each field stands for (Python syntax). */
+const FIELDS: Record<string, string> = {
+  a: `(?P<a>${byLength(DAYS)})`,
+  A: `(?P<A>${byLength(DAY_NAMES)})`,
+  b: `(?P<b>${byLength(MONTHS)})`,
+  B: `(?P<B>${byLength(MONTH_NAMES)})`,
+  c: '',
+  d: '(?P<d>[1-2]\\d|[0 ]?[1-9]|3[0-1])',
+  f: '(?P<f>[0-9]{1,6})',
+  H: '(?P<H>[0-1]?\\d|2[0-3])',
+  I: '(?P<I>1[0-2]|0[1-9]|[1-9])',
+  j: '(?P<j>36[0-6]|3[0-5]\\d|[12]\\d\\d|0[1-9]\\d|00[1-9]|[1-9]\\d|0[1-9]|[1-9])',
+  m: '(?P<m>0?[1-9]|1[0-2])',
+  M: '(?P<M>[0-5]?\\d)',
+  p: '(?P<p>am|pm)',
+  S: '(?P<S>[0-5]?\\d|6[0-1])',
+  U: '(?P<U>5[0-3]|[0-4]\\d|\\d)',
+  w: '(?P<w>[0-6])',
+  u: '(?P<u>[1-7])',
+  W: '(?P<W>5[0-3]|[0-4]\\d|\\d)',
+  y: '(?P<y>\\d\\d)',
+  Y: '(?P<Y>\\d{4})',
+  z: '(?P<z>Z|UTC|GMT|[+-][01]\\d(?::?\\d{2})?)',
+  Z: '(?P<Z>Z|[A-Z]{3,5})',
+  k: ' ?(?P<H>[0-2]?\\d)',
+  l: ' ?(?P<I>1?\\d)',
+  '%': '%',
+  ExY: '', // filled by the current year, below
+  Exy: '(?P<y>\\d{2})',
+  ExZ: `(?P<Z>${TZ_ABBR})`,
+  Exz: `(?P<z>(?:${TZ_ABBR})?[+-][01]\\d(?::?\\d{2})?|${TZ_ABBR})`,
+  Exd: '(?P<d>[1-2]\\d|0[1-9]|3[0-1])',
+  Exm: '(?P<m>0[1-9]|1[0-2])',
+  ExH: '(?P<H>[0-1]\\d|2[0-3])',
+  Exk: ' ?(?P<H>[0-1]?\\d|2[0-3])',
+  Exl: ' ?(?P<I>1[0-2]|\\d)',
+  ExM: '(?P<M>[0-5]\\d)',
+  ExS: '(?P<S>[0-5]\\d|6[0-1])',
+};
+FIELDS.ExY = `(?P<Y>${yearPrefix(new Date())}\\d)`;
+FIELDS.c = `${FIELDS.a}\\s+${FIELDS.b}\\s+${FIELDS.d}\\s+${FIELDS.H}:${FIELDS.M}:${FIELDS.S}\\s+${FIELDS.Y}`;
+
+/** How a field is named in a template's name (what fail2ban-regex prints). */
+const FIELD_NAMES: Record<string, string> = {
+  a: 'DAY', A: 'DAYNAME', b: 'MON', B: 'MONTH', d: 'Day', H: '24hour', I: '12hour', j: 'Yearday', m: 'Month',
+  M: 'Minute', p: 'AMPM', S: 'Second', U: 'Yearweek', w: 'Weekday', W: 'Yearweek', y: 'Year2', Y: 'Year', '%': '%',
+  z: 'Zone offset', f: 'Microseconds', Z: 'Zone name',
+};
+
+const FIELD_RE = new RegExp(
+  `%(%|${Object.keys(FIELDS).filter((k) => k.length > 1).join('|')}|[${Object.keys(FIELDS).filter((k) => k.length === 1 && k !== '%').join('')}])`,
+  'g',
+);
+
+function fieldName(key: string): string {
+  if (FIELD_NAMES[key]) return FIELD_NAMES[key];
+  if (key.startsWith('Ex') && FIELD_NAMES[key.slice(2)]) return 'Ex' + FIELD_NAMES[key.slice(2)];
+  return '%' + key;
+}
+
+// ---------------------------------------------------------------- time zones
+
+/** Zone abbreviations fail2ban knows, as offsets in minutes east of UTC (fixed, no DST switch). */
+const ZONES: Record<string, number> = { '': 0 };
+(() => {
+  const table: [number, string][] = [
+    [-12, 'Y'], [-11, 'X NUT SST'], [-10, 'W CKT HAST HST TAHT TKT'], [-9, 'V AKST GAMT GIT HADT HNY'],
+    [-8, 'U AKDT CIST HAY HNP PST PT'], [-7, 'T HAP HNR MST PDT'], [-6, 'S CST EAST GALT HAR HNC MDT'],
+    [-5, 'R CDT COT EASST ECT EST ET HAC HNE PET'], [-4, 'Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT'],
+    [-3, 'P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT'], [-2, 'O BRST FNT PMDT UYST WGST'],
+    [-1, 'N AZOT CVT EGT'], [0, 'Z EGST GMT UTC WET WT'], [1, 'A CET DFT WAT WEDT WEST'],
+    [2, 'B CAT CEDT CEST EET SAST WAST'], [3, 'C EAT EEDT EEST IDT MSK'], [4, 'D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT'],
+    [5, 'E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT'], [6, 'F ALMT BIOT BTT IOT KGT NOVT OMST YEKST'],
+    [7, 'G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB'], [8, 'H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST'],
+    [9, 'I AWDT IRKST JST KST PWT TLT WDT WIT YAKT'], [10, 'K AEST ChST PGT VLAT YAKST YAPT'],
+    [11, 'L AEDT LHDT MAGT NCT PONT SBT VLAST VUT'], [12, 'M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT'],
+    [13, 'FJST NZDT'], [11.5, 'NFT'], [10.5, 'ACDT LHST'], [9.5, 'ACST'], [6.5, 'CCT MMT'], [5.75, 'NPT'], [5.5, 'SLT'],
+    [4.5, 'AFT IRDT'], [3.5, 'IRST'], [-2.5, 'HAT NDT'], [-3.5, 'HNT NST NT'], [-4.5, 'HLV VET'], [-9.5, 'MART MIT'],
+  ];
+  for (const [hours, names] of table) for (const n of names.split(' ')) ZONES[n] = Math.trunc(hours * 60);
+})();
+
+/** Minutes east of UTC for "CET", "+0200", "UTC+01:00", ...; undefined when unknown. */
+export function zoneOffset(text: string): number | undefined {
+  const m = new RegExp(`^(${TZ_ABBR})?([+-][01]\\d(?::?\\d{2})?)?$`).exec(text);
+  if (!m) return undefined;
+  const base = ZONES[m[1] ?? ''];
+  if (base === undefined) return undefined;
+  const off = m[2];
+  if (!off) return base;
+  const sign = off[0] === '-' ? -1 : 1;
+  if (off.length <= 3) return base + Number(off);
+  const mm = off[3] === ':' ? off.slice(4, 6) : off.slice(3, 5);
+  return base + sign * (Number(off.slice(1, 3)) * 60 + Number(mm));
+}
+
+// ---------------------------------------------------------------- templates
+
+const LINE_BEGIN = 8;
+const LINE_END = 4;
+const WORD_BEGIN = 2;
+const WORD_END = 1;
+
+// Tests on the template's own regex text, to know how it is anchored.
+const HAS_PLAIN_GROUP = /(?<!\(\?)(?<!\\)\((?!\?)/;
+const WRAP_GROUP = /^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$/s;
+const GLOBAL_FLAGS = /((?:^|(?!<\\))\(\?[a-z]+\))/;
+const UNBOUND = /^\{UNB\}/;
+const LINE_BEGIN_TAG = /^\{\^LN-BEG\}/;
+const START_ANCHOR = /^\((?:\?:)?\^\|\\b\|\\W\)/;
+const END_ANCHOR = /\(\?=\\b\|\\W\|\$\)$/;
+const NO_WORD_BOUND_BEGIN = /^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)/;
+const NO_WORD_BOUND_END = /(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$/;
+const WORD_BOUND_MARKS = /^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$/g;
+const BEGINS_AT_LINE = /^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))/;
+const ENDS_AT_LINE = /(?<![\\|])(?:\$\)?)$/;
+const ALPHA_FIELD = /(?<!%)%[aAbBpc]/;
+const EPOCH_FIELD = /(?<!\\)\{L?EPOCH\}/i;
+
+/** What a template found: the match, the span of the date text, and how to read the time. */
+interface DateMatch {
+  m: RegExpExecArray;
   start: number;
   end: number;
 }
 
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const MON = String.raw`(?<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?`;
-const DAY = String.raw`(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*`;
-const TZ = String.raw`(?<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})`;
+abstract class DateTemplate {
+  name = '';
+  weight = 1.0;
+  flags = 0;
+  /** Matches of this template, in any detector (fail2ban keeps this on the shared template). */
+  hits = 0;
+  regex = '';
+  private compiled: PyRegex | null = null;
 
-/** strftime directives that fail2ban's datepattern understands, as regex with named groups. */
-const DIRECTIVES: Record<string, string> = {
-  Y: String.raw`(?<Y>\d{4})`,
-  ExY: String.raw`(?<Y>20[0-4]\d)`,
-  y: String.raw`(?<y>\d{2})`,
-  Exy: String.raw`(?<y>\d{2})`,
-  m: String.raw`(?<m>1[0-2]|0?[1-9])`,
-  Exm: String.raw`(?<m>1[0-2]|0[1-9])`,
-  d: String.raw`(?<d>3[01]|[12]\d|0?[1-9])`,
-  Exd: String.raw`(?<d>3[01]|[12]\d|0[1-9])`,
-  e: String.raw`(?<d>3[01]|[12]\d|[ 0]?[1-9])`,
-  H: String.raw`(?<H>2[0-3]|[01]?\d)`,
-  ExH: String.raw`(?<H>2[0-3]|[01]\d)`,
-  I: String.raw`(?<I>1[0-2]|0?[1-9])`,
-  M: String.raw`(?<M>[0-5]?\d)`,
-  ExM: String.raw`(?<M>[0-5]\d)`,
-  S: String.raw`(?<S>6[01]|[0-5]?\d)`,
-  ExS: String.raw`(?<S>6[01]|[0-5]\d)`,
-  f: String.raw`(?<f>\d+)`,
-  p: String.raw`(?<p>AM|PM|am|pm)`,
-  b: MON,
-  B: MON,
-  a: DAY,
-  A: DAY,
-  z: String.raw`(?<tz>Z|[+-]\d{2}:?\d{2}|[+-]\d{4})`,
-  Z: String.raw`(?<tzname>UTC|GMT|Z|[A-Z]{3,4})`,
-  j: String.raw`(?<j>\d{1,3})`,
-  s: String.raw`(?<epoch>\d{9,11})`,
-  '%': '%',
-};
-
-interface Template {
-  name: string;
-  re: RegExp;
-}
-
-function template(name: string, source: string, anchored = false): Template {
-  // A default template must stand at a word boundary, not inside another number.
-  return { name, re: new RegExp(anchored ? `^\\s*(?:\\[)?${source}` : `(?<![\\w.:])${source}(?![\\d])`, 'i') };
-}
-
-/** Our default templates, in the order they are first tried. */
-function defaultTemplates(): Template[] {
-  return [
-    template('ISO 8601', String.raw`(?<Y>\d{4})-(?<m>\d{2})-(?<d>\d{2})[T ](?<H>\d{2}):(?<M>\d{2}):(?<S>\d{2})(?:[.,](?<f>\d+))?(?:\s*${TZ})?`),
-    template('BSD syslog', String.raw`(?:${DAY} )?${MON} +(?<d>\d{1,2}) (?<H>\d{2}):(?<M>\d{2}):(?<S>\d{2})(?:\.(?<f>\d+))?(?: (?<Y>\d{4})(?!\d|:))?`),
-    template('Apache', String.raw`(?<d>\d{2})/${MON}/(?<Y>\d{4}):(?<H>\d{2}):(?<M>\d{2}):(?<S>\d{2})(?: (?<tz>[+-]\d{4}))?`),
-    template('slashes', String.raw`(?<Y>\d{4})/(?<m>\d{2})/(?<d>\d{2}) (?<H>\d{2}):(?<M>\d{2}):(?<S>\d{2})`),
-    template('day-month-year', String.raw`(?<d>\d{2})-${MON}-(?<Y>\d{4}) (?<H>\d{2}):(?<M>\d{2}):(?<S>\d{2})(?:\.(?<f>\d+))?`),
-    template('MySQL', String.raw`(?<y>\d{2})(?<m>\d{2})(?<d>\d{2}) +(?<H>\d{1,2}):(?<M>\d{2}):(?<S>\d{2})`),
-    template('Epoch', String.raw`(?<epoch>\d{10})(?:\.(?<f>\d+))?`, true),
-  ];
-}
-
-/** Turns a fail2ban `datepattern` (strftime-like, with {^LN-BEG}, Epoch, ...) into a template. */
-export function datepatternTemplate(pattern: string): Template | null {
-  let p = pattern.trim();
-  if (p === '{NONE}' || p === '') return null;
-  let anchored = false;
-  if (p.startsWith('{^LN-BEG}')) {
-    anchored = true;
-    p = p.slice('{^LN-BEG}'.length);
-  }
-  if (p === 'Epoch' || p === 'LEPOCH') return template(p, String.raw`(?<epoch>\d{10})(?:\.(?<f>\d+))?`, anchored);
-  if (p === 'TAI64N') return template(p, String.raw`@?(?<tai>[0-9a-fA-F]{24})`, anchored);
-  if (p === '') return null;
-  let source = '';
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] !== '%') {
-      source += p[i];
-      continue;
+  /** Sets the regex, adding fail2ban's word or line boundaries unless the pattern opts out with `**` or `^`. */
+  protected setRegex(source: string, wordBegin: boolean | 'start' = true, wordEnd = true): void {
+    let regex = source.trim();
+    const gf = GLOBAL_FLAGS.exec(regex);
+    if (gf) regex = regex.replace(GLOBAL_FLAGS, '');
+    const boundBegin = wordBegin && !NO_WORD_BOUND_BEGIN.test(regex);
+    const boundEnd = wordEnd && !NO_WORD_BOUND_END.test(regex);
+    if (!HAS_PLAIN_GROUP.test(regex)) regex = regex.replace(WRAP_GROUP, '$1($2)$3');
+    this.flags = 0;
+    if (boundBegin) {
+      this.flags |= wordBegin !== 'start' ? WORD_BEGIN : LINE_BEGIN;
+      if (wordBegin !== 'start') regex = '(?=^|\\b|\\W)' + regex;
+      else {
+        regex = '^(?:\\W{0,2})?' + regex;
+        if (!this.name.startsWith('{^LN-BEG}')) this.name = '{^LN-BEG}' + this.name;
+      }
     }
-    const rest = p.slice(i + 1);
-    const key = Object.keys(DIRECTIVES).sort((a, b) => b.length - a.length).find((k) => rest.startsWith(k));
-    if (!key) throw new Error(`datepattern "${pattern}": unknown directive %${rest[0] ?? ''}`);
-    source += DIRECTIVES[key];
-    i += key.length;
+    if (boundEnd) {
+      this.flags |= WORD_END;
+      regex += '(?=\\b|\\W|$)';
+    }
+    if (!(this.flags & LINE_BEGIN) && BEGINS_AT_LINE.test(regex)) this.flags |= LINE_BEGIN;
+    if (!(this.flags & LINE_END) && ENDS_AT_LINE.test(regex)) this.flags |= LINE_END;
+    regex = regex.replace(WORD_BOUND_MARKS, (m) => m.replace(/\*\*/g, ''));
+    if (gf) regex = gf[1] + regex;
+    this.regex = regex;
+    this.compiled = null;
   }
-  // Several %b or %d in one pattern would repeat a group name: keep the first.
-  const seen = new Set<string>();
-  source = source.replace(/\(\?<(\w+)>/g, (all, name: string) => {
-    if (seen.has(name)) return '(?:';
-    seen.add(name);
-    return all;
-  });
-  const explicitStart = source.startsWith('^');
-  return { name: pattern, re: new RegExp(anchored && !explicitStart ? `^\\s*(?:\\[)?${source}` : source, 'i') };
+
+  /** Python's search(line, pos, endpos); counts the hit. */
+  matchDate(line: string, pos = 0, endpos = line.length): DateMatch | null {
+    if (!this.compiled) {
+      const flags = /^\(\?([a-zA-Z]+)\)/.exec(this.regex);
+      this.compiled = compilePython(this.regex, { indices: true, global: true, ignoreCase: !!flags && flags[1].includes('i') });
+    }
+    const re = this.compiled.re;
+    re.lastIndex = pos;
+    const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
+    if (!m) return null;
+    this.hits++;
+    const span = groupSpan(this.compiled, m, this.dateGroup()) ?? [m.index, m.index];
+    return { m, start: span[0], end: span[1] };
+  }
+
+  protected group(m: RegExpExecArray, index: number): string | undefined {
+    return this.compiled ? groupValue(this.compiled, m, index) : undefined;
+  }
+
+  protected named(m: RegExpExecArray): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    if (!this.compiled) return out;
+    for (const [name, index] of this.compiled.names) out[name] = groupValue(this.compiled, m, index);
+    return out;
+  }
+
+  protected dateGroup(): number {
+    return 1;
+  }
+
+  /** Epoch seconds, or null when the text does not make a date. */
+  abstract getDate(match: DateMatch, now: number): number | null;
 }
 
-function tzOffsetMinutes(tz: string | undefined): number | null {
-  if (!tz) return null;
-  if (/^(?:Z|UTC|GMT)$/i.test(tz)) return 0;
-  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(tz);
-  if (!m) return null;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+class DateEpoch extends DateTemplate {
+  private readonly long: boolean;
+  private readonly grp: number;
+
+  constructor(opts: { lineBeginOnly?: boolean; pattern?: string; long?: boolean }) {
+    super();
+    this.long = !!opts.long;
+    this.name = opts.pattern ?? (this.long ? 'LongEpoch' : 'Epoch');
+    const epoch = this.long ? '\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?' : '\\d{10,11}\\b(?:\\.\\d{3,6})?';
+    this.grp = 1;
+    if (opts.pattern) {
+      this.grp = 2;
+      this.setRegex('(' + opts.pattern.replace(new RegExp(EPOCH_FIELD.source, 'gi'), () => `(${epoch})`) + ')');
+    } else if (!opts.lineBeginOnly) {
+      // At the line start, inside [...] at the line start, or in an audit(...) record.
+      this.setRegex(
+        `((?:^|(?P<square>(?<=^\\[))|(?P<selinux>(?<=\\baudit\\()))${epoch})(?:(?(selinux)(?=:\\d+\\)))|(?(square)(?=\\])))`,
+        false,
+      );
+    } else {
+      this.setRegex(`((?P<square>(?<=^\\[))?${epoch})(?(square)(?=\\]))`, 'start', true);
+    }
+  }
+
+  getDate(match: DateMatch): number | null {
+    const v = this.group(match.m, this.grp);
+    if (v === undefined) return null;
+    let n = Number(v);
+    if (this.long && v.length >= 13) n = v.length >= 16 && !v.includes('.') ? n / 1e6 : n / 1e3;
+    return Number.isFinite(n) ? n : null;
+  }
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/** Converts named groups to epoch ms, inferring a missing year as fail2ban does. */
-function timeFromGroups(g: Record<string, string | undefined>, now: number): number | null {
-  if (g.epoch) return Number(g.epoch) * 1000 + (g.f ? Number(`0.${g.f}`) * 1000 : 0);
-  if (g.tai) return (parseInt(g.tai.slice(0, 16), 16) - 2 ** 62 - 10) * 1000;
-  const nowDate = new Date(now);
-  let month = g.m ? Number(g.m) - 1 : g.mon ? MONTHS.indexOf(g.mon.slice(0, 3).toLowerCase()) : null;
-  const day = g.d ? Number(g.d.trim()) : null;
-  let hour = g.H !== undefined ? Number(g.H) : g.I !== undefined ? Number(g.I) % 12 : 0;
-  if (g.p && /pm/i.test(g.p)) hour += 12;
-  const minute = g.M ? Number(g.M) : 0;
-  const second = g.S ? Number(g.S) : 0;
-  const explicitYear = g.Y ? Number(g.Y) : g.y ? 2000 + Number(g.y) : null;
-  const offset = tzOffsetMinutes(g.tz ?? g.tzname);
-  const build = (year: number, mon: number, d: number): number =>
-    offset === null
-      ? new Date(year, mon, d, hour, minute, second).getTime()
-      : Date.UTC(year, mon, d, hour, minute, second) - offset * 60000;
-
-  if (month === null && day === null) {
-    // Time only: today, or yesterday when that would be in the future.
-    let t = build(nowDate.getFullYear(), nowDate.getMonth(), nowDate.getDate());
-    if (t > now) t -= DAY_MS;
-    return t;
+class DateTai64n extends DateTemplate {
+  constructor(wordBegin: boolean | 'start') {
+    super();
+    this.name = 'TAI64N';
+    this.setRegex('@[0-9a-f]{24}', wordBegin);
   }
-  if (month === null || month < 0) month = nowDate.getMonth();
-  const d = day ?? 1;
-  if (explicitYear !== null) return build(explicitYear, month, d);
-  let t = build(nowDate.getFullYear(), month, d);
-  if (t > now + DAY_MS) t = build(nowDate.getFullYear() - 1, month, d);
+
+  getDate(match: DateMatch): number | null {
+    const v = this.group(match.m, 1);
+    return v ? parseInt(v.slice(2, 17), 16) : null;
+  }
+}
+
+class DatePatternRegex extends DateTemplate {
+  readonly pattern: string;
+
+  constructor(pattern: string) {
+    super();
+    this.pattern = pattern;
+    let p = pattern;
+    let wordBegin: boolean | 'start' = true;
+    let wordEnd = true;
+    if (UNBOUND.test(p)) {
+      p = p.replace(UNBOUND, '');
+      wordBegin = wordEnd = false;
+    }
+    if (wordBegin && LINE_BEGIN_TAG.test(p)) {
+      p = p.replace(LINE_BEGIN_TAG, '');
+      wordBegin = 'start';
+    }
+    const parts = p.split(FIELD_RE);
+    // split() with one capture: even indexes are text, odd are field keys.
+    let regex = '';
+    let name = '';
+    for (let i = 0; i < parts.length; i++) {
+      if (i % 2 === 0) {
+        if (/%/.test(parts[i])) throw new Error(`datepattern "${pattern}": unknown or unescaped % field in "${parts[i]}"`);
+        regex += parts[i];
+        name += parts[i];
+      } else {
+        regex += FIELDS[parts[i]];
+        name += fieldName(parts[i]);
+      }
+    }
+    this.name = name;
+    if (ALPHA_FIELD.test(p)) regex = '(?iu)' + regex;
+    this.setRegex(regex, wordBegin, wordEnd);
+  }
+
+  getDate(match: DateMatch, now: number): number | null {
+    return fieldsToTime(this.named(match.m), now);
+  }
+}
+
+/** Local wall-clock parts of an epoch (ms), as a "naive" UTC-based number to compare with others. */
+function naive(epochMs: number): number {
+  const d = new Date(epochMs);
+  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds());
+}
+
+/** Epoch (ms) of a naive local time, as time.mktime does. */
+function localToEpoch(n: number): number {
+  const d = new Date(n);
+  return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()).getTime();
+}
+
+/** fail2ban's strptime on the named fields; epoch seconds, null for an impossible date. */
+export function fieldsToTime(f: Record<string, string | undefined>, nowMs: number): number | null {
+  let year: number | undefined;
+  let month: number | undefined;
+  let day: number | undefined;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let tz: number | undefined;
+  let julian: number | undefined;
+  for (const [key, val] of Object.entries(f)) {
+    if (val === undefined) continue;
+    switch (key) {
+      case 'y':
+        year = Number(val);
+        if (year <= 2000) year += 2000;
+        break;
+      case 'Y':
+        year = Number(val);
+        break;
+      case 'm':
+        month = Number(val);
+        break;
+      case 'B':
+        month = MONTH_NAMES.indexOf(val.toLowerCase()) + 1;
+        break;
+      case 'b':
+        month = MONTHS.indexOf(val.toLowerCase()) + 1;
+        break;
+      case 'd':
+        day = Number(val);
+        break;
+      case 'H':
+        hour = Number(val);
+        break;
+      case 'I': {
+        hour = Number(val);
+        const ampm = (f.p ?? '').toLowerCase();
+        if (ampm === '' || ampm === 'am') {
+          if (hour === 12) hour = 0;
+        } else if (ampm === 'pm' && hour !== 12) hour += 12;
+        break;
+      }
+      case 'M':
+        minute = Number(val);
+        break;
+      case 'S':
+        second = Number(val);
+        break;
+      case 'j':
+        julian = Number(val);
+        break;
+      case 'z':
+      case 'Z':
+        if (val === 'Z' || val === 'UTC' || val === 'GMT') tz = 0;
+        else {
+          tz = zoneOffset(val);
+          if (tz === undefined) return null;
+        }
+        break;
+      default:
+    }
+  }
+  if (month === 0) return null;
+  const nowNaive = naive(nowMs);
+  const nowDate = new Date(nowNaive);
+  let assumeYear = false;
+  if (year === undefined) {
+    year = nowDate.getUTCFullYear();
+    assumeYear = true;
+  }
+  if ((month === undefined || day === undefined) && julian !== undefined) {
+    const d = new Date(Date.UTC(year, 0, julian));
+    year = d.getUTCFullYear();
+    month = d.getUTCMonth() + 1;
+    day = d.getUTCDate();
+  }
+  let assumeToday = false;
+  if (month === undefined && day === undefined) {
+    month = nowDate.getUTCMonth() + 1;
+    day = nowDate.getUTCDate();
+    assumeToday = true;
+  }
+  if (month === undefined || day === undefined) {
+    month ??= 1;
+    day ??= 1;
+  }
+  const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (!valid(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
+  let result = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (tz !== undefined) result -= tz * 60_000;
+  if (assumeToday && result > nowNaive) result -= 86_400_000;
+  if (assumeYear && result > nowNaive + 86_400_000) {
+    if (!valid(year - 1, month, day)) return null;
+    const d = new Date(result);
+    result = Date.UTC(year - 1, month - 1, day, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
+  }
+  return (tz !== undefined ? result : localToEpoch(result)) / 1000;
+}
+
+// ---------------------------------------------------------------- the template cache and the defaults
+
+const cache = new Map<string, DateTemplate>();
+
+function patternTemplate(pattern: string, key?: string): DateTemplate {
+  const k = key ?? (pattern.includes('%') ? pattern : pattern.toUpperCase());
+  let t = cache.get(k);
+  if (t) return t;
+  if (k.includes('EPOCH')) {
+    if (EPOCH_FIELD.test(pattern)) t = new DateEpoch({ pattern, long: k.includes('LEPOCH') });
+    else if (['EPOCH', '{^LN-BEG}EPOCH', '^EPOCH'].includes(k)) t = new DateEpoch({ lineBeginOnly: k !== 'EPOCH' });
+    else if (['LEPOCH', '{^LN-BEG}LEPOCH', '^LEPOCH'].includes(k)) t = new DateEpoch({ lineBeginOnly: k !== 'LEPOCH', long: true });
+  }
+  if (!t) {
+    if (['TAI64N', '{^LN-BEG}TAI64N', '^TAI64N'].includes(k)) t = new DateTai64n(k !== 'TAI64N' ? 'start' : false);
+    else t = new DatePatternRegex(pattern);
+  }
+  cache.set(k, t);
   return t;
 }
 
-export class DateDetector {
-  private readonly templates: Template[];
-  /** No date expected at all ({NONE}): every line gets `now`. */
-  readonly none: boolean;
+function anchoredTemplate(t: DateTemplate, wrap: (s: string) => string = (s) => '{^LN-BEG}' + s): DateTemplate {
+  const name = wrap(t.name);
+  let t2 = cache.get(name);
+  if (t2) return t2;
+  const pattern = t instanceof DatePatternRegex ? t.pattern : undefined;
+  const regex = wrap(pattern ?? t.regex);
+  if (pattern !== undefined) t2 = cache.get(regex);
+  if (!t2) t2 = pattern === undefined ? patternTemplate(name) : patternTemplate(regex);
+  return t2;
+}
 
+const DEFAULT_PATTERNS = [
+  '%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?',
+  '(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?',
+  '(?:%a )?%b %d %ExY %k:%M:%S(?:\\.%f)?',
+  '%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S',
+  '%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\\.%f)?(?: %z)?',
+  '%m/%d/%ExY:%H:%M:%S',
+  '%m-%d-%ExY %k:%M:%S(?:\\.%f)?',
+  'EPOCH',
+  '{^LN-BEG}%H:%M:%S',
+  '^<%m/%d/%Exy@%H:%M:%S>',
+  '%Exy%Exm%Exd  ?%H:%M:%S',
+  '%b %d, %ExY %I:%M:%S %p',
+  '^%b-%d-%Exy %k:%M:%S',
+  '%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\\s*%z)?',
+  '(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?',
+  '(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?',
+  'TAI64N',
+];
+
+let defaults: DateTemplate[] | null = null;
+let defaultsWithAnchored: DateTemplate[] | null = null;
+
+function defaultTemplates(): DateTemplate[] {
+  defaults ??= DEFAULT_PATTERNS.map((p) => patternTemplate(p));
+  return defaults;
+}
+
+/** The defaults, each also anchored at the line start (tried first, weighted higher). */
+function allDefaultTemplates(): DateTemplate[] {
+  if (defaultsWithAnchored) return defaultsWithAnchored;
+  const anchored: DateTemplate[] = [];
+  const plain: DateTemplate[] = [];
+  for (const t of defaultTemplates()) {
+    if (!t.name.startsWith('{^LN-BEG}') && !t.name.startsWith('^')) {
+      const t2 = anchoredTemplate(t);
+      if (t2.name !== t.name) {
+        t2.weight = 100.0;
+        anchored.push(t2);
+      }
+    }
+    plain.push(t);
+  }
+  defaultsWithAnchored = [...anchored, ...plain];
+  return defaultsWithAnchored;
+}
+
+function unboundPattern(pattern: string): string {
+  return pattern.replace(UNBOUND, '').replace(LINE_BEGIN_TAG, '').replace(START_ANCHOR, '').replace(END_ANCHOR, '');
+}
+
+// ---------------------------------------------------------------- the detector
+
+interface Slot {
+  template: DateTemplate;
+  hits: number;
+  lastUsed: number;
+  distance: number;
+}
+
+const weightOf = (s: Slot) => (s.hits * s.template.weight) / Math.max(1, s.distance);
+const BIG = 0x7fffffff;
+
+/** What the detector found in a line. */
+export interface DateHit {
+  /** Epoch ms, or null when the text matched but is no valid date. */
+  time: number | null;
+  /** Span of the date text (empty when the template matched empty text). */
+  start: number;
+  end: number;
+}
+
+export class DateDetector {
+  private readonly slots: Slot[] = [];
+  private readonly names = new Set<string>();
+  private lastPos: [number, string, string] = [1, '', ''];
+  private lastEndPos: [number, string, string] = [BIG, '', ''];
+  private lastIndex = BIG;
+  private firstUnused = 0;
+  private readonly unusedTime = 300;
+  /** No date is looked for: every line takes the current time. */
+  readonly none: boolean = false;
+
+  /** `datepattern` lines; empty for fail2ban's default templates. */
   constructor(datepattern?: string) {
-    const patterns = (datepattern ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
-    this.none = patterns.length === 1 && patterns[0] === '{NONE}';
-    if (patterns.length === 0) {
-      this.templates = defaultTemplates();
-    } else {
-      this.templates = patterns.map((p) => datepatternTemplate(p)).filter((t): t is Template => t !== null);
+    const lines = (datepattern ?? '').split(/\n+/).map((l) => l.trim()).filter(Boolean);
+    for (const p of lines) this.append(p);
+  }
+
+  private add(t: DateTemplate, ignoreDup = false): void {
+    if (this.names.has(t.name)) {
+      if (ignoreDup) return;
+      throw new Error(`datepattern: there is already a template named ${t.name}`);
+    }
+    this.names.add(t.name);
+    this.slots.push({ template: t, hits: 0, lastUsed: 0, distance: BIG });
+  }
+
+  private append(pattern: string): void {
+    const key = pattern.includes('%') ? pattern : pattern.toUpperCase();
+    let t = cache.get(key);
+    if (!t) {
+      if (key === '{^LN-BEG}' || key === '{DEFAULT}') {
+        this.addDefaults(key === '{^LN-BEG}' ? (x) => !!(x.flags & LINE_BEGIN) : undefined);
+        return;
+      }
+      if (key.includes('{DATE}')) {
+        this.addDefaults(undefined, pattern);
+        return;
+      }
+      t = key === '{NONE}' ? patternTemplate('{UNB}^', key) : patternTemplate(pattern, key);
+      cache.set(key, t);
+    }
+    this.add(t);
+  }
+
+  private addDefaults(keep?: (t: DateTemplate) => boolean, preMatch?: string): void {
+    const ignoreDup = this.slots.length > 0;
+    for (let t of preMatch === undefined ? allDefaultTemplates() : defaultTemplates()) {
+      if (keep && !keep(t)) continue;
+      if (preMatch !== undefined) {
+        t = anchoredTemplate(t, (s) => preMatch.replace(/(?<!\\)\{DATE\}/gi, () => unboundPattern(s)));
+      }
+      this.add(t, ignoreDup);
     }
   }
 
-  /** The date in `line`, or null. The template that hits moves to the front, as fail2ban does. */
-  detect(line: string, now: number): DateHit | null {
-    for (let i = 0; i < this.templates.length; i++) {
-      const t = this.templates[i];
-      const m = t.re.exec(line);
-      if (!m) continue;
-      const time = timeFromGroups(m.groups ?? {}, now);
-      if (time === null || Number.isNaN(time)) continue;
-      if (i > 0) {
-        this.templates.splice(i, 1);
-        this.templates.unshift(t);
+  /** Finds the date in a line, as fail2ban's matchTime + getTime. */
+  find(line: string, nowMs: number): DateHit | null {
+    if (this.slots.length === 0) this.addDefaults();
+    const slots = this.slots;
+    let match: DateMatch | null = null;
+    let found: [DateMatch | null, number, number, number] = [null, BIG, BIG, -1];
+    let ignoreBySearch = BIG;
+    let i = this.lastIndex;
+    let slot: Slot | undefined;
+    let template: DateTemplate | undefined;
+    if (i < slots.length) {
+      slot = slots[i];
+      template = slot.template;
+      if (template.flags & (LINE_BEGIN | LINE_END)) {
+        match = template.matchDate(line);
+        ignoreBySearch = i;
+      } else {
+        const [distance, before, first] = this.lastPos;
+        const [endpos, last, after] = this.lastEndPos;
+        const isAlnum = (c: string) => /^[\p{L}\p{N}]+$/u.test(c);
+        if (
+          (line.slice(distance - 1, distance) === before || (line.slice(distance, distance + 1) === first && !isAlnum(first))) &&
+          (line.slice(endpos, endpos + 1) === after || (line.slice(endpos - 1, endpos) === last && !isAlnum(last)))
+        ) {
+          match = template.matchDate(line, distance, endpos);
+        } else {
+          match = template.matchDate(line);
+          ignoreBySearch = i;
+        }
       }
-      return { time, start: m.index, end: m.index + m[0].length };
+      if (match) {
+        const distance = match.m.index;
+        const endpos = match.m.index + match.m[0].length;
+        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
+          found = [match, distance, endpos, i];
+          match = null;
+        }
+      }
     }
-    return null;
+    if (!match) {
+      i = 0;
+      for (const s of slots) {
+        if (i === ignoreBySearch) {
+          i++;
+          continue;
+        }
+        slot = s;
+        template = s.template;
+        match = template.matchDate(line);
+        if (match) {
+          const distance = match.m.index;
+          if (i + 1 >= slots.length) break;
+          if (template.flags & (LINE_BEGIN | LINE_END)) break;
+          if (distance === 0 && s.hits && !slots[i + 1].template.hits) break;
+          if (distance > s.distance || distance > this.lastPos[0]) {
+            if (distance < found[1]) found = [match, distance, match.m.index + match.m[0].length, i];
+            match = null;
+            i++;
+            continue;
+          }
+          break;
+        }
+        i++;
+      }
+      if (!match && found[0]) {
+        match = found[0];
+        i = found[3];
+        slot = slots[i];
+        template = slot.template;
+      }
+    }
+    if (!match || !slot || !template) return null;
+    const distance = match.m.index;
+    const endpos = match.m.index + match.m[0].length;
+    slot.hits++;
+    slot.lastUsed = Date.now() / 1000;
+    slot.distance = distance;
+    if (this.firstUnused === i) this.firstUnused++;
+    this.lastPos = [distance, line.slice(distance - 1, distance), line[distance] ?? ''];
+    this.lastEndPos = [endpos, line[endpos - 1] ?? '', line.slice(endpos, endpos + 1)];
+    if (i && i !== this.lastIndex) i = this.reorder(i);
+    this.lastIndex = i;
+    if (match.start === match.end) return { time: null, start: match.start, end: match.end };
+    const t = template.getDate(match, nowMs);
+    return { time: t === null ? null : t * 1000, start: match.start, end: match.end };
+  }
+
+  /** Moves a template that keeps finding dates towards the front. */
+  private reorder(num: number): number {
+    const slots = this.slots;
+    const slot = slots[num];
+    const untime = slot.lastUsed - this.unusedTime;
+    const weight = weightOf(slot);
+    let pos = this.firstUnused < num ? this.firstUnused : Math.floor(num / 2);
+    const moveable = () => weight > weightOf(slots[pos]) || untime > slots[pos].lastUsed;
+    if (!moveable()) {
+      if (pos === num - 1) return num;
+      pos = num - 1;
+      if (!moveable()) return num;
+    }
+    slots.splice(num, 1);
+    slots.splice(pos, 0, slot);
+    while (this.firstUnused < slots.length && slots[this.firstUnused].hits) this.firstUnused++;
+    return pos;
   }
 }

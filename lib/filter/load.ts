@@ -12,6 +12,8 @@ export interface FilterDefinition {
   datepattern?: string;
   maxlines: number;
   journalmatch?: string;
+  /** `usedns`: "no" leaves host names out of <HOST>. */
+  usedns?: string;
 }
 
 type Sections = Map<string, Map<string, string>>;
@@ -147,7 +149,7 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
   };
 
   const resolved = new Map<string, string>();
-  for (const key of ['prefregex', 'failregex', 'ignoreregex', 'datepattern', 'maxlines', 'journalmatch']) {
+  for (const key of ['prefregex', 'failregex', 'ignoreregex', 'datepattern', 'maxlines', 'journalmatch', 'usedns']) {
     const v = lookup(key);
     if (v !== undefined) resolved.set(key, resolveValue(v, 0, key));
   }
@@ -171,6 +173,7 @@ function toDefinition(values: Map<string, string>, source: string): FilterDefini
     datepattern: values.get('datepattern')?.trim() || undefined,
     maxlines,
     journalmatch: values.get('journalmatch')?.trim() || undefined,
+    usedns: values.get('usedns')?.trim() || undefined,
   };
 }
 

@@ -1,8 +1,21 @@
-/** The matcher: one compiled filter, a log line in, zero or more failures out. */
+/**
+ * The matcher: one compiled filter, a log line in, zero or more failures out — fail2ban's
+ * processLine/findFailure: the date cut out of the line, a buffer of `maxlines` lines, `prefregex`
+ * with `<F-CONTENT>`, the failregexes, ignoreregexes at fail2ban's two points, and `mlfid` sessions
+ * (a failure spread over several lines of one connection).
+ */
 import { parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
-import { compile, expandRegex, type ExpandedRegex } from './regex';
+import { F2bRegex } from './regex';
+
+/** A line split around its date: text before, the date text, text after. */
+type TupleLine = [string, string, string];
+
+type Fail = Record<string, unknown> & {
+  matches?: TupleLine[];
+  users?: Set<string>;
+};
 
 export interface FailureMatch {
   /** Failure id: canonical IP, or the raw <F-ID>/dns text. */
@@ -10,6 +23,8 @@ export interface FailureMatch {
   /** Epoch ms. */
   time: number;
   user?: string;
+  /** Every distinct user seen on an mlfid connection. */
+  users?: string[];
   fields: Record<string, string>;
   /** Index of the failregex that matched. */
   failregex: number;
@@ -23,143 +38,341 @@ export interface MatchResult {
   ignored: boolean;
   /** The line's time (epoch ms), or null when none could be found. */
   time: number | null;
+  /** The line was cut to `maxLineLength` before matching. */
+  truncated: boolean;
 }
 
-interface CompiledRegex extends ExpandedRegex {
-  re: RegExp;
-  original: string;
+export interface MatcherOptions {
+  /** Try every failregex on a line and report each failure (fail2ban-regex); else stop at the first. */
+  checkAllRegex?: boolean;
+  /** A line with no date takes the current time (a running jail); else it has no time (fail2ban-regex). */
+  undatedIsNow?: boolean;
+  /** Lines longer than this are cut before matching. */
+  maxLineLength?: number;
 }
 
 /** Lines longer than this are cut before matching, so a hostile line cannot make a pattern spin for long. */
-export const MAX_LINE_LENGTH = 16 * 1024;
+export const MAX_LINE_LENGTH = 64 * 1024;
 
-function compileAll(patterns: string[], requireHost: boolean, flags: string, kind: string): CompiledRegex[] {
-  return patterns.map((original) => {
-    const expanded = expandRegex(original, { requireHost });
-    return { ...expanded, original, re: compile(expanded.source, original, flags, kind) };
-  });
+const joinTuple = (t: TupleLine) => t[0] + t[2];
+const bufferOf = (lines: TupleLine[]) => lines.map(joinTuple).join('\n') + '\n';
+
+/** What one regex search found, with the lines it covered (fail2ban's Regex.search). */
+interface Found {
+  m: RegExpExecArray;
+  matched: TupleLine[];
+  unmatched: TupleLine[];
 }
 
-/** Reads the named groups of a match under fail2ban's names, merging renamed duplicates and alt_ groups. */
-function fieldsOf(rx: CompiledRegex, groups: Record<string, string | undefined> | undefined, into: Record<string, string>): void {
-  if (!groups) return;
-  for (const [js, value] of Object.entries(groups)) {
-    if (value === undefined) continue;
-    const field = rx.groups.get(js) ?? js;
-    if (into[field] === undefined || into[field] === '') into[field] = value;
+function search(rx: F2bRegex, buffer: string, lines: TupleLine[]): Found | null {
+  const m = rx.search(buffer);
+  if (!m) return null;
+  if (lines.length <= 1) return { m, matched: lines, unmatched: [] };
+  const start = m.index;
+  const end = m.index + m[0].length;
+  const lineStart = buffer.lastIndexOf('\n', start) + 1;
+  const from = end - 1 < 0 ? buffer.length - 1 : end - 1;
+  const nl = buffer.indexOf('\n', from);
+  const lineEnd = nl < 0 ? buffer.length : nl + 1;
+  const count = (to: number) => {
+    let n = 0;
+    for (let i = buffer.indexOf('\n'); i >= 0 && i < to; i = buffer.indexOf('\n', i + 1)) n++;
+    return n;
+  };
+  const c1 = count(lineStart);
+  const c2 = count(lineEnd);
+  const matched = lines.slice(c1, c2);
+  const unmatched = lines.slice(0, c1);
+  let n = 0;
+  for (const skipped of rx.skippedLines(m)) {
+    for (let k = n; k < matched.length; k++) {
+      if (joinTuple(matched[k]) === skipped) {
+        unmatched.push(...matched.splice(k, 1));
+        n = k;
+        break;
+      }
+    }
   }
-  for (const key of Object.keys(into)) {
-    const alt = /^alt_(.+?)\d*$/.exec(key);
-    if (alt && (into[alt[1]] === undefined || into[alt[1]] === '')) into[alt[1]] = into[key];
+  unmatched.push(...lines.slice(c2));
+  return { m, matched, unmatched };
+}
+
+/** fail2ban's small cache of mlfid sessions: at most 100, each for 5 minutes. */
+class SessionCache {
+  private readonly entries = new Map<string, { value: Fail; until: number }>();
+
+  get(key: string): Fail | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.until > Date.now()) return e.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: Fail): void {
+    const now = Date.now();
+    if (this.entries.size >= 100) {
+      for (const [k, e] of this.entries) {
+        this.entries.delete(k);
+        if (e.until > now && this.entries.size < 100) break;
+      }
+    }
+    const old = this.entries.get(key);
+    if (old) old.value = value;
+    else this.entries.set(key, { value, until: now + 300_000 });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 }
 
 export class Matcher {
   readonly definition: FilterDefinition;
-  private readonly pref: CompiledRegex | null;
-  private readonly fail: CompiledRegex[];
-  private readonly ignore: CompiledRegex[];
+  private readonly pref: F2bRegex | null;
+  private readonly fail: F2bRegex[];
+  private readonly ignore: F2bRegex[];
   private readonly dates: DateDetector;
-  /** The last `maxlines` lines with their date cut out, and as they were read. */
-  private readonly buffer: string[] = [];
-  private readonly rawBuffer: string[] = [];
-  private lastTime: number | null = null;
+  private readonly maxlines: number;
+  private readonly checkAll: boolean;
+  private readonly undatedIsNow: boolean;
+  private readonly maxLineLength: number;
+  private lineBuffer: TupleLine[] = [];
+  private lastTimeText = '';
+  private lastDate: number | null = null;
+  private sessions: SessionCache | null = null;
+  private ignoredNow = false;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
-  constructor(definition: FilterDefinition) {
+  constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
     this.definition = definition;
-    const flags = definition.maxlines > 1 ? 'm' : '';
-    this.pref = definition.prefregex ? compileAll([definition.prefregex], false, flags, 'prefregex')[0] : null;
-    this.fail = compileAll(definition.failregex, true, flags, 'failregex');
-    this.ignore = compileAll(definition.ignoreregex, false, flags, 'ignoreregex');
+    this.maxlines = Math.max(1, definition.maxlines || 1);
+    const multiline = this.maxlines > 1;
+    const useDns = definition.usedns;
+    this.pref = definition.prefregex ? new F2bRegex(definition.prefregex, { multiline, kind: 'prefregex', useDns }) : null;
+    const prefHasId = !!this.pref?.hasFailureId();
+    this.fail = definition.failregex.map((p) => new F2bRegex(p, { multiline, kind: 'failregex', useDns, requireId: true, prefHasId }));
+    this.ignore = definition.ignoreregex.map((p) => new F2bRegex(p, { multiline, kind: 'ignoreregex', useDns }));
     this.dates = new DateDetector(definition.datepattern);
+    this.checkAll = !!options.checkAllRegex;
+    this.undatedIsNow = options.undatedIsNow ?? true;
+    this.maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
   }
 
   /**
    * Matches one line. `time` (epoch ms), when given, is the line's time and no date is looked for.
-   * `now` is the current time used to infer a missing year.
+   * `now` (epoch ms) is the current time, used to infer a missing year or day.
    */
   match(rawLine: string, time?: number, now = Date.now()): MatchResult {
-    const line = rawLine.length > MAX_LINE_LENGTH ? rawLine.slice(0, MAX_LINE_LENGTH) : rawLine;
-    let text = line;
-    let lineTime: number | null = null;
+    const truncated = rawLine.length > this.maxLineLength;
+    const line = truncated ? rawLine.slice(0, this.maxLineLength) : rawLine;
+    const nowSec = now / 1000;
+    let tuple: TupleLine;
+    let date: number | null = null;
+    
     if (time !== undefined && Number.isFinite(time)) {
-      lineTime = time;
-    } else if (this.dates.none) {
-      lineTime = now;
+      tuple = ['', '', line];
+      date = time / 1000;
+      this.lastDate = date;
     } else {
-      const hit = this.dates.detect(line, now);
+      const hit = this.dates.find(line, now);
       if (hit) {
-        text = line.slice(0, hit.start) + line.slice(hit.end);
-        lineTime = hit.time;
-        this.lastTime = hit.time;
-      } else {
-        // fail2ban uses the last date it saw for an undated line, if it is recent; else the current time.
-        lineTime = this.lastTime !== null && Math.abs(now - this.lastTime) <= 60_000 ? this.lastTime : now;
+        const text = line.slice(hit.start, hit.end);
+        tuple = [line.slice(0, hit.start), text, line.slice(hit.end)];
+        if (text) {
+          if (hit.time !== null) {
+            date = hit.time / 1000;
+            this.lastTimeText = text;
+            this.lastDate = date;
+          }
+        } else if (this.lastDate !== null && this.lastDate > nowSec - 60) {
+          tuple = ['', this.lastTimeText, line];
+          date = this.lastDate;
+        } else date = nowSec;
+      } else tuple = ['', '', line];
+      if (date === null) {
+                if (this.lastDate !== null && this.lastDate > nowSec - 60) {
+          tuple = ['', this.lastTimeText, line];
+          date = this.lastDate;
+        } else if (this.undatedIsNow) date = nowSec;
       }
     }
-
-    this.buffer.push(text);
-    this.rawBuffer.push(line);
-    if (this.buffer.length > this.definition.maxlines) {
-      this.buffer.shift();
-      this.rawBuffer.shift();
+    this.ignoredNow = false;
+    const found = this.findFailure(tuple, date);
+    const failures: FailureMatch[] = [];
+    for (const [index, fid, when, fail] of found) {
+      if (fid === null || fail.nofail) continue;
+      failures.push(this.toFailure(index, fid, when, fail, now));
     }
-    const bufferText = this.buffer.join('\n');
+    return { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated };
+  }
 
-    const result: MatchResult = { failures: [], ignored: false, time: lineTime };
-    const prefFields: Record<string, string> = {};
-    let content = bufferText;
+  private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fail)) {
+      if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
+    }
+    const addr = parseAddress(fid);
+    return {
+      host: addr ? addr.text : fid,
+      time: when === null ? now : when * 1000,
+      user: typeof fail.user === 'string' ? fail.user : undefined,
+      users: fail.users ? [...fail.users] : undefined,
+      fields,
+      failregex: index,
+      lines: (fail.matches ?? []).map((t) => t.join('')),
+    };
+  }
+
+  /** ignoreregex check; in multi-line mode only on the lines the failregex matched. */
+  private ignoreLine(buf: string, lines: TupleLine[], failed?: Found): number | null {
+    if (failed && this.maxlines > 1) {
+      lines = failed.matched;
+      buf = bufferOf(lines);
+    }
+    let hit: number | null = null;
+    for (let i = 0; i < this.ignore.length; i++) {
+      if (!this.ignore[i].search(buf)) continue;
+      hit = i;
+      this.ignoredNow = true;
+      if ((!this.checkAll || this.maxlines > 1) && failed) this.lineBuffer = failed.unmatched;
+      if (!this.checkAll) break;
+    }
+    return hit;
+  }
+
+  private mergeFailure(mlfid: string, fail: Fail, found: Found): Fail {
+    this.sessions ??= new SessionCache();
+    const cached = this.sessions.get(mlfid);
+    let users: Set<string> | undefined;
+    let flags = 0;
+    if (fail.mlfgained) {
+      flags |= 8 | 1;
+      if (!fail.nofail) fail.nofail = fail.mlfgained;
+    } else if (fail.nofail) flags |= 1;
+    if (fail.mlfforget !== undefined) {
+      if (fail.mlfforget) flags |= 2;
+      delete fail.mlfforget;
+    }
+    const updateUsers = (f: Fail, user: unknown) => {
+      if (typeof user === 'string' && user) {
+        f.users ??= new Set();
+        f.users.add(user);
+      }
+      return f.users;
+    };
+    if (cached) {
+      users = updateUsers(cached, fail.user);
+      if (cached.nofail !== undefined) {
+        if (cached.nofail) flags |= 4;
+        delete cached.nofail;
+      }
+      if (cached.mlfgained !== undefined) {
+        if (cached.mlfgained) flags |= 4;
+        delete cached.mlfgained;
+      }
+      if (flags & 8) delete cached.mlfpending;
+      if ((flags & 4) === 0 && !cached.mlfpending) delete cached.matches;
+      for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) cached[k] = v;
+      fail = cached;
+      if (flags & 2) this.sessions.delete(mlfid);
+    } else if (!(flags & 2)) {
+      users = updateUsers(fail, fail.user);
+      this.sessions.set(mlfid, fail);
+    }
+    const pending = fail.mlfpending;
+    delete fail.mlfpending;
+    if (pending || (users && users.size > 1)) {
+      delete fail.nofail;
+      delete fail.mlfgained;
+      flags &= ~(8 | 1);
+    }
+    if ((flags & 1) === 0) {
+      const m = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...(fail.matches ?? [])];
+      delete fail['nofail-matches'];
+      if ((flags & 8) === 0) m.push(...found.matched);
+      fail.matches = m;
+    } else if ((flags & 3) === 1) {
+      fail['nofail-matches'] = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...found.matched];
+    }
+    return fail;
+  }
+
+  private findFailure(tuple: TupleLine, date: number | null): [number, string | null, number | null, Fail][] {
+    const list: [number, string | null, number | null, Fail][] = [];
+    let orgBuffer: TupleLine[];
+    if (this.maxlines > 1) {
+      this.lineBuffer.push(tuple);
+      orgBuffer = this.lineBuffer = this.lineBuffer.slice(-this.maxlines);
+    } else orgBuffer = this.lineBuffer = [tuple];
+    let buf: string | null = bufferOf(orgBuffer);
+
+    if (this.ignore.length && this.ignore.length < this.fail.length - 2) {
+      if (this.ignoreLine(buf, orgBuffer) !== null) return list;
+    }
+
+    let preGroups: Record<string, string | undefined> = {};
     if (this.pref) {
-      const m = this.pref.re.exec(bufferText);
-      if (!m) return result;
-      fieldsOf(this.pref, m.groups, prefFields);
-      if (prefFields.content !== undefined) content = prefFields.content;
-      delete prefFields.content;
-    }
-
-    for (let i = 0; i < this.fail.length; i++) {
-      const rx = this.fail[i];
-      const m = rx.re.exec(content);
-      if (!m) continue;
-      if (this.ignore.some((ig) => ig.re.test(content))) {
-        result.ignored = true;
-        return result;
+      const found = search(this.pref, buf, orgBuffer);
+      if (!found) return list;
+      preGroups = this.pref.groups(found.m);
+      const content = preGroups.content;
+      delete preGroups.content;
+      if (content) {
+        this.lineBuffer = [['', '', content]];
+        buf = null;
       }
-      const fields: Record<string, string> = { ...prefFields };
-      fieldsOf(rx, m.groups, fields);
-      if (fields.nofail !== undefined) continue;
-      const host = hostOf(fields);
-      if (host === null) continue;
-      result.failures.push({
-        host,
-        time: lineTime ?? now,
-        user: fields.user,
-        fields,
-        failregex: i,
-        lines: [...this.rawBuffer],
-      });
-      // The lines of a multi-line failure leave the buffer, as in fail2ban.
-      this.buffer.length = 0;
-      this.rawBuffer.length = 0;
-      break;
     }
-    return result;
-  }
-}
 
-/** The failure id: <F-ID> text, else the address (canonical form), else the host name. */
-function hostOf(fields: Record<string, string>): string | null {
-  if (fields.fid) return fields.fid;
-  for (const key of ['ip4', 'ip6']) {
-    if (fields[key]) {
-      const addr = parseAddress(fields[key]);
-      return addr ? addr.text : fields[key];
+    for (let index = 0; index < this.fail.length; index++) {
+      const rx = this.fail[index];
+      if (buf === null) buf = bufferOf(this.lineBuffer);
+      const found = search(rx, buf, orgBuffer);
+      if (!found) continue;
+      let fail: Fail = rx.groups(found.m) as Fail;
+      if (this.ignore.length && this.ignoreLine(buf, orgBuffer, found) !== null) {
+        buf = null;
+        if (!this.checkAll) break;
+        continue;
+      }
+      if (!this.checkAll || this.maxlines > 1) {
+        this.lineBuffer = found.unmatched;
+        buf = null;
+      }
+      // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
+      if (Object.keys(preGroups).length) fail = { ...preGroups, ...fail } as Fail;
+      const mlfid = typeof fail.mlfid === 'string' ? fail.mlfid : undefined;
+      if (mlfid !== undefined) {
+        fail = this.mergeFailure(mlfid, fail, found);
+        if (fail.nofail && !this.checkAll) return list;
+      } else {
+        fail.matches = [...(fail.matches ?? []), ...found.matched];
+      }
+      let fid = typeof fail.fid === 'string' ? fail.fid : null;
+      let ip: string | null = null;
+      for (const key of ['ip4', 'ip6', 'dns']) {
+        if (typeof fail[key] === 'string') {
+          ip = fail[key] as string;
+          break;
+        }
+      }
+      // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
+      if (ip === null && fid === null && mlfid === undefined) continue;
+      if (ip === null) ip = fid;
+      let ids: (string | null)[];
+      if (ip === null) {
+        fail.mlfpending = 1;
+        if (!this.checkAll) return list;
+        ids = [null];
+      } else {
+        if (fid === null || fid === ip) fid = ip;
+        else fail.ip = ip;
+        ids = [fid];
+      }
+      if (this.checkAll && mlfid !== undefined) fail = { ...fail };
+      for (const id of ids) list.push([index, id, date, fail]);
+      if (!this.checkAll) break;
     }
+    return list;
   }
-  if (fields.dns) {
-    const addr = parseAddress(fields.dns);
-    return addr ? addr.text : fields.dns;
-  }
-  return null;
 }

@@ -1,114 +1,125 @@
-/** fail2ban's tags (<HOST>, <F-USER>...) and the translation of Python `re` patterns to JavaScript. */
+/** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
+import { compilePython, groupDict, PyRegexError, type PyRegex } from './pyregex';
 
-const IPV4 = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
-const IPV6 = String.raw`(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:|(?:[0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,5}(?::[0-9a-fA-F]{1,4}){1,2}|(?:[0-9a-fA-F]{1,4}:){1,4}(?::[0-9a-fA-F]{1,4}){1,3}|(?:[0-9a-fA-F]{1,4}:){1,3}(?::[0-9a-fA-F]{1,4}){1,4}|(?:[0-9a-fA-F]{1,4}:){1,2}(?::[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(?::[0-9a-fA-F]{1,4}){1,6}|:(?:(?::[0-9a-fA-F]{1,4}){1,7}|:)|::(?:[fF]{4}(?::0{1,4})?:)?${IPV4}|(?:[0-9a-fA-F]{1,4}:){1,4}:${IPV4})`;
-const DNS = String.raw`[\w\-.^_]*\w`;
-const CIDR = String.raw`\d{1,3}`;
+const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
+const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
+const IP4_GROUP = String.raw`(?:::f{4,6}:)?(?P<ip4>${IP4})`;
+const IP6_GROUP = `(?P<ip6>${IP6})`;
+const DNS_GROUP = String.raw`(?P<dns>[\w\-.^_]*\w)`;
+const CIDR_GROUP = String.raw`(?P<cidr>\d+)`;
+const ADDR = String.raw`\[?(?:${IP4_GROUP}|${IP6_GROUP})\]?`;
+const SUBNET = String.raw`\[?(?:${IP4_GROUP}|${IP6_GROUP})(?:/${CIDR_GROUP})?\]?`;
 
-/** Named groups a tag makes; several per pattern are renamed name__2, name__3 and merged back. */
-function tagPattern(tag: string, group: (name: string) => string): string | null {
-  switch (tag) {
-    case 'HOST':
-      return `(?:\\[?(?:${group('ip4')}${IPV4})|${group('ip6')}${IPV6}))\\]?|${group('dns')}${DNS}))`;
-    case 'ADDR':
-      return `\\[?(?:${group('ip4')}${IPV4})|${group('ip6')}${IPV6}))\\]?`;
-    case 'IP4':
-      return `${group('ip4')}${IPV4})`;
-    case 'IP6':
-      return `${group('ip6')}${IPV6})`;
-    case 'DNS':
-      return `${group('dns')}${DNS})`;
-    case 'CIDR':
-      return `${group('cidr')}${CIDR})`;
-    case 'SUBNET':
-      return `\\[?(?:${group('ip4')}${IPV4})|${group('ip6')}${IPV6}))(?:/${group('cidr')}${CIDR}))?\\]?`;
-    default:
-      return null;
-  }
-}
+/** Tags with a fixed expansion (self-closing `<F-X/>` forms included). */
+const FIXED: Record<string, string> = {
+  IP4: IP4_GROUP,
+  'F-IP4/': IP4_GROUP,
+  IP6: IP6_GROUP,
+  'F-IP6/': IP6_GROUP,
+  ADDR,
+  'F-ADDR/': ADDR,
+  CIDR: CIDR_GROUP,
+  'F-CIDR/': CIDR_GROUP,
+  SUBNET,
+  'F-SUBNET/': SUBNET,
+  DNS: DNS_GROUP,
+  'F-DNS/': DNS_GROUP,
+  'F-ID/': String.raw`(?P<fid>\S+)`,
+  'F-PORT/': String.raw`(?P<fport>\w+)`,
+};
+
+/** Groups that name whom a failure is about, in the order fail2ban looks for them. */
+export const FAILURE_ID_GROUPS = ['fid', 'ip4', 'ip6', 'dns'] as const;
 
 export class RegexError extends Error {}
 
-/** The result of expanding one failregex. */
-export interface ExpandedRegex {
-  source: string;
-  /** JS group name -> fail2ban field name (ip4, user, alt_user, ...). */
-  groups: Map<string, string>;
-}
-
-const F_TAG = /<(\/?)F-([A-Z][A-Z0-9_]*)>/g;
-
-/** Expands fail2ban tags and translates Python regex syntax to a JavaScript RegExp source. */
-export function expandRegex(pattern: string, opts: { requireHost: boolean }): ExpandedRegex {
-  const groups = new Map<string, string>();
-  const used = new Map<string, number>();
-  const group = (field: string): string => {
-    const n = (used.get(field) ?? 0) + 1;
-    used.set(field, n);
-    const js = n === 1 ? field : `${field}__${n}`;
-    groups.set(js, field);
-    return `(?<${js}>`;
-  };
-
-  let hasHost = false;
-  let out = pattern.replace(/<(HOST|ADDR|IP4|IP6|DNS|CIDR|SUBNET)>/g, (_all, tag: string) => {
-    if (tag !== 'CIDR') hasHost = true;
-    return tagPattern(tag, group) ?? '';
+/**
+ * Replaces fail2ban's tags with Python regex groups. `<F-NAME>...</F-NAME>` becomes the group `name`
+ * (`<F-ID>` is `fid`, `<F-PORT>` `fport`); an unknown tag, or a closing tag never opened, stays as text.
+ */
+export function expandTags(pattern: string, useDns = 'warn'): string {
+  const open = new Set<string>();
+  let skip = 0;
+  return pattern.replace(/<\/?[\w-]+\/?>/g, (tag) => {
+    const name = tag.slice(1, -1);
+    if (name === 'HOST') return useDns !== 'no' ? `(?:${ADDR}|${DNS_GROUP})` : ADDR;
+    if (name === 'SKIPLINES') return `\\n(?P<skiplines${skip++}>(?:(?:.*\\n)*?))`;
+    if (FIXED[name] !== undefined) return FIXED[name];
+    const m = /^(\/?)F-([A-Z0-9_-]+)$/.exec(name);
+    if (!m) return tag;
+    if (m[1]) return open.has(m[2]) ? ')' : tag;
+    open.add(m[2]);
+    return `(?P<${groupName(m[2])}>`;
   });
-  out = out.replace(/<SKIPLINES>/g, '(?:.*\\n)*?');
-  out = out.replace(F_TAG, (_all, close: string, name: string) => {
-    if (close) return ')';
-    const field = fieldName(name);
-    if (field === 'fid' || field === 'ip4' || field === 'ip6' || field === 'dns') hasHost = true;
-    return group(field);
-  });
-  if (opts.requireHost && !hasHost) {
-    throw new RegexError(`no <HOST> (or <ADDR>, <IP4>, <IP6>, <F-ID>) in "${pattern}": fail2ban needs to know whom to ban`);
-  }
-  out = translatePython(out, pattern, groups);
-  return { source: out, groups };
 }
 
-/** fail2ban's group names: <F-USER> -> user, <F-ID> -> fid, <F-ALT_USER1> -> alt_user1. */
-function fieldName(tag: string): string {
-  if (tag === 'ID') return 'fid';
-  return tag.toLowerCase();
+function groupName(tag: string): string {
+  const t = tag.toLowerCase();
+  return t === 'id' ? 'fid' : t === 'port' ? 'fport' : t;
 }
 
-/** Python `re` syntax that JavaScript spells differently or reads differently. */
-function translatePython(source: string, original: string, groups: Map<string, string>): string {
-  let out = source;
-  out = out.replace(/\(\?P<([A-Za-z_]\w*)>/g, (_all, name: string) => {
-    groups.set(name, name);
-    return `(?<${name}>`;
-  });
-  out = out.replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>');
-  out = out.replace(/(?<!\\)\{,(\d+)\}/g, '{0,$1}');
-  out = out.replace(/\\Z/g, '$(?![\\s\\S])');
-  out = out.replace(/\\A/g, '^');
-  if (/\(\?\(/.test(out)) {
-    throw new RegexError(`"${original}": conditional groups (?(name)yes|no) are not supported yet`);
-  }
-  return out;
+/** `((?i)x)` and `(?:(?i)x)` mean `(?i:x)` to fail2ban: global flags inside a group are scoped to it. */
+function scopeFlags(pattern: string): string {
+  return pattern.replace(/(?<!\\)\((?:\?:)?(\(\?[a-z]+)\)/g, '$1:');
 }
 
-/** Compiles a translated source, naming the pattern in the error. */
-export function compile(source: string, original: string, flags = '', kind = 'failregex'): RegExp {
-  let extra = flags;
-  let body = source;
-  // A global inline flag at the start, as Python allows: (?i)...
-  const lead = /^\(\?([aiLmsux]+)\)/.exec(body);
-  if (lead) {
-    body = body.slice(lead[0].length);
-    if (lead[1].includes('i') && !extra.includes('i')) extra += 'i';
-    if (lead[1].includes('s') && !extra.includes('s')) extra += 's';
-    if (lead[1].includes('m') && !extra.includes('m')) extra += 'm';
+/** One compiled fail2ban regex (failregex, ignoreregex or prefregex). */
+export class F2bRegex {
+  readonly original: string;
+  readonly rx: PyRegex;
+  /** alt_ and tuple_ groups to merge into their base name. */
+  private readonly alts: [string, string][] = [];
+  private readonly tuples: [string, string][] = [];
+  readonly skiplines: number;
+
+  constructor(pattern: string, opts: { multiline?: boolean; kind?: string; useDns?: string; requireId?: boolean; prefHasId?: boolean } = {}) {
+    this.original = pattern;
+    const kind = opts.kind ?? 'failregex';
+    const expanded = expandTags(pattern, opts.useDns);
+    if (expanded.trim() === '') throw new RegexError(`${kind}: an empty pattern`);
+    try {
+      this.rx = compilePython(scopeFlags(expanded), { multiline: opts.multiline });
+    } catch (err) {
+      const reason = err instanceof PyRegexError ? err.message : String(err);
+      throw new RegexError(`${kind} "${pattern}": ${reason}`);
+    }
+    if (opts.requireId && !opts.prefHasId && !this.hasFailureId()) {
+      throw new RegexError(`${kind} "${pattern}": no <HOST> (or <ADDR>, <IP4>, <IP6>, <F-ID>) in it: fail2ban needs to know whom to ban`);
+    }
+    for (const name of [...this.rx.names.keys()].sort()) {
+      const m = /^(alt_|tuple_)(.*?)(?:_\d+)?$/.exec(name);
+      if (!m || name.length <= 4) continue;
+      (m[1] === 'alt_' ? this.alts : this.tuples).push([name, groupName(m[2])]);
+    }
+    this.skiplines = [...this.rx.names.keys()].filter((n) => /^skiplines\d+$/.test(n)).length;
   }
-  try {
-    return new RegExp(body, extra);
-  } catch (err) {
-    // V8 puts the whole expanded pattern in its message; the person wrote `original`, so name that.
-    const reason = (err as Error).message.split(': ').pop() ?? 'does not compile';
-    throw new RegexError(`${kind} "${original}": ${reason.toLowerCase()}`);
+
+  hasFailureId(): boolean {
+    return [...FAILURE_ID_GROUPS, 'mlfid'].some((g) => this.rx.names.has(g));
+  }
+
+  search(buffer: string): RegExpExecArray | null {
+    return this.rx.re.exec(buffer);
+  }
+
+  /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
+  groups(m: RegExpExecArray): Record<string, string | undefined> {
+    const g = groupDict(this.rx, m);
+    for (const [k, n] of this.alts) if (g[k] && !g[n]) g[n] = g[k];
+    for (const [k, n] of this.tuples) {
+      // fail2ban makes a tuple; a string joined the same way is what a person reads.
+      if (g[k] !== undefined) g[n] = g[n] === undefined ? g[k] : `${g[n]}\u0000${g[k]}`;
+    }
+    return g;
+  }
+
+  /** Text captured by <SKIPLINES>, as lines. */
+  skippedLines(m: RegExpExecArray): string[] {
+    let text = '';
+    for (let i = 0; i < this.skiplines; i++) {
+      const v = groupDict(this.rx, m)[`skiplines${i}`];
+      if (v !== undefined) text += v;
+    }
+    return text === '' ? [] : text.replace(/\n$/, '').split('\n');
   }
 }

@@ -1,0 +1,668 @@
+/**
+ * Python `re` patterns, compiled to JavaScript RegExps that mean the same thing.
+ *
+ * fail2ban's filters are written for Python's engine. The two dialects part ways in places a log line
+ * can reach: `$` also matches before a final newline, `.` only stops at `\n`, `\w` `\d` `\s` `\b` are
+ * Unicode-aware, `{,n}` is a quantifier, `[^]]` is a class, scoped flags `(?i:...)`, and conditionals
+ * `(?(name)yes|no)`, which JavaScript lacks. So the pattern is parsed into a tree and written out again.
+ * A conditional (or a back-reference to a group that may not have taken part) is resolved by splitting
+ * the pattern into alternatives in which it is known whether the group took part.
+ */
+
+export class PyRegexError extends Error {}
+
+interface Flags {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+  x: boolean;
+  a: boolean;
+}
+
+type ClassItem =
+  | { t: 'range'; from: number; to: number }
+  | { t: 'esc'; kind: string };
+
+type Node =
+  | { t: 'seq'; items: Node[] }
+  | { t: 'alt'; alts: Node[] }
+  | { t: 'group'; kind: 'cap'; index: number; name?: string; body: Node; js?: string }
+  | { t: 'group'; kind: 'noncap' | 'ahead' | 'nahead' | 'behind' | 'nbehind' | 'atomic'; body: Node }
+  | { t: 'cond'; ref: number; yes: Node; no: Node }
+  | { t: 'backref'; ref: number; ci: boolean }
+  | { t: 'repeat'; body: Node; min: number; max: number; lazy: boolean; possessive: boolean }
+  | { t: 'char'; cp: number; ci: boolean }
+  | { t: 'class'; negated: boolean; items: ClassItem[]; ci: boolean; ascii: boolean }
+  | { t: 'any'; dotall: boolean }
+  | { t: 'bol'; multiline: boolean }
+  | { t: 'eol'; multiline: boolean }
+  | { t: 'A' }
+  | { t: 'Z' }
+  | { t: 'wordb'; negated: boolean; ascii: boolean }
+  | { t: 'esc'; kind: string; ascii: boolean };
+
+const PY_SPACE = String.raw`\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+const WORD = String.raw`\p{L}\p{N}_`;
+
+/** The contents of a character class for an escape such as \w, and whether it is a complement. */
+function escSet(kind: string, ascii: boolean): { body: string; negated: boolean } {
+  const lower = kind.toLowerCase();
+  const negated = kind !== lower;
+  if (lower === 'd') return { body: ascii ? '0-9' : String.raw`\p{Nd}`, negated };
+  if (lower === 'w') return { body: ascii ? 'a-zA-Z0-9_' : WORD, negated };
+  return { body: ascii ? String.raw` \t\n\r\f\v` : PY_SPACE, negated };
+}
+
+class Parser {
+  private pos = 0;
+  groupCount = 0;
+  readonly names = new Map<string, number>();
+  readonly flags: Flags;
+
+  constructor(private readonly src: string, flags: Partial<Flags>) {
+    this.flags = { i: false, m: false, s: false, x: false, a: false, ...flags };
+  }
+
+  parse(): Node {
+    this.leadingFlags();
+    const node = this.alternation(this.flags);
+    if (this.pos < this.src.length) this.fail(this.src[this.pos] === ')' ? 'unbalanced parenthesis' : 'unexpected character');
+    return node;
+  }
+
+  fail(reason: string, at = this.pos): never {
+    throw new PyRegexError(`${reason} at position ${at}`);
+  }
+
+  /** Python allows global flags only at the very start, as `(?i)`; they apply to the whole pattern. */
+  private leadingFlags(): void {
+    for (;;) {
+      const m = /^\(\?([aiLmsux]+)\)/.exec(this.src.slice(this.pos));
+      if (!m) return;
+      for (const f of m[1]) if (f in this.flags) (this.flags as unknown as Record<string, boolean>)[f] = true;
+      this.pos += m[0].length;
+    }
+  }
+
+  private alternation(flags: Flags): Node {
+    const alts: Node[] = [this.sequence(flags)];
+    while (this.src[this.pos] === '|') {
+      this.pos++;
+      alts.push(this.sequence(flags));
+    }
+    return alts.length === 1 ? alts[0] : { t: 'alt', alts };
+  }
+
+  private sequence(flags: Flags): Node {
+    const items: Node[] = [];
+    while (this.pos < this.src.length) {
+      const c = this.src[this.pos];
+      if (c === '|' || c === ')') break;
+      if (flags.x && /\s/.test(c)) {
+        this.pos++;
+        continue;
+      }
+      if (flags.x && c === '#') {
+        while (this.pos < this.src.length && this.src[this.pos] !== '\n') this.pos++;
+        continue;
+      }
+      const atom = this.atom(flags);
+      if (atom === null) continue;
+      items.push(this.quantified(atom, flags));
+    }
+    return items.length === 1 ? items[0] : { t: 'seq', items };
+  }
+
+  private quantified(atom: Node, flags: Flags): Node {
+    let node = atom;
+    for (;;) {
+      if (flags.x) while (/\s/.test(this.src[this.pos] ?? '')) this.pos++;
+      const c = this.src[this.pos];
+      let min: number;
+      let max: number;
+      if (c === '*') [min, max] = [0, Infinity];
+      else if (c === '+') [min, max] = [1, Infinity];
+      else if (c === '?') [min, max] = [0, 1];
+      else if (c === '{') {
+        const m = /^\{(\d*)(,?)(\d*)\}/.exec(this.src.slice(this.pos));
+        if (!m || (m[1] === '' && m[2] === '')) return node; // not a quantifier: a literal "{"
+        min = m[1] === '' ? 0 : Number(m[1]);
+        max = m[2] === '' ? min : m[3] === '' ? Infinity : Number(m[3]);
+        if (max < min) this.fail('min repeat greater than max repeat');
+        this.pos += m[0].length - 1;
+      } else return node;
+      this.pos++;
+      if (node.t === 'repeat' || node.t === 'bol' || node.t === 'eol' || node.t === 'A' || node.t === 'Z' || node.t === 'wordb') {
+        if (node.t === 'repeat') this.fail('multiple repeat', this.pos - 1);
+        this.fail('nothing to repeat', this.pos - 1);
+      }
+      let lazy = false;
+      let possessive = false;
+      if (this.src[this.pos] === '?') {
+        lazy = true;
+        this.pos++;
+      } else if (this.src[this.pos] === '+') {
+        possessive = true;
+        this.pos++;
+      }
+      node = { t: 'repeat', body: node, min, max, lazy, possessive };
+    }
+  }
+
+  private atom(flags: Flags): Node | null {
+    const c = this.src[this.pos];
+    if (c === '(') return this.group(flags);
+    if (c === '[') return this.charClass(flags);
+    if (c === '\\') return this.escape(flags);
+    this.pos++;
+    if (c === '.') return { t: 'any', dotall: flags.s };
+    if (c === '^') return { t: 'bol', multiline: flags.m };
+    if (c === '$') return { t: 'eol', multiline: flags.m };
+    if (c === '*' || c === '+' || c === '?') this.fail('nothing to repeat', this.pos - 1);
+    const cp = this.src.codePointAt(this.pos - 1)!;
+    if (cp > 0xffff) this.pos++;
+    return { t: 'char', cp, ci: flags.i };
+  }
+
+  private group(flags: Flags): Node | null {
+    const start = this.pos;
+    this.pos++;
+    const rest = this.src.slice(this.pos);
+    let node: Node;
+    if (rest.startsWith('?')) {
+      let m: RegExpExecArray | null;
+      if ((m = /^\?P<([A-Za-z_]\w*)>/.exec(rest))) {
+        this.pos += m[0].length;
+        if (this.names.has(m[1])) this.fail(`redefinition of group name '${m[1]}'`, start);
+        const index = ++this.groupCount;
+        this.names.set(m[1], index);
+        node = { t: 'group', kind: 'cap', index, name: m[1], body: this.alternation(flags) };
+      } else if ((m = /^\?P=([A-Za-z_]\w*)\)/.exec(rest))) {
+        this.pos += m[0].length;
+        const ref = this.names.get(m[1]);
+        if (ref === undefined) this.fail(`unknown group name '${m[1]}'`, start);
+        return { t: 'backref', ref, ci: flags.i };
+      } else if (rest.startsWith('?#')) {
+        const end = this.src.indexOf(')', this.pos);
+        if (end < 0) this.fail('missing ), unterminated comment', start);
+        this.pos = end + 1;
+        return null;
+      } else if ((m = /^\?(=|!|<=|<!|:|>)/.exec(rest))) {
+        this.pos += m[0].length;
+        const kinds = { '=': 'ahead', '!': 'nahead', '<=': 'behind', '<!': 'nbehind', ':': 'noncap', '>': 'atomic' } as const;
+        node = { t: 'group', kind: kinds[m[1] as keyof typeof kinds], body: this.alternation(flags) };
+      } else if ((m = /^\?\((?:(\d+)|([A-Za-z_]\w*))\)/.exec(rest))) {
+        this.pos += m[0].length;
+        const ref = m[1] !== undefined ? Number(m[1]) : this.names.get(m[2]);
+        if (ref === undefined) this.fail(`unknown group name '${m[2]}'`, start);
+        const yes = this.sequence(flags);
+        let no: Node = { t: 'seq', items: [] };
+        if (this.src[this.pos] === '|') {
+          this.pos++;
+          no = this.sequence(flags);
+          if (this.src[this.pos] === '|') this.fail('conditional backref with more than two branches');
+        }
+        node = { t: 'cond', ref, yes, no };
+      } else if ((m = /^\?([aiLmsux]*)(?:-([imsx]+))?:/.exec(rest))) {
+        this.pos += m[0].length;
+        const scoped: Flags = { ...flags };
+        for (const f of m[1]) if (f in scoped) (scoped as unknown as Record<string, boolean>)[f] = true;
+        for (const f of m[2] ?? '') (scoped as unknown as Record<string, boolean>)[f] = false;
+        node = { t: 'group', kind: 'noncap', body: this.alternation(scoped) };
+      } else if (/^\?[aiLmsux]+\)/.test(rest)) {
+        this.fail('global flags not at the start of the expression', start);
+      } else {
+        this.fail('unknown extension ?' + (rest[1] ?? ''), start);
+      }
+    } else {
+      const index = ++this.groupCount;
+      node = { t: 'group', kind: 'cap', index, body: this.alternation(flags) };
+    }
+    if (this.src[this.pos] !== ')') this.fail('missing ), unterminated subpattern', start);
+    this.pos++;
+    return node;
+  }
+
+  private charClass(flags: Flags): Node {
+    const start = this.pos;
+    this.pos++;
+    let negated = false;
+    if (this.src[this.pos] === '^') {
+      negated = true;
+      this.pos++;
+    }
+    const items: ClassItem[] = [];
+    let first = true;
+    for (;;) {
+      if (this.pos >= this.src.length) this.fail('unterminated character set', start);
+      const c = this.src[this.pos];
+      if (c === ']' && !first) {
+        this.pos++;
+        break;
+      }
+      first = false;
+      const lo = this.classAtom();
+      if (lo.t === 'range' && this.src[this.pos] === '-' && this.src[this.pos + 1] !== ']' && this.pos + 1 < this.src.length) {
+        this.pos++;
+        const hi = this.classAtom();
+        if (hi.t !== 'range') this.fail('bad character range', start);
+        if (hi.from < lo.from) this.fail('bad character range', start);
+        items.push({ t: 'range', from: lo.from, to: hi.from });
+      } else items.push(lo);
+    }
+    return { t: 'class', negated, items, ci: flags.i, ascii: flags.a };
+  }
+
+  private classAtom(): ClassItem {
+    const c = this.src[this.pos];
+    if (c !== '\\') {
+      const cp = this.src.codePointAt(this.pos)!;
+      this.pos += cp > 0xffff ? 2 : 1;
+      return { t: 'range', from: cp, to: cp };
+    }
+    const e = this.src[this.pos + 1];
+    if (e === undefined) this.fail('bad escape (end of pattern)');
+    if ('dDwWsS'.includes(e)) {
+      this.pos += 2;
+      return { t: 'esc', kind: e };
+    }
+    if (e === 'b') {
+      this.pos += 2;
+      return { t: 'range', from: 8, to: 8 };
+    }
+    const cp = this.codeEscape();
+    return { t: 'range', from: cp, to: cp };
+  }
+
+  /** An escape that stands for one character: \n, \x41, \u0041, \101, \. ... */
+  private codeEscape(): number {
+    const e = this.src[this.pos + 1];
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, a: 7, '0': 0 };
+    let m: RegExpExecArray | null;
+    const rest = this.src.slice(this.pos + 1);
+    if ((m = /^x([0-9a-fA-F]{2})/.exec(rest)) || (m = /^u([0-9a-fA-F]{4})/.exec(rest)) || (m = /^U([0-9a-fA-F]{8})/.exec(rest))) {
+      this.pos += 1 + m[0].length;
+      return parseInt(m[1], 16);
+    }
+    if ((m = /^0[0-7]{0,2}|^[0-7]{3}/.exec(rest))) {
+      this.pos += 1 + m[0].length;
+      return parseInt(m[0], 8);
+    }
+    if (e in simple) {
+      this.pos += 2;
+      return simple[e];
+    }
+    if (/[A-Za-z0-9]/.test(e)) this.fail(`bad escape \\${e}`);
+    const cp = this.src.codePointAt(this.pos + 1)!;
+    this.pos += cp > 0xffff ? 3 : 2;
+    return cp;
+  }
+
+  private escape(flags: Flags): Node {
+    const e = this.src[this.pos + 1];
+    if (e === undefined) this.fail('bad escape (end of pattern)');
+    if ('dDwWsS'.includes(e)) {
+      this.pos += 2;
+      return { t: 'esc', kind: e, ascii: flags.a };
+    }
+    if (e === 'b' || e === 'B') {
+      this.pos += 2;
+      return { t: 'wordb', negated: e === 'B', ascii: flags.a };
+    }
+    if (e === 'A' || e === 'Z') {
+      this.pos += 2;
+      return { t: e };
+    }
+    const m = /^[1-9]\d?/.exec(this.src.slice(this.pos + 1));
+    if (m && !/^[0-7]{3}/.test(this.src.slice(this.pos + 1))) {
+      this.pos += 1 + m[0].length;
+      const ref = Number(m[0]);
+      if (ref > this.groupCount) this.fail(`invalid group reference ${ref}`);
+      return { t: 'backref', ref, ci: flags.i };
+    }
+    return { t: 'char', cp: this.codeEscape(), ci: flags.i };
+  }
+}
+
+// ---------------------------------------------------------------- conditionals and back-references
+
+/** For each group a conditional or back-reference asks about: the copy that took part, or absent. */
+type State = ReadonlyMap<number, Node & { t: 'group'; kind: 'cap' }>;
+
+interface Branch {
+  node: Node;
+  state: State;
+}
+
+const EMPTY: Node = { t: 'seq', items: [] };
+
+function sameState(a: State, b: State): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+/** Collapses neighbouring branches that end in the same state into one alternation (order is kept). */
+function mergeAdjacent(branches: Branch[]): Branch[] {
+  const out: Branch[] = [];
+  for (const b of branches) {
+    const last = out[out.length - 1];
+    if (last && sameState(last.state, b.state)) {
+      const alts = last.node.t === 'alt' && (last as Branch & { merged?: boolean }).merged ? last.node.alts : [last.node];
+      const merged: Branch & { merged?: boolean } = { node: { t: 'alt', alts: [...alts, b.node] }, state: last.state, merged: true };
+      out[out.length - 1] = merged;
+    } else out.push(b);
+  }
+  return out;
+}
+
+class Specializer {
+  private counter = 0;
+  /** JS group name -> Python group index, for every copy written. */
+  readonly copies = new Map<string, number>();
+
+  constructor(private readonly tracked: Set<number>) {}
+
+  expand(node: Node, state: State): Branch[] {
+    switch (node.t) {
+      case 'seq': {
+        let branches: { items: Node[]; state: State }[] = [{ items: [], state }];
+        for (const item of node.items) {
+          const next: { items: Node[]; state: State }[] = [];
+          for (const b of branches) for (const r of this.expand(item, b.state)) next.push({ items: [...b.items, r.node], state: r.state });
+          branches = next;
+          if (branches.length > 64) throw new PyRegexError('pattern too complex: too many conditional combinations');
+        }
+        return mergeAdjacent(branches.map((b) => ({ node: b.items.length === 1 ? b.items[0] : { t: 'seq', items: b.items }, state: b.state })));
+      }
+      case 'alt':
+        return mergeAdjacent(node.alts.flatMap((a) => this.expand(a, state)));
+      case 'group': {
+        const inner = this.expand(node.body, state);
+        return inner.map((b) => {
+          if (node.kind !== 'cap') return { node: { ...node, body: b.node }, state: b.state };
+          const copy = { ...node, body: b.node, js: `g${++this.counter}` };
+          this.copies.set(copy.js, node.index);
+          if (!this.tracked.has(node.index)) return { node: copy, state: b.state };
+          const s = new Map(b.state);
+          s.set(node.index, copy);
+          return { node: copy, state: s };
+        });
+      }
+      case 'cond':
+        return this.expand(state.has(node.ref) ? node.yes : node.no, state);
+      case 'backref': {
+        const copy = state.get(node.ref);
+        // Python fails a back-reference to a group that did not take part; JavaScript would match "".
+        return [{ node: copy ? { ...node, js: copy.js } as Node : { t: 'group', kind: 'nahead', body: EMPTY }, state }];
+      }
+      case 'repeat': {
+        const body = this.expand(node.body, state);
+        if (body.length === 1 && sameState(body[0].state, state)) return [{ node: { ...node, body: body[0].node }, state }];
+        if (node.max === 1) {
+          const taken = body;
+          const skipped: Branch = { node: EMPTY, state };
+          return mergeAdjacent(node.lazy ? [skipped, ...taken] : [...taken, skipped]);
+        }
+        if (body.length === 1) {
+          const more = { node: { ...node, body: body[0].node, min: Math.max(1, node.min) } as Node, state: body[0].state };
+          if (node.min > 0) return [more];
+          const none: Branch = { node: EMPTY, state };
+          return node.lazy ? [none, more] : [more, none];
+        }
+        throw new PyRegexError('a conditional or back-reference depends on a group inside a repetition with alternatives');
+      }
+      default:
+        return [{ node, state }];
+    }
+  }
+}
+
+function collectRefs(node: Node, into: Set<number>): void {
+  switch (node.t) {
+    case 'seq':
+      node.items.forEach((n) => collectRefs(n, into));
+      break;
+    case 'alt':
+      node.alts.forEach((n) => collectRefs(n, into));
+      break;
+    case 'group':
+    case 'repeat':
+      collectRefs(node.body, into);
+      break;
+    case 'cond':
+      into.add(node.ref);
+      collectRefs(node.yes, into);
+      collectRefs(node.no, into);
+      break;
+    case 'backref':
+      into.add(node.ref);
+      break;
+    default:
+  }
+}
+
+// ---------------------------------------------------------------- writing JavaScript
+
+const SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''));
+
+function literal(cp: number, inClass: boolean): string {
+  const ch = String.fromCodePoint(cp);
+  if (SYNTAX.has(ch) || (inClass && ch === '-')) return '\\' + ch;
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp === 0x2028 || cp === 0x2029 || (cp >= 0xd800 && cp <= 0xdfff)) {
+    return `\\u{${cp.toString(16)}}`;
+  }
+  return ch;
+}
+
+function caseVariants(cp: number): number[] {
+  const ch = String.fromCodePoint(cp);
+  const set = new Set([cp]);
+  for (const v of [ch.toLowerCase(), ch.toUpperCase()]) if ([...v].length === 1) set.add(v.codePointAt(0)!);
+  return [...set];
+}
+
+function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean): { positive: string; complements: string[] } {
+  let positive = '';
+  const complements: string[] = [];
+  for (const item of items) {
+    if (item.t === 'esc') {
+      const set = escSet(item.kind, asciiOnly);
+      if (set.negated) complements.push(set.body);
+      else positive += set.body;
+      continue;
+    }
+    positive += item.from === item.to ? literal(item.from, true) : `${literal(item.from, true)}-${literal(item.to, true)}`;
+    if (ci) {
+      // Scoped (?i:...): add the other case of ASCII letters by hand; JavaScript's `i` flag is global.
+      const lo = Math.max(item.from, 0x41);
+      const hi = Math.min(item.to, 0x7a);
+      for (const [a, z, shift] of [[0x41, 0x5a, 32], [0x61, 0x7a, -32]] as const) {
+        const from = Math.max(lo, a);
+        const to = Math.min(hi, z);
+        if (from <= to) positive += `${literal(from + shift, true)}-${literal(to + shift, true)}`;
+      }
+      if (item.from === item.to && item.from > 0x7f) for (const v of caseVariants(item.from)) if (v !== item.from) positive += literal(v, true);
+    }
+  }
+  return { positive, complements };
+}
+
+class Writer {
+  private atomics = 0;
+
+  constructor(private readonly globalCi: boolean) {}
+
+  /** (?>X) as JavaScript can say it: a lookahead cannot be backtracked into, and the reference consumes its text. */
+  private atomic(body: string): string {
+    const name = `a${++this.atomics}`;
+    return `(?:(?=(?<${name}>${body}))\\k<${name}>)`;
+  }
+
+  write(node: Node): string {
+    switch (node.t) {
+      case 'seq':
+        return node.items.map((n) => this.atomOf(n, node.items.length > 1)).join('');
+      case 'alt':
+        return node.alts.map((n) => this.write(n)).join('|');
+      case 'group': {
+        const body = this.write(node.body);
+        switch (node.kind) {
+          case 'cap':
+            return `(?<${node.js}>${body})`;
+          case 'noncap':
+            return `(?:${body})`;
+          case 'ahead':
+            return `(?=${body})`;
+          case 'nahead':
+            return `(?!${body})`;
+          case 'behind':
+            return `(?<=${body})`;
+          case 'nbehind':
+            return `(?<!${body})`;
+          case 'atomic':
+            // (?>X): a lookahead cannot backtrack into X, and the back-reference consumes what it took.
+            return this.atomic(body);
+        }
+        return body;
+      }
+      case 'backref': {
+        const js = (node as { js?: string }).js;
+        return js ? `\\k<${js}>` : '(?!)';
+      }
+      case 'repeat': {
+        const body = this.atomOf(node.body, true);
+        let q: string;
+        if (node.min === 0 && node.max === Infinity) q = '*';
+        else if (node.min === 1 && node.max === Infinity) q = '+';
+        else if (node.min === 0 && node.max === 1) q = '?';
+        else if (node.max === Infinity) q = `{${node.min},}`;
+        else if (node.min === node.max) q = `{${node.min}}`;
+        else q = `{${node.min},${node.max}}`;
+        if (node.lazy) q += '?';
+        if (node.possessive) return this.atomic(body + q);
+        return body + q;
+      }
+      case 'char': {
+        if (node.ci && !this.globalCi) {
+          const variants = caseVariants(node.cp);
+          if (variants.length > 1) return `[${variants.map((v) => literal(v, true)).join('')}]`;
+        }
+        return literal(node.cp, false);
+      }
+      case 'class': {
+        const { positive, complements } = classBody(node.items, node.ci && !this.globalCi, node.ascii);
+        if (!node.negated) {
+          const parts = [];
+          if (positive || complements.length === 0) parts.push(`[${positive}]`);
+          for (const c of complements) parts.push(`[^${c}]`);
+          return parts.length === 1 ? parts[0] : `(?:${parts.join('|')})`;
+        }
+        if (complements.length === 0) return positive ? `[^${positive}]` : '[\\s\\S]';
+        // [^A\W] = not in A and a word character.
+        const ahead = complements.slice(1).map((c) => `(?=[${c}])`).join('');
+        return `${positive ? `(?![${positive}])` : ''}${ahead}[${complements[0]}]`;
+      }
+      case 'any':
+        return node.dotall ? '[\\s\\S]' : '[^\\n]';
+      case 'bol':
+        return node.multiline ? '(?<![^\\n])' : '^';
+      case 'eol':
+        return node.multiline ? '(?![^\\n])' : '(?=\\n?$)';
+      case 'A':
+        return '^';
+      case 'Z':
+        return '$';
+      case 'wordb': {
+        const w = node.ascii ? '[a-zA-Z0-9_]' : `[${WORD}]`;
+        return node.negated ? `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))` : `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`;
+      }
+      case 'esc': {
+        const set = escSet(node.kind, node.ascii);
+        if (!node.ascii && node.kind === 'd') return '\\p{Nd}';
+        if (!node.ascii && node.kind === 'D') return '\\P{Nd}';
+        return set.negated ? `[^${set.body}]` : `[${set.body}]`;
+      }
+      case 'cond':
+        throw new PyRegexError('internal: conditional left after specialization');
+    }
+  }
+
+  /** A node written so that a quantifier or a neighbour cannot change its meaning. */
+  private atomOf(node: Node, wrap: boolean): string {
+    const s = this.write(node);
+    if (node.t === 'alt' || (node.t === 'seq' && (wrap || node.items.length !== 1))) return node.t === 'seq' && node.items.length === 0 ? '(?:)' : `(?:${s})`;
+    return s;
+  }
+}
+
+/** A compiled pattern: the RegExp and how to read Python's groups back out of a match. */
+export interface PyRegex {
+  re: RegExp;
+  source: string;
+  /** Python group name -> index. */
+  names: ReadonlyMap<string, number>;
+  groupCount: number;
+  /** Python group index -> the JS names of its copies. */
+  copies: ReadonlyMap<number, string[]>;
+}
+
+export interface CompileOptions {
+  multiline?: boolean;
+  ignoreCase?: boolean;
+  /** Record group positions (the `d` flag); needed to cut a date out of a line. */
+  indices?: boolean;
+  /** Search from lastIndex (the `g` flag). */
+  global?: boolean;
+}
+
+/** Compiles a Python `re` pattern. Throws PyRegexError with the reason and position. */
+export function compilePython(pattern: string, options: CompileOptions = {}): PyRegex {
+  const parser = new Parser(pattern, { m: !!options.multiline, i: !!options.ignoreCase });
+  const tree = parser.parse();
+  const tracked = new Set<number>();
+  collectRefs(tree, tracked);
+  const spec = new Specializer(tracked);
+  const branches = spec.expand(tree, new Map());
+  const root: Node = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+  const globalCi = parser.flags.i;
+  const source = new Writer(globalCi).write(root);
+  let flags = 'u';
+  if (globalCi) flags += 'i';
+  if (options.indices) flags += 'd';
+  if (options.global) flags += 'g';
+  let re: RegExp;
+  try {
+    re = new RegExp(source, flags);
+  } catch (err) {
+    throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
+  }
+  const copies = new Map<number, string[]>();
+  for (const [js, index] of spec.copies) copies.set(index, [...(copies.get(index) ?? []), js]);
+  return { re, source, names: parser.names, groupCount: parser.groupCount, copies };
+}
+
+/** The value of Python group `index` in a JS match, or undefined when it did not take part. */
+export function groupValue(rx: PyRegex, m: RegExpExecArray, index: number): string | undefined {
+  for (const js of rx.copies.get(index) ?? []) {
+    const v = m.groups?.[js];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Start and end of Python group `index` (needs the `indices` option). */
+export function groupSpan(rx: PyRegex, m: RegExpExecArray, index: number): [number, number] | undefined {
+  for (const js of rx.copies.get(index) ?? []) {
+    const span = (m as RegExpExecArray & { indices?: { groups?: Record<string, [number, number] | undefined> } }).indices?.groups?.[js];
+    if (span) return span;
+  }
+  return undefined;
+}
+
+/** Python's groupdict(): every named group, undefined when it did not take part. */
+export function groupDict(rx: PyRegex, m: RegExpExecArray): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, index] of rx.names) out[name] = groupValue(rx, m, index);
+  return out;
+}
