@@ -43,9 +43,15 @@ export function splitFilterSpec(spec: string): { name: string; options: Map<stri
   return { name: m[1], options: parseFilterOptions(m[2]) };
 }
 
+/** Merges sections; a value replaced is kept as KNOWN/<section>, for `%(known/name)s`. */
 function merge(into: Sections, from: Sections): void {
   for (const [name, values] of from) {
     const target = into.get(name) ?? new Map<string, string>();
+    if (into.has(name) && !name.startsWith('KNOWN/')) {
+      const known = into.get(`KNOWN/${name}`) ?? new Map<string, string>();
+      for (const k of values.keys()) if (target.has(k)) known.set(k, target.get(k)!);
+      if (known.size) into.set(`KNOWN/${name}`, known);
+    }
     for (const [k, v] of values) target.set(k, v);
     into.set(name, target);
   }
@@ -118,6 +124,10 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
 
   const lookup = (name: string): string | undefined => {
     const slash = name.indexOf('/');
+    if (slash > 0 && name.slice(0, slash).toLowerCase() === 'known') {
+      const key = name.slice(slash + 1);
+      return sections.get('KNOWN/Definition')?.get(key) ?? sections.get('KNOWN/Init')?.get(key) ?? scope.get(key);
+    }
     if (slash > 0) {
       const section = sections.get(name.slice(0, slash));
       const key = name.slice(slash + 1);

@@ -26,10 +26,10 @@ type ClassItem =
 type Node =
   | { t: 'seq'; items: Node[] }
   | { t: 'alt'; alts: Node[] }
-  | { t: 'group'; kind: 'cap'; index: number; name?: string; body: Node; js?: string }
+  | { t: 'group'; kind: 'cap'; index: number; name?: string; body: Node }
   | { t: 'group'; kind: 'noncap' | 'ahead' | 'nahead' | 'behind' | 'nbehind' | 'atomic'; body: Node }
   | { t: 'cond'; ref: number; yes: Node; no: Node }
-  | { t: 'backref'; ref: number; ci: boolean }
+  | { t: 'backref'; ref: number; ci: boolean; target?: Node }
   | { t: 'repeat'; body: Node; min: number; max: number; lazy: boolean; possessive: boolean }
   | { t: 'char'; cp: number; ci: boolean }
   | { t: 'class'; negated: boolean; items: ClassItem[]; ci: boolean; ascii: boolean }
@@ -357,10 +357,6 @@ function mergeAdjacent(branches: Branch[]): Branch[] {
 }
 
 class Specializer {
-  private counter = 0;
-  /** JS group name -> Python group index, for every copy written. */
-  readonly copies = new Map<string, number>();
-
   constructor(private readonly tracked: Set<number>) {}
 
   expand(node: Node, state: State): Branch[] {
@@ -381,8 +377,7 @@ class Specializer {
         const inner = this.expand(node.body, state);
         return inner.map((b) => {
           if (node.kind !== 'cap') return { node: { ...node, body: b.node }, state: b.state };
-          const copy = { ...node, body: b.node, js: `g${++this.counter}` };
-          this.copies.set(copy.js, node.index);
+          const copy = { ...node, body: b.node };
           if (!this.tracked.has(node.index)) return { node: copy, state: b.state };
           const s = new Map(b.state);
           s.set(node.index, copy);
@@ -394,7 +389,7 @@ class Specializer {
       case 'backref': {
         const copy = state.get(node.ref);
         // Python fails a back-reference to a group that did not take part; JavaScript would match "".
-        return [{ node: copy ? { ...node, js: copy.js } as Node : { t: 'group', kind: 'nahead', body: EMPTY }, state }];
+        return [{ node: copy ? { ...node, target: copy } : { t: 'group', kind: 'nahead', body: EMPTY }, state }];
       }
       case 'repeat': {
         const body = this.expand(node.body, state);
@@ -490,6 +485,11 @@ function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean): { posit
 
 class Writer {
   private atomics = 0;
+  private groups = 0;
+  /** The JS name a group node was last written under: a split pattern writes a group once per branch. */
+  private readonly written = new Map<Node, string>();
+  /** Python group index -> the JS names of its copies. */
+  readonly copies = new Map<number, string[]>();
 
   constructor(private readonly globalCi: boolean) {}
 
@@ -506,10 +506,14 @@ class Writer {
       case 'alt':
         return node.alts.map((n) => this.write(n)).join('|');
       case 'group': {
+        if (node.kind === 'cap') {
+          const name = `g${++this.groups}`;
+          this.written.set(node, name);
+          this.copies.set(node.index, [...(this.copies.get(node.index) ?? []), name]);
+          return `(?<${name}>${this.write(node.body)})`;
+        }
         const body = this.write(node.body);
         switch (node.kind) {
-          case 'cap':
-            return `(?<${node.js}>${body})`;
           case 'noncap':
             return `(?:${body})`;
           case 'ahead':
@@ -527,7 +531,7 @@ class Writer {
         return body;
       }
       case 'backref': {
-        const js = (node as { js?: string }).js;
+        const js = node.target ? this.written.get(node.target) : undefined;
         return js ? `\\k<${js}>` : '(?!)';
       }
       case 'repeat': {
@@ -626,7 +630,8 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   const branches = spec.expand(tree, new Map());
   const root: Node = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
   const globalCi = parser.flags.i;
-  const source = new Writer(globalCi).write(root);
+  const writer = new Writer(globalCi);
+  const source = writer.write(root);
   let flags = 'u';
   if (globalCi) flags += 'i';
   if (options.indices) flags += 'd';
@@ -637,9 +642,7 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   } catch (err) {
     throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
   }
-  const copies = new Map<number, string[]>();
-  for (const [js, index] of spec.copies) copies.set(index, [...(copies.get(index) ?? []), js]);
-  return { re, source, names: parser.names, groupCount: parser.groupCount, copies };
+  return { re, source, names: parser.names, groupCount: parser.groupCount, copies: writer.copies };
 }
 
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */
