@@ -138,7 +138,9 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
 
   const resolveValue = (value: string, depth: number, key: string): string => {
     if (depth > 30) throw new FilterFileError(file, null, `"${key}" refers to itself (interpolation deeper than 30)`);
-    let out = value.replace(/%\(([^)]+)\)s/g, (_all, name: string) => {
+    // ConfigParser's interpolation: %(name)s is the value of name, %% is a literal %.
+    let out = value.replace(/%(?:%|\(([^)]+)\)s)/g, (_all, name: string | undefined) => {
+      if (name === undefined) return '%';
       const v = lookup(name);
       if (v === undefined) throw new FilterFileError(file, null, `"${key}" refers to %(${name})s, which is not defined`);
       return resolveValue(v, depth + 1, name);
