@@ -126,7 +126,8 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
     const slash = name.indexOf('/');
     if (slash > 0 && name.slice(0, slash).toLowerCase() === 'known') {
       const key = name.slice(slash + 1);
-      return sections.get('KNOWN/Definition')?.get(key) ?? sections.get('KNOWN/Init')?.get(key) ?? scope.get(key);
+      // The value before this file overrode it; else [DEFAULT]'s, as fail2ban falls back.
+      return sections.get('KNOWN/Definition')?.get(key) ?? sections.get('KNOWN/Init')?.get(key) ?? defaults.get(key) ?? scope.get(key);
     }
     if (slash > 0) {
       const section = sections.get(name.slice(0, slash));
