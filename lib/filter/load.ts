@@ -122,31 +122,31 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
   // [Init] and jail options override [Definition] values of the same name, as fail2ban does.
   const scope = new Map<string, string>([...defaults, ...definition, ...init, ...options]);
 
-  const lookup = (name: string): string | undefined => {
+  /** A value by name as seen from a section: `%(x)s` is resolved in the section its value came from. */
+  const lookup = (name: string, section = 'Definition'): { value: string; section: string } | undefined => {
     const slash = name.indexOf('/');
-    if (slash > 0 && name.slice(0, slash).toLowerCase() === 'known') {
-      const key = name.slice(slash + 1);
-      // The value before this file overrode it; else [DEFAULT]'s, as fail2ban falls back.
-      return sections.get('KNOWN/Definition')?.get(key) ?? sections.get('KNOWN/Init')?.get(key) ?? defaults.get(key) ?? scope.get(key);
-    }
+    const found = (value: string | undefined, from: string) => (value === undefined ? undefined : { value, section: from });
     if (slash > 0) {
-      const section = sections.get(name.slice(0, slash));
+      const sec = name.slice(0, slash);
       const key = name.slice(slash + 1);
-      return section?.get(key) ?? (sections.get('DEFAULT')?.get(key));
+      // known/x: the value before this file overrode it; else [DEFAULT]'s, as fail2ban falls back.
+      if (sec.toLowerCase() === 'known') return found(sections.get(`KNOWN/${section}`)?.get(key) ?? defaults.get(key), section) ?? lookup(key, section);
+      return found(sections.get(sec)?.get(key), sec) ?? found(defaults.get(key), sec);
     }
-    return scope.get(name);
+    if (section === 'Definition') return found(scope.get(name), section);
+    return found(sections.get(section)?.get(name) ?? defaults.get(name), section);
   };
 
-  const resolveValue = (value: string, depth: number, key: string): string => {
+  const resolveValue = (value: string, depth: number, key: string, section = 'Definition'): string => {
     if (depth > 30) throw new FilterFileError(file, null, `"${key}" refers to itself (interpolation deeper than 30)`);
     // ConfigParser's interpolation: %(name)s is the value of name, %% is a literal %.
     let out = value.replace(/%(?:%|\(([^)]+)\)s)/g, (_all, name: string | undefined) => {
       if (name === undefined) return '%';
-      const v = lookup(name);
+      const v = lookup(name, section);
       if (v === undefined) throw new FilterFileError(file, null, `"${key}" refers to %(${name})s, which is not defined`);
-      return resolveValue(v, depth + 1, name);
+      return resolveValue(v.value, depth + 1, name, v.section);
     });
-    // <name> innermost first, so "<cmnfailed-<publickey>>" works.
+    // <name> (fail2ban's own substitution), innermost first, so "<cmnfailed-<publickey>>" works.
     for (let i = 0; i < 30; i++) {
       let changed = false;
       out = out.replace(/<([^<>\s]+)>/g, (all, name: string) => {
@@ -154,7 +154,7 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
         const v = lookup(name);
         if (v === undefined) return all;
         changed = true;
-        return resolveValue(v, depth + 1, name);
+        return resolveValue(v.value, depth + 1, name, v.section);
       });
       if (!changed) break;
     }
@@ -164,7 +164,7 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
   const resolved = new Map<string, string>();
   for (const key of ['prefregex', 'failregex', 'ignoreregex', 'datepattern', 'maxlines', 'journalmatch', 'usedns']) {
     const v = lookup(key);
-    if (v !== undefined) resolved.set(key, resolveValue(v, 0, key));
+    if (v !== undefined) resolved.set(key, resolveValue(v.value, 0, key, v.section));
   }
   return resolved;
 }
