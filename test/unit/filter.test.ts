@@ -72,7 +72,7 @@ test('inline filters: tags, ignoreregex, and errors that name the pattern', () =
   const ignored = m.match('login failed for admin from 192.0.2.3', undefined, NOW);
   assert.equal(ignored.failures.length, 0);
   assert.equal(ignored.ignored, true);
-  assert.throws(() => new Matcher(inlineFilter({ failregex: 'bad (<HOST>' })), /failregex "bad \(<HOST>": unterminated group/);
+  assert.throws(() => new Matcher(inlineFilter({ failregex: 'bad (<HOST>' })), /failregex "bad \(<HOST>": missing \), unterminated subpattern/);
   assert.throws(() => new Matcher(inlineFilter({ failregex: 'no host here' })), /no <HOST>/);
   assert.throws(() => inlineFilter({ failregex: '' }), /no failregex/);
   const fid = new Matcher(inlineFilter({ failregex: '^token <F-ID>\\w+</F-ID> rejected' }));
