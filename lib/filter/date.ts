@@ -193,18 +193,26 @@ abstract class DateTemplate {
     this.compiled = null;
   }
 
+  /** Compiles the regex (done on first use for the defaults, at once for a filter's own datepattern). */
+  compile(): PyRegex {
+    if (!this.compiled) {
+      try {
+        this.compiled = compilePython(this.regex, { indices: true, global: true });
+      } catch (err) {
+        throw new Error(`datepattern "${this.name}": ${(err as Error).message}`);
+      }
+    }
+    return this.compiled;
+  }
+
   /** Python's search(line, pos, endpos); counts the hit. */
   matchDate(line: string, pos = 0, endpos = line.length): DateMatch | null {
-    if (!this.compiled) {
-      const flags = /^\(\?([a-zA-Z]+)\)/.exec(this.regex);
-      this.compiled = compilePython(this.regex, { indices: true, global: true, ignoreCase: !!flags && flags[1].includes('i') });
-    }
-    const re = this.compiled.re;
+    const re = this.compile().re;
     re.lastIndex = pos;
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (!m) return null;
     this.hits++;
-    const span = groupSpan(this.compiled, m, this.dateGroup()) ?? [m.index, m.index];
+    const span = groupSpan(this.compile(), m, this.dateGroup()) ?? [m.index, m.index];
     return { m, start: span[0], end: span[1] };
   }
 
@@ -569,6 +577,7 @@ export class DateDetector {
         return;
       }
       t = key === '{NONE}' ? patternTemplate('{UNB}^', key) : patternTemplate(pattern, key);
+      t.compile();
       cache.set(key, t);
     }
     this.add(t);

@@ -14,6 +14,8 @@ export interface FilterDefinition {
   journalmatch?: string;
   /** `usedns`: "no" leaves host names out of <HOST>. */
   usedns?: string;
+  /** Where a pattern was written ("file: line N"), to name it in an error. */
+  locate?: (pattern: string, key: string) => string | undefined;
 }
 
 type Sections = Map<string, Map<string, string>>;
@@ -57,6 +59,10 @@ function merge(into: Sections, from: Sections): void {
   }
 }
 
+/** Every line of every file read for a filter, to say where a pattern was written. */
+type SourceLine = { file: string; line: number; text: string };
+let sourceLines: SourceLine[] = [];
+
 /** Reads a filter: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its includes. */
 function readFilter(file: string): Sections {
   const base = file.replace(/\.(conf|local)$/, '');
@@ -78,6 +84,7 @@ function readWithIncludes(path: string, chain: string[]): Sections {
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
+    text.split(/\r?\n/).forEach((t, i) => sourceLines.push({ file: path, line: i + 1, text: t }));
   } catch (err) {
     throw new FilterFileError(path, null, (err as Error).message);
   }
@@ -192,10 +199,18 @@ function toDefinition(values: Map<string, string>, source: string): FilterDefini
 
 /** Loads a filter file (`.../filter.d/NAME.conf`) with its includes and local overrides. */
 export function loadFilterFile(path: string, options: Map<string, string> = new Map()): FilterDefinition {
+  sourceLines = [];
   const sections = readFilter(path);
+  const lines = sourceLines;
   if (!sections.has('Definition')) throw new FilterFileError(path, null, 'has no [Definition] section');
   const def = toDefinition(interpolate(sections, options, path), path);
   if (def.failregex.length === 0) throw new FilterFileError(path, null, 'has no failregex');
+  def.locate = (pattern, key) => {
+    // The line that holds the pattern as written, else the line that sets the key.
+    const bare = (t: string) => t.replace(new RegExp(`^\\s*${key}\\s*[=:]`), '').trim();
+    const hit = lines.find((l) => bare(l.text) === pattern.trim()) ?? [...lines].reverse().find((l) => new RegExp(`^${key}\\s*[=:]`).test(l.text));
+    return hit ? `filter file ${hit.file}: line ${hit.line}` : `filter file ${path}`;
+  };
   return def;
 }
 

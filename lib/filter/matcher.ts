@@ -7,7 +7,7 @@
 import { parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
-import { F2bRegex } from './regex';
+import { F2bRegex, RegexError } from './regex';
 
 /** A line split around its date: text before, the date text, text after. */
 type TupleLine = [string, string, string];
@@ -149,11 +149,21 @@ export class Matcher {
     this.maxlines = Math.max(1, definition.maxlines || 1);
     const multiline = this.maxlines > 1;
     const useDns = definition.usedns;
-    this.pref = definition.prefregex ? new F2bRegex(definition.prefregex, { multiline, kind: 'prefregex', useDns }) : null;
+    // An error names where the pattern was written, when it came from a file.
+    const where = <T>(pattern: string, key: string, make: () => T): T => {
+      try {
+        return make();
+      } catch (err) {
+        const at = definition.locate?.(pattern, key);
+        throw new RegexError(at ? `${at}: ${(err as Error).message}` : (err as Error).message);
+      }
+    };
+    const pref = definition.prefregex;
+    this.pref = pref ? where(pref, 'prefregex', () => new F2bRegex(pref, { multiline, kind: 'prefregex', useDns })) : null;
     const prefHasId = !!this.pref?.hasFailureId();
-    this.fail = definition.failregex.map((p) => new F2bRegex(p, { multiline, kind: 'failregex', useDns, requireId: true, prefHasId }));
-    this.ignore = definition.ignoreregex.map((p) => new F2bRegex(p, { multiline, kind: 'ignoreregex', useDns }));
-    this.dates = new DateDetector(definition.datepattern);
+    this.fail = definition.failregex.map((p) => where(p, 'failregex', () => new F2bRegex(p, { multiline, kind: 'failregex', useDns, requireId: true, prefHasId })));
+    this.ignore = definition.ignoreregex.map((p) => where(p, 'ignoreregex', () => new F2bRegex(p, { multiline, kind: 'ignoreregex', useDns })));
+    this.dates = where(definition.datepattern ?? '', 'datepattern', () => new DateDetector(definition.datepattern));
     this.checkAll = !!options.checkAllRegex;
     this.undatedIsNow = options.undatedIsNow ?? true;
     this.maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
