@@ -136,7 +136,7 @@ export class Matcher {
   private readonly maxlines: number;
   private readonly checkAll: boolean;
   private readonly undatedIsNow: boolean;
-  private readonly maxLineLength: number;
+  readonly maxLineLength: number;
   private lineBuffer: TupleLine[] = [];
   private lastTimeText = '';
   private lastDate: number | null = null;

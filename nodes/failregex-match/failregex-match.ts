@@ -1,7 +1,7 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
-import { filterFromSettings, Matcher, type FilterSettings } from '../../lib/filter';
+import { filterFromSettings, Matcher, MAX_LINE_LENGTH, type FilterSettings } from '../../lib/filter';
 import type { Failure } from '../../lib/messages';
-import { errorText, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { errorText, numberProperty, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function FailregexMatchNode(this: Node, def: NodeDef): void {
@@ -13,11 +13,15 @@ export = function register(RED: NodeAPI): void {
     let lines = 0;
     let failures = 0;
     let ignored = 0;
+    let cut = 0;
+    let lastCutWarning = 0;
     let label = '';
 
     try {
       const filter = filterFromSettings(def as FilterSettings);
-      matcher = new Matcher(filter);
+      const maxLineLength = numberProperty(def.maxLineLength, MAX_LINE_LENGTH, 'maxLineLength');
+      if (!Number.isInteger(maxLineLength) || maxLineLength < 1) throw new Error(`maxLineLength must be a whole number of characters, at least 1 (got ${maxLineLength})`);
+      matcher = new Matcher(filter, { maxLineLength });
       label = filter.source.replace(/^builtin:/, '');
       node.status({ fill: 'grey', shape: 'dot', text: `${label}: waiting for lines` });
     } catch (err) {
@@ -28,7 +32,8 @@ export = function register(RED: NodeAPI): void {
     let statusDue = false;
     const showStatus = () => {
       statusDue = false;
-      node.status({ fill: 'green', shape: 'dot', text: `${label}: ${lines} lines, ${failures} failures${ignored ? `, ${ignored} ignored` : ''}` });
+      const extra = `${ignored ? `, ${ignored} ignored` : ''}${cut ? `, ${cut} cut` : ''}`;
+      node.status({ fill: cut ? 'yellow' : 'green', shape: 'dot', text: `${label}: ${lines} lines, ${failures} failures${extra}` });
     };
 
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
@@ -45,6 +50,13 @@ export = function register(RED: NodeAPI): void {
       }
       lines++;
       if (result.ignored) ignored++;
+      if (result.truncated) {
+        cut++;
+        if (Date.now() - lastCutWarning > 60_000) {
+          lastCutWarning = Date.now();
+          node.warn(`a line of ${msg.payload.length} characters was cut to ${matcher.maxLineLength} before matching (${cut} cut so far); raise "Cut lines at" if such lines are real`);
+        }
+      }
       const out: NodeMessage[] = result.failures.map((f) => {
         failures++;
         const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.join('\n'), filter: label };

@@ -1,0 +1,74 @@
+/**
+ * The Python-to-JavaScript regex translation, checked against Python's own `re` on the places where
+ * the two dialects part ways. Python answers for itself: the expected results come from python3.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { compilePython, groupDict, PyRegexError } from '../../lib/filter/pyregex';
+
+const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
+  // Conditionals, as sshd.conf and the Epoch date template use them.
+  [String.raw`^Failed (?P<m>\S+) for (?P<inv>invalid user )?(?P<user>(?P<cu>\S+)|(?(inv)(?:(?! from ).)*?|[^:]+)) from (?P<h>\S+)(?(cu): |(?:(?:(?! from ).)*)$)`,
+    ['Failed password for root from 1.2.3.4: x', 'Failed password for invalid user a b from 1.2.3.4 port 22', 'Failed none for x y from 5.6.7.8 zz\n', 'Failed password for root from 1.2.3.4']],
+  [String.raw`((?:^|(?P<square>(?<=^\[))|(?P<selinux>(?<=\baudit\()))\d{10,11}\b(?:\.\d{3,6})?)(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))`,
+    ['[1234567890] x', 'type=AVC msg=audit(1234567890.123:45): x', '1234567890 y', 'no 1234567890']],
+  [String.raw`(?P<a>x)?(?(a)y|z)`, ['xy', 'z', 'xz', 'q']],
+  [String.raw`(?P<a>a)|b(?P=a)`, ['b', 'ba', 'a']],
+  [String.raw`(?P<sep>[-/.])\d+(?P=sep)\d+`, ['2024-10-05', '2024/10-05', '10.5.6']],
+  // {,n}, [^]], scoped flags, $ before a final newline, Unicode classes.
+  [String.raw`a{,2}b`, ['aaab', 'b', 'a{,2}b']],
+  [String.raw`\[[^]]+\]`, ['[abc] x', '[] x', '[a]b]']],
+  [String.raw`(?i:ab)C`, ['ABC', 'abc', 'aBC']],
+  [String.raw`(?:x|(?i:LOGIN|PLAIN)) y`, ['login y', 'PLAIN y', 'X y']],
+  [String.raw`x$`, ['x\n', 'x\n\n', 'x']],
+  [String.raw`^a.c$`, ['abc', 'a\rc', 'a\u2028c', 'a\nc']],
+  [String.raw`^\w+ \d+ \s?\S+$`, ['héllo ٣٤ x', 'ab 12\u00a0y', 'a_1 2 z']],
+  [String.raw`\bfoo\b`, ['éfoo', 'foo bar', 'xfoo']],
+  [String.raw`^line1$\n^line2$`, ['line1\nline2\n'], 'M'],
+  [String.raw`[\w\-.^_]*\w`, ['host-name.example.com']],
+  [String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`, ['2001:db8::1', 'fe80::', '::1']],
+  [String.raw`\x41\101\u00e9\.`, ['AAé.']],
+  [String.raw`a(?#comment)b`, ['ab']],
+  [String.raw`(?P<x>\d+)(?:,(?P<y>\d+))?`, ['12', '12,34']],
+];
+
+function pythonAnswers(): unknown[] | null {
+  const script = `
+import json, re, sys
+out = []
+for pattern, inputs, flags in json.load(sys.stdin):
+    rx = re.compile(pattern, re.M if flags == 'M' else 0)
+    for s in inputs:
+        m = rx.search(s)
+        out.append(None if m is None else [m.start(), m.end(), m.groupdict()])
+json.dump(out, sys.stdout)
+`;
+  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(CASES.map(([p, i, f]) => [p, i, f ?? ''])), encoding: 'utf8' });
+  if (r.error) return null;
+  if (r.status !== 0) throw new Error(`python3 refused a case: ${r.stderr}`);
+  return JSON.parse(r.stdout) as unknown[];
+}
+
+const expected = pythonAnswers();
+
+test('patterns mean in JavaScript what they mean in Python', { skip: expected ? false : 'python3 is not installed' }, () => {
+  let k = 0;
+  for (const [pattern, inputs, flags] of CASES) {
+    const rx = compilePython(pattern, { multiline: flags === 'M' });
+    for (const input of inputs) {
+      const m = rx.re.exec(input);
+      const got = m === null ? null : [m.index, m.index + m[0].length, Object.fromEntries(Object.entries(groupDict(rx, m)).map(([n, v]) => [n, v ?? null]))];
+      assert.deepEqual(got, expected![k++], `${pattern} on ${JSON.stringify(input)}`);
+    }
+  }
+});
+
+test('what Python refuses is refused with the reason and the position', () => {
+  assert.throws(() => compilePython('bad (x'), (e: unknown) => e instanceof PyRegexError && /missing \), unterminated subpattern at position 4/.test((e as Error).message));
+  assert.throws(() => compilePython('(?P<a>x)(?P<a>y)'), /redefinition of group name 'a'/);
+  assert.throws(() => compilePython('a**'), /multiple repeat/);
+  assert.throws(() => compilePython('x(?i)y'), /global flags not at the start/);
+  assert.throws(() => compilePython('(?P=nope)'), /unknown group name 'nope'/);
+  assert.throws(() => compilePython('\\q'), /bad escape \\q/);
+});
