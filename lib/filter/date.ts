@@ -162,6 +162,8 @@ abstract class DateTemplate {
   /** Matches of this template, in any detector (fail2ban keeps this on the shared template). */
   hits = 0;
   regex = '';
+  /** The date text (group 1) ends where the match ends: its span needs no `d` flag, which is slow. */
+  protected dateEndsMatch = false;
   private compiled: PyRegex | null = null;
 
   /** Sets the regex, adding fail2ban's word or line boundaries unless the pattern opts out with `**` or `^`. */
@@ -171,7 +173,10 @@ abstract class DateTemplate {
     if (gf) regex = regex.replace(GLOBAL_FLAGS, '');
     const boundBegin = wordBegin && !NO_WORD_BOUND_BEGIN.test(regex);
     const boundEnd = wordEnd && !NO_WORD_BOUND_END.test(regex);
-    if (!HAS_PLAIN_GROUP.test(regex)) regex = regex.replace(WRAP_GROUP, '$1($2)$3');
+    if (!HAS_PLAIN_GROUP.test(regex)) {
+      regex = regex.replace(WRAP_GROUP, '$1($2)$3');
+      this.dateEndsMatch = true;
+    }
     this.flags = 0;
     if (boundBegin) {
       this.flags |= wordBegin !== 'start' ? WORD_BEGIN : LINE_BEGIN;
@@ -197,7 +202,7 @@ abstract class DateTemplate {
   compile(): PyRegex {
     if (!this.compiled) {
       try {
-        this.compiled = compilePython(this.regex, { indices: true, global: true });
+        this.compiled = compilePython(this.regex, { indices: !this.dateEndsMatch, global: true });
       } catch (err) {
         throw new Error(`datepattern "${this.name}": ${(err as Error).message}`);
       }
@@ -212,6 +217,11 @@ abstract class DateTemplate {
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (!m) return null;
     this.hits++;
+    const end = m.index + m[0].length;
+    if (this.dateEndsMatch) {
+      const text = groupValue(this.compile(), m, this.dateGroup()) ?? '';
+      return { m, start: end - text.length, end };
+    }
     const span = groupSpan(this.compile(), m, this.dateGroup()) ?? [m.index, m.index];
     return { m, start: span[0], end: span[1] };
   }
@@ -249,6 +259,7 @@ class DateEpoch extends DateTemplate {
       this.grp = 2;
       this.setRegex('(' + opts.pattern.replace(new RegExp(EPOCH_FIELD.source, 'gi'), () => `(${epoch})`) + ')');
     } else if (!opts.lineBeginOnly) {
+      this.dateEndsMatch = true;
       // At the line start, inside [...] at the line start, or in an audit(...) record.
       this.setRegex(
         `((?:^|(?P<square>(?<=^\\[))|(?P<selinux>(?<=\\baudit\\()))${epoch})(?:(?(selinux)(?=:\\d+\\)))|(?(square)(?=\\])))`,
@@ -256,6 +267,7 @@ class DateEpoch extends DateTemplate {
       );
     } else {
       this.setRegex(`((?P<square>(?<=^\\[))?${epoch})(?(square)(?=\\]))`, 'start', true);
+      this.dateEndsMatch = true;
     }
   }
 
@@ -323,9 +335,12 @@ class DatePatternRegex extends DateTemplate {
 }
 
 /** Local wall-clock parts of an epoch (ms), as a "naive" UTC-based number to compare with others. */
+let naiveMemo: [number, number] = [NaN, NaN];
 function naive(epochMs: number): number {
+  if (naiveMemo[0] === epochMs) return naiveMemo[1];
   const d = new Date(epochMs);
-  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds());
+  naiveMemo = [epochMs, Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds())];
+  return naiveMemo[1];
 }
 
 /** Epoch (ms) of a naive local time, as time.mktime does. */

@@ -629,7 +629,9 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   const spec = new Specializer(tracked);
   const branches = spec.expand(tree, new Map());
   const root: Node = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
-  const globalCi = parser.flags.i;
+  // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
+  // is several times slower. Only a back-reference needs the flag, to compare without case.
+  const globalCi = parser.flags.i && tracked.size > 0;
   const writer = new Writer(globalCi);
   const source = writer.write(root);
   let flags = 'u';

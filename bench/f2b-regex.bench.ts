@@ -1,0 +1,51 @@
+/**
+ * f2b-regex against fail2ban's own fail2ban-regex, whole process against whole process, on the same
+ * filter file (fail2ban's sshd.conf) and the same log: fail2ban's sshd sample log repeated to 200,000
+ * lines. fail2ban comes from Debian's package, unpacked (not installed) into .cache/fail2ban-corpus.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const LINES = 200_000;
+const root = resolve(__dirname, '..', '..');
+const corpus = process.env.F2B_CORPUS ?? join(root, '.cache', 'fail2ban-corpus');
+const getCorpus = resolve(root, '..', 'shared', 'conformance', 'get-corpus.sh');
+if (!existsSync(join(corpus, 'etc/fail2ban/filter.d')) && existsSync(getCorpus)) spawnSync('sh', [getCorpus, corpus], { stdio: 'inherit' });
+const filter = join(corpus, 'etc/fail2ban/filter.d/sshd.conf');
+const samples = join(corpus, 'usr/lib/python3/dist-packages/fail2ban/tests/files/logs/sshd');
+if (!existsSync(filter) || !existsSync(samples)) {
+  console.log(`skipped: no fail2ban package at ${corpus} (run ../shared/conformance/get-corpus.sh ${corpus})`);
+  process.exit(0);
+}
+
+const sample = readFileSync(samples, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+const lines: string[] = [];
+for (let i = 0; lines.length < LINES; i++) lines.push(sample[i % sample.length]);
+const dir = mkdtempSync(join(tmpdir(), 'f2b-bench-'));
+const log = join(dir, 'sshd.log');
+writeFileSync(log, lines.join('\n') + '\n');
+
+function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { seconds: number; out: string } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, TZ: 'Europe/Zurich', ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${r.stderr}`);
+  return { seconds, out: r.stdout };
+}
+
+try {
+  const ours = timed('f2b-regex', process.execPath, [join(root, 'dist', 'bin', 'f2b-regex.js'), log, filter]);
+  const theirs = timed('fail2ban-regex', 'python3', [join(corpus, 'usr/bin/fail2ban-regex'), log, filter], {
+    PYTHONPATH: join(corpus, 'usr/lib/python3/dist-packages'),
+  });
+  const oursLine = ours.out.split('\n').find((l) => l.startsWith('Lines:')) ?? '';
+  const theirsLine = theirs.out.split('\n').find((l) => l.startsWith('Lines:')) ?? '';
+  console.log(`log: ${LINES.toLocaleString('en-US')} lines of fail2ban's sshd samples; filter: fail2ban's sshd.conf`);
+  console.log(`f2b-regex:      ${ours.seconds.toFixed(2)} s  (${Math.round(LINES / ours.seconds).toLocaleString('en-US')} lines/s)  ${oursLine}`);
+  console.log(`fail2ban-regex: ${theirs.seconds.toFixed(2)} s  (${Math.round(LINES / theirs.seconds).toLocaleString('en-US')} lines/s)  ${theirsLine}`);
+  console.log(`ratio: f2b-regex is ${(theirs.seconds / ours.seconds).toFixed(1)} times faster`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
