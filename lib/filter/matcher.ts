@@ -54,6 +54,9 @@ export interface MatcherOptions {
 /** Lines longer than this are cut before matching, so a hostile line cannot make a pattern spin for long. */
 export const MAX_LINE_LENGTH = 64 * 1024;
 
+/** Lines kept per mlfid session (fail2ban keeps them all; a hostile connection could make millions). */
+const MAX_SESSION_LINES = 1000;
+
 const joinTuple = (t: TupleLine) => t[0] + t[2];
 const bufferOf = (lines: TupleLine[]) => lines.map(joinTuple).join('\n') + '\n';
 
@@ -298,9 +301,13 @@ export class Matcher {
       flags &= ~(8 | 1);
     }
     if ((flags & 1) === 0) {
-      const m = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...(fail.matches ?? [])];
+      // Appended in place: a long session would otherwise copy its lines on every line.
+      const earlier = fail['nofail-matches'] as TupleLine[] | undefined;
       delete fail['nofail-matches'];
-      if ((flags & 8) === 0) m.push(...found.matched);
+      const m = earlier ? [...earlier, ...(fail.matches ?? [])] : (fail.matches ?? []);
+      if ((flags & 8) === 0) for (const t of found.matched) m.push(t);
+      // A session's lines are bounded: one connection cannot grow memory without end.
+      if (m.length > 2 * MAX_SESSION_LINES) m.splice(0, m.length - MAX_SESSION_LINES);
       fail.matches = m;
     } else if ((flags & 3) === 1) {
       fail['nofail-matches'] = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...found.matched];
