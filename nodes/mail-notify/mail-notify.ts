@@ -157,10 +157,17 @@ export = function register(RED: NodeAPI): void {
         showStatus();
       });
       outbox.on('failed', (err: Error, batch: Batch<MailEvent>, retryMs: number) => {
-        lastError = describeMailError(err, server.settings);
+        const reason = describeMailError(err, server.settings);
+        const text = `mail not sent, will retry in ${Math.round(retryMs / 1000)} s (${box.queued} waiting): ${reason}`;
+        // Catch hears of an outage once, and again when the reason changes; the status shows it meanwhile.
+        if (reason !== lastError) {
+          const first = batch.items[0]?.msg ?? { topic: 'mail', payload: { queued: batch.more } };
+          node.error(text, RED.util.cloneMessage(first as NodeMessage));
+        } else {
+          node.log(text);
+        }
+        lastError = reason;
         showStatus();
-        const first = batch.items[0]?.msg ?? { topic: 'mail', payload: { queued: batch.more } };
-        node.error(`mail not sent, will retry in ${Math.round(retryMs / 1000)} s (${box.queued} waiting): ${lastError}`, RED.util.cloneMessage(first as NodeMessage));
       });
       outbox.on('overflow', (kept: number) => node.warn(`more than ${kept} events are waiting: further ones are counted per jail, and the next mail gives the counts`));
 

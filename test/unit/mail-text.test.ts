@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkTemplate, eventKey, plainData, renderDigest, renderMail, toMailEvent, type MailEvent } from '../../lib/mail';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkTemplate, DEFAULT_BODY, DEFAULT_SUBJECT, eventKey, plainData, renderDigest, renderMail, toMailEvent, type MailEvent } from '../../lib/mail';
 
 test('the default mail names the address, the jail, the time and the lines', () => {
   const mail = renderMail({
@@ -76,4 +78,23 @@ test('messages are kept as plain, bounded data; events are counted by jail and e
   assert.equal(kept.payload.n, null);
   assert.equal(eventKey(ev(1, 'sshd', 'ban')), 'sshd\tban');
   assert.equal(eventKey(toMailEvent({ payload: 'just text' })), '-\tevent');
+});
+
+test('the editor offers the same default subject and body as the runtime uses', () => {
+  const html = readFileSync(join(__dirname, '..', '..', 'nodes', 'mail-notify', 'mail-notify.html'), 'utf8');
+  const subject = JSON.parse(/var DEFAULT_SUBJECT = ("(?:[^"\\]|\\.)*");/.exec(html)![1]);
+  const lines = /var DEFAULT_BODY = \[\n([\s\S]*?)\n\s*\]\.join\("\\n"\);/.exec(html)![1];
+  const body = JSON.parse(`[${lines}]`).join('\n');
+  assert.equal(subject, DEFAULT_SUBJECT);
+  assert.equal(body, DEFAULT_BODY);
+});
+
+test('a digest quotes the whois answers it asked for, and notes the failed ones', () => {
+  const whois = new Map([
+    ['10.0.0.1', { server: 'w:43', text: 'netname: A\n{{payload}}\x1b[0m' }],
+    ['10.0.0.2', { error: 'no answer (timeout); the mail is sent without it' }],
+  ]);
+  const mail = renderDigest([ev(1), ev(2)], {}, { whois });
+  assert.match(mail.text, /whois answer for 10\.0\.0\.1 from w:43 \(quoted as received\):\n> netname: A\n> \{\{payload\}\}\[0m\n/);
+  assert.match(mail.text, /whois 10\.0\.0\.2: no answer \(timeout\); the mail is sent without it/);
 });
