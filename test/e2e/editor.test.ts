@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { freePort, syslogDate, waitForHttp } from '../support/process';
+import { freePort, stopAndWait, syslogDate, waitForHttp } from '../support/process';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = join(__dirname, '..', '..', '..');
@@ -18,7 +18,7 @@ let browser: Browser | null = null;
 let userDir: string | null = null;
 after(async () => {
   await browser?.close();
-  if (red && red.exitCode === null) red.kill('SIGTERM');
+  if (red) await stopAndWait(red);
   if (userDir) rmSync(userDir, { recursive: true, force: true });
 });
 
