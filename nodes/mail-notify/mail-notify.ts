@@ -50,6 +50,7 @@ export = function register(RED: NodeAPI): void {
     let maxPerHour = 60;
     let lastError = '';
     let closing = false;
+    let closeTransport: (() => void) | null = null;
 
     // At most a few status updates a second, however fast events come.
     let statusTimer: NodeJS.Timeout | null = null;
@@ -91,10 +92,11 @@ export = function register(RED: NodeAPI): void {
       checkTemplate(body, 'body');
       const whoisOn = booleanProperty(def.whois, false);
       const whoisServer = String(def.whoisServer ?? '').trim();
-      if (whoisServer) parseWhoisServer(whoisServer);
+      if (whoisOn && whoisServer) parseWhoisServer(whoisServer);
       const whoisTimeoutMs = parseDuration(def.whoisTimeout || 10, 'whoisTimeout') * 1000;
       if (!(whoisTimeoutMs > 0)) throw new Error('whoisTimeout must be more than 0 seconds');
       const transport = server.transport();
+      closeTransport = () => transport.close();
       const sender = from || `fail2ban@${server.settings.host}`;
 
       // Answers (and failures) by address, so a retried mail does not ask again.
@@ -209,6 +211,7 @@ export = function register(RED: NodeAPI): void {
       const box = outbox;
       const file = store;
       box.close().then(() => {
+        closeTransport?.();
         try {
           if (removed) {
             if (box.queued) node.warn(`${box.queued} event(s) were still waiting to be mailed and are discarded with this node`);

@@ -93,6 +93,9 @@ test('a wrong password: red status with the count waiting, Catch with advice, an
   assert.equal((caught[0].payload as { ip: string }).ip, '203.0.113.8', 'Catch gets the event that was not mailed');
   await waitFor(() => statuses.some((s) => s.fill === 'red'), 'a red status');
   assert.match(statuses.filter((s) => s.fill === 'red').pop()!.text!, /^1 waiting, retry in \d+s: 127\.0\.0\.1/);
+  // The retry after 5 s fails for the same reason: the status says so, Catch is not told again.
+  await waitFor(() => statuses.some((s) => /^1 waiting, retry in (9|10)s/.test(s.text ?? '')), 'the second try, and a longer wait', 10000);
+  assert.equal(caught.length, 1);
   assert.equal(plain.received.length, 0);
 });
 
