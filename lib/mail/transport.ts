@@ -34,7 +34,11 @@ export function createTransport(s: MailServerSettings): Transporter {
 /** Turns a failed send into advice a person can act on (the server's own words kept). */
 export function describeMailError(err: unknown, s: Pick<MailServerSettings, 'host' | 'port' | 'allowSelfSigned'>): string {
   const e = err as { code?: string; message?: string; responseCode?: number };
-  const text = String(e?.message ?? err);
+  // OpenSSL's "80FC...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:file:line:" says "wrong version number".
+  const text = String(e?.message ?? err)
+    .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):\S*/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
   const where = `${s.host}:${s.port}`;
   if (/self[- ]signed|unable to verify|certificate has expired|Hostname\/IP does not match|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|CERT_HAS_EXPIRED/i.test(text) && !s.allowSelfSigned) {
     return `${where}: the server's TLS certificate is not trusted (${text}); for a home server with its own certificate, tick "accept a self-signed certificate"`;

@@ -143,6 +143,15 @@ test('TLS from the start: the self-signed certificate is refused with advice unl
   assert.match(smtps.received[0].data, /ban: 198\.51\.100\.5 in jail sshd for 10m after 3 failures/);
 });
 
+test('TLS from the start against a server that speaks plain SMTP first: refused with advice on which setting to use', async () => {
+  plain.received.length = 0;
+  const { caught, mail } = await load(plain.port, { secure: true, allowSelfSigned: true }, 's3cret');
+  mail.receive(ban('198.51.100.6'));
+  await waitFor(() => caught.length >= 1, 'the refusal at Catch', 20000);
+  assert.match(errorOf(caught[0]), /TLS mismatch .*use "TLS from the start" only for port 465, STARTTLS for 587 and 25/);
+  assert.equal(plain.received.length, 0);
+});
+
 test('the mail server down, then up: the alert waits (status, Catch) and arrives once the server is back', async (t) => {
   const port = await freePort();
   const { caught, statuses, sent, mail } = await load(port, {}, 's3cret');
