@@ -5,3 +5,4 @@ export { Outbox, batchSize, type Batch, type OutboxOptions, type OutboxState } f
 export { whoisLookup, whoisQuery, parseServer as parseWhoisServer, referralOf, cleanUntrusted, WHOIS_MAX_BYTES, type WhoisAnswer, type WhoisOptions } from './whois';
 export { toMailEvent, plainData, payloadOf, addressOf, eventKey, type MailEvent } from './event';
 export { OutboxFile } from './store';
+export { composeMail, WhoisCache, WHOIS_PER_DIGEST, type ComposeOptions } from './compose';

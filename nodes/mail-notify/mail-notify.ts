@@ -5,33 +5,26 @@
 import { renameSync } from 'fs';
 import { join } from 'path';
 import { parseDuration } from '../../lib/duration';
-import { parseAddressOrPrefix } from '../../lib/ip';
 import {
-  addressOf,
   batchSize,
   checkTemplate,
+  composeMail,
   describeMailError,
   eventKey,
   Outbox,
   OutboxFile,
   parseWhoisServer,
   payloadOf,
-  renderDigest,
-  renderMail,
   toMailEvent,
-  whoisLookup,
+  WhoisCache,
   type Batch,
   type MailEvent,
   type OutboxState,
-  type WhoisResult,
 } from '../../lib/mail';
 import { booleanProperty, errorText, reportConfigError, shortStatus, stateDir, type Done, type MailServerNode, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 /** Events kept in full while they wait; beyond, they are counted per jail and event. */
 const MAX_QUEUED = 1000;
-/** whois lookups per digest mail at most. */
-const WHOIS_PER_DIGEST = 5;
-const WHOIS_CACHE = 500;
 
 export = function register(RED: NodeAPI): void {
   function MailNotifyNode(this: Node, def: NodeDef): void {
@@ -99,46 +92,10 @@ export = function register(RED: NodeAPI): void {
       closeTransport = () => transport.close();
       const sender = from || `fail2ban@${server.settings.host}`;
 
-      // Answers (and failures) by address, so a retried mail does not ask again.
-      const whoisCache = new Map<string, { until: number; result: WhoisResult }>();
-      const whois = async (ip: string): Promise<WhoisResult> => {
-        const hit = whoisCache.get(ip);
-        if (hit && hit.until > Date.now()) return hit.result;
-        let result: WhoisResult;
-        let ttl = 3600_000;
-        try {
-          const answer = await whoisLookup(ip, { server: whoisServer, timeoutMs: whoisTimeoutMs });
-          result = { server: answer.server, text: answer.text, cut: answer.cut };
-        } catch (err) {
-          result = { error: `no answer (${errorText(err)}); the mail is sent without it` };
-          ttl = 60_000;
-        }
-        whoisCache.delete(ip);
-        whoisCache.set(ip, { until: Date.now() + ttl, result });
-        if (whoisCache.size > WHOIS_CACHE) whoisCache.delete(whoisCache.keys().next().value as string);
-        return result;
-      };
-      const whoisAddress = (e: MailEvent) => {
-        const a = parseAddressOrPrefix(addressOf(e.msg));
-        return a ? a.text : null;
-      };
+      const compose = { subject, body, whois: whoisOn ? new WhoisCache({ server: whoisServer, timeoutMs: whoisTimeoutMs }) : null };
 
       const send = async (batch: Batch<MailEvent>) => {
-        let mail;
-        if (batch.items.length === 1 && Object.keys(batch.more).length === 0) {
-          const e = batch.items[0];
-          const ip = whoisOn ? whoisAddress(e) : null;
-          const w = !whoisOn ? undefined : ip ? await whois(ip) : { error: `"${addressOf(e.msg)}" is not an IP address, no whois` };
-          mail = renderMail(e.msg, subject, body, w);
-        } else {
-          const answers = new Map<string, WhoisResult>();
-          if (whoisOn) {
-            const ips = [...new Set(batch.items.map(whoisAddress).filter((a): a is string => a !== null))].slice(0, WHOIS_PER_DIGEST);
-            const results = await Promise.all(ips.map(whois));
-            ips.forEach((ip, i) => answers.set(ip, results[i]));
-          }
-          mail = renderDigest(batch.items, batch.more, { whois: answers });
-        }
+        const mail = await composeMail(batch, compose);
         const info = await transport.sendMail({ from: sender, to, subject: mail.subject, text: mail.text });
         const out = { messageId: info.messageId, accepted: info.accepted, events: batchSize(batch), digest: batchSize(batch) > 1 };
         for (const e of batch.items) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cleanUntrusted, parseWhoisServer, referralOf, whoisLookup, WHOIS_MAX_BYTES } from '../../lib/mail';
+import { cleanUntrusted, composeMail, parseWhoisServer, referralOf, toMailEvent, whoisLookup, WhoisCache, WHOIS_MAX_BYTES, WHOIS_PER_DIGEST } from '../../lib/mail';
 import { startWhois } from '../support/whois';
 
 test('a configured whois server is asked about the address, and its answer is cleaned of control characters', async (t) => {
@@ -74,4 +74,23 @@ test('server specs, referral lines, and cleaning', () => {
   assert.equal(referralOf('ReferralServer:  rwhois://rwhois.example.net:4321\n'), null);
   assert.equal(referralOf('remarks: see refer: evil host\n'), null);
   assert.equal(cleanUntrusted('a\r\nb\x07c\x9bd\u202ee\tf'), 'a\nbcde\tf');
+});
+
+test('answers are cached per address; a digest asks about its first 5 addresses only; a whois failure never fails the mail', async (t) => {
+  const server = await startWhois((q) => `netname: NET-${q}\n`);
+  t.after(() => server.close());
+  const cache = new WhoisCache({ server: `127.0.0.1:${server.port}`, timeoutMs: 2000 });
+  const ev = (ip: string) => toMailEvent({ payload: { event: 'ban', ip, jail: 'sshd' } });
+  const one = await composeMail({ items: [ev('192.0.2.1')], more: {} }, { whois: cache });
+  await composeMail({ items: [ev('192.0.2.1')], more: {} }, { whois: cache });
+  assert.match(one.text, /> netname: NET-192\.0\.2\.1/);
+  assert.deepEqual(server.queries, ['192.0.2.1'], 'the second mail used the cached answer');
+  const digest = await composeMail({ items: Array.from({ length: 8 }, (_, i) => ev(`192.0.2.${10 + i}`)), more: {} }, { whois: cache });
+  assert.equal(server.queries.length, 1 + WHOIS_PER_DIGEST);
+  assert.equal((digest.text.match(/^whois answer for /gm) ?? []).length, WHOIS_PER_DIGEST);
+  const notIp = await composeMail({ items: [toMailEvent({ topic: 'user-bob', payload: { event: 'ban', host: 'user-bob', jail: 'x' } })], more: {} }, { whois: cache });
+  assert.match(notIp.text, /whois: "user-bob" is not an IP address, no whois/);
+  await server.close();
+  const failed = await composeMail({ items: [ev('192.0.2.99')], more: {} }, { whois: cache });
+  assert.match(failed.text, /whois: no answer \(127\.0\.0\.1:\d+: connection refused\); the mail is sent without it/);
 });
