@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { NodeMessage } from '../../nodes/node-red';
@@ -187,6 +187,17 @@ test('alerts waiting when Node-RED stops are saved under the user directory and 
   assert.match(server.received[1].data, /ban 192\.0\.2\.21/);
   await helper.unload();
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).items, [], 'nothing waits any more');
+});
+
+test('a damaged saved queue is moved aside with a warning, and the node mails as usual', async () => {
+  plain.received.length = 0;
+  mkdirSync(join(rt.userDir, 'fail2ban'), { recursive: true });
+  writeFileSync(join(rt.userDir, 'fail2ban', 'mail-mail.json'), '{"items": [trunc');
+  const { sent, mail } = await load(plain.port, {}, 's3cret');
+  const aside = readdirSync(join(rt.userDir, 'fail2ban')).filter((f) => f.startsWith('mail-mail.json.damaged-'));
+  assert.equal(aside.length, 1, 'the damaged file is kept for a look, under another name');
+  mail.receive(ban('192.0.2.30'));
+  await waitFor(() => plain.received.length === 1 && sent.length === 1, 'the mail');
 });
 
 test('a broken template or a missing recipient: red status, Catch, and input refused with the reason', async () => {
