@@ -16,6 +16,10 @@ export = function register(RED: NodeAPI): void {
       password: this.credentials?.password || undefined,
     };
     this.transport = () => createTransport(this.settings);
+    // The usual pairing of port and TLS mode; the other way round, the server never answers or answers garbage.
+    const { port, secure } = this.settings;
+    if (!secure && port === 465) this.warn('port 465 usually expects TLS from the start: tick "Use TLS from the start" if mails time out');
+    if (secure && (port === 587 || port === 25)) this.warn(`port ${port} usually starts in plain text and upgrades with STARTTLS: untick "Use TLS from the start" if mails fail with a TLS error`);
   }
   RED.nodes.registerType('mail-server', MailServerNodeCtor, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },

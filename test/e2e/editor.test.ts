@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { freePort, syslogDate, waitForHttp } from '../support/process';
+import { freePort, stopAndWait, syslogDate, waitForHttp } from '../support/process';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = join(__dirname, '..', '..', '..');
@@ -18,7 +18,7 @@ let browser: Browser | null = null;
 let userDir: string | null = null;
 after(async () => {
   await browser?.close();
-  if (red && red.exitCode === null) red.kill('SIGTERM');
+  if (red) await stopAndWait(red);
   if (userDir) rmSync(userDir, { recursive: true, force: true });
 });
 
@@ -55,7 +55,7 @@ test('the editor shows the palette, opens every dialog of the example jail, and 
     'f2bex.match': ['filterSource', 'filterName', 'filterFile', 'filterOptions', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines'],
     'f2bex.window': ['maxretry', 'findtime', 'bantime', 'increment', 'ignoreip', 'ignoreself', 'keyProperty', 'jail'],
     'f2bex.ban': ['backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop'],
-    'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'digest', 'maxPerHour', 'skipRestored'],
+    'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'whoisServer', 'whoisTimeout', 'digest', 'maxPerHour', 'skipRestored'],
   };
   for (const [id, props] of Object.entries(fields)) {
     await page.evaluate((nodeId) => (window as any).RED.editor.edit((window as any).RED.nodes.node(nodeId)), id);

@@ -8,12 +8,12 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, stop, syslogDate, waitForHttp } from '../support/process';
+import { freePort, stop, stopAndWait, syslogDate, waitForHttp } from '../support/process';
 
 const root = join(__dirname, '..', '..', '..');
-const cleanups: Array<() => void> = [];
-after(() => {
-  for (const c of cleanups.reverse()) c();
+const cleanups: Array<() => void | Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
 });
 
 async function waitForBan(base: string, id: string, ip: string, ms = 8000): Promise<Array<Record<string, unknown>>> {
@@ -50,7 +50,7 @@ test('the packed package loads in Node-RED; the example flow deploys through the
   writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', logging: { console: { level: 'warn' } } };\n`);
   let output = '';
   const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => stop(red));
+  cleanups.push(() => stopAndWait(red));
   red.stdout!.on('data', (d) => (output += d));
   red.stderr!.on('data', (d) => (output += d));
   const base = `http://127.0.0.1:${port}`;
@@ -87,7 +87,7 @@ test('npm start: Node-RED on 127.0.0.1:$PORT with the example jail deployed on d
   const port = await freePort();
   let output = '';
   const child = spawn(process.execPath, [join(root, 'scripts', 'start.js')], { env: { ...process.env, PORT: String(port), F2B_USER_DIR: userDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => stop(child));
+  cleanups.push(() => stopAndWait(child));
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const base = `http://127.0.0.1:${port}`;

@@ -17,6 +17,20 @@ export function stop(child: ChildProcess): void {
   if (child.exitCode === null) child.kill('SIGTERM');
 }
 
+/** Stops the child and resolves once it has exited (Node-RED saves state while it stops), SIGKILL after `ms`. */
+export async function stopAndWait(child: ChildProcess, ms = 10000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(() => {
+    child.kill('SIGKILL');
+    resolve();
+  }, ms)));
+  await Promise.race([exited, late]);
+  clearTimeout(timer);
+}
+
 /** Resolves when `url` answers 2xx; rejects with the child's output if it exits or time runs out. */
 export async function waitForHttp(url: string, child: ChildProcess, output: () => string, ms = 30000): Promise<void> {
   const end = Date.now() + ms;
