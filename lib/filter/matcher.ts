@@ -265,7 +265,7 @@ export class Matcher {
     } else if (fail.nofail) flags |= 1;
     if (fail.mlfforget !== undefined) {
       if (fail.mlfforget) flags |= 2;
-      delete fail.mlfforget;
+      fail.mlfforget = undefined;
     }
     const updateUsers = (f: Fail, user: unknown) => {
       if (typeof user === 'string' && user) {
@@ -278,14 +278,14 @@ export class Matcher {
       users = updateUsers(cached, fail.user);
       if (cached.nofail !== undefined) {
         if (cached.nofail) flags |= 4;
-        delete cached.nofail;
+        cached.nofail = undefined;
       }
       if (cached.mlfgained !== undefined) {
         if (cached.mlfgained) flags |= 4;
-        delete cached.mlfgained;
+        cached.mlfgained = undefined;
       }
-      if (flags & 8) delete cached.mlfpending;
-      if ((flags & 4) === 0 && !cached.mlfpending) delete cached.matches;
+      if (flags & 8) cached.mlfpending = undefined;
+      if ((flags & 4) === 0 && !cached.mlfpending) cached.matches = undefined;
       for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) cached[k] = v;
       fail = cached;
       if (flags & 2) this.sessions.delete(mlfid);
@@ -294,16 +294,16 @@ export class Matcher {
       this.sessions.set(mlfid, fail);
     }
     const pending = fail.mlfpending;
-    delete fail.mlfpending;
+    fail.mlfpending = undefined;
     if (pending || (users && users.size > 1)) {
-      delete fail.nofail;
-      delete fail.mlfgained;
+      fail.nofail = undefined;
+      fail.mlfgained = undefined;
       flags &= ~(8 | 1);
     }
     if ((flags & 1) === 0) {
       // Appended in place: a long session would otherwise copy its lines on every line.
       const earlier = fail['nofail-matches'] as TupleLine[] | undefined;
-      delete fail['nofail-matches'];
+      fail['nofail-matches'] = undefined;
       const m = earlier ? [...earlier, ...(fail.matches ?? [])] : (fail.matches ?? []);
       if ((flags & 8) === 0) for (const t of found.matched) m.push(t);
       // A session's lines are bounded: one connection cannot grow memory without end.
@@ -334,7 +334,7 @@ export class Matcher {
       if (!found) return list;
       preGroups = this.pref.groups(found.m);
       const content = preGroups.content;
-      delete preGroups.content;
+      preGroups.content = undefined;
       if (content) {
         this.lineBuffer = [['', '', content]];
         buf = null;
