@@ -329,8 +329,15 @@ class DatePatternRegex extends DateTemplate {
     this.setRegex(regex, wordBegin, wordEnd);
   }
 
+  /** The last date text read and its time: consecutive lines often share the same second. */
+  private memo: [text: string, now: number, time: number | null] = ['', NaN, null];
+
   getDate(match: DateMatch, now: number): number | null {
-    return fieldsToTime(this.named(match.m), now);
+    const text = match.m[0];
+    if (this.memo[0] === text && this.memo[1] === now) return this.memo[2];
+    const time = fieldsToTime(this.named(match.m), now);
+    this.memo = [text, now, time];
+    return time;
   }
 }
 

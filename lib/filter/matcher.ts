@@ -57,6 +57,8 @@ export const MAX_LINE_LENGTH = 64 * 1024;
 /** Lines kept per mlfid session (fail2ban keeps them all; a hostile connection could make millions). */
 const MAX_SESSION_LINES = 1000;
 
+const PLAIN_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 const joinTuple = (t: TupleLine) => t[0] + t[2];
 const bufferOf = (lines: TupleLine[]) => lines.map(joinTuple).join('\n') + '\n';
 
@@ -222,12 +224,14 @@ export class Matcher {
 
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
     const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(fail)) {
+    for (const k in fail) {
+      const v = fail[k];
       if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
     }
-    const addr = parseAddress(fid);
+    // A plain dotted quad is already canonical; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
+    const host = PLAIN_IPV4.test(fid) ? fid : (parseAddress(fid)?.text ?? fid);
     return {
-      host: addr ? addr.text : fid,
+      host,
       time: when === null ? now : when * 1000,
       user: typeof fail.user === 'string' ? fail.user : undefined,
       users: fail.users ? [...fail.users] : undefined,
@@ -286,7 +290,7 @@ export class Matcher {
       }
       if (flags & 8) cached.mlfpending = undefined;
       if ((flags & 4) === 0 && !cached.mlfpending) cached.matches = undefined;
-      for (const [k, v] of Object.entries(fail)) if (v !== undefined && v !== null) cached[k] = v;
+      for (const k in fail) if (fail[k] !== undefined && fail[k] !== null) cached[k] = fail[k];
       fail = cached;
       if (flags & 2) this.sessions.delete(mlfid);
     } else if (!(flags & 2)) {
@@ -304,13 +308,17 @@ export class Matcher {
       // Appended in place: a long session would otherwise copy its lines on every line.
       const earlier = fail['nofail-matches'] as TupleLine[] | undefined;
       fail['nofail-matches'] = undefined;
-      const m = earlier ? [...earlier, ...(fail.matches ?? [])] : (fail.matches ?? []);
+      const m = earlier ?? fail.matches ?? [];
+      if (earlier && fail.matches) for (const t of fail.matches) m.push(t);
       if ((flags & 8) === 0) for (const t of found.matched) m.push(t);
       // A session's lines are bounded: one connection cannot grow memory without end.
       if (m.length > 2 * MAX_SESSION_LINES) m.splice(0, m.length - MAX_SESSION_LINES);
       fail.matches = m;
     } else if ((flags & 3) === 1) {
-      fail['nofail-matches'] = [...((fail['nofail-matches'] as TupleLine[] | undefined) ?? []), ...found.matched];
+      const held = (fail['nofail-matches'] as TupleLine[] | undefined) ?? [];
+      for (const t of found.matched) held.push(t);
+      if (held.length > 2 * MAX_SESSION_LINES) held.splice(0, held.length - MAX_SESSION_LINES);
+      fail['nofail-matches'] = held;
     }
     return fail;
   }
