@@ -484,19 +484,18 @@ function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean): { posit
 }
 
 class Writer {
-  private atomics = 0;
   private groups = 0;
-  /** The JS name a group node was last written under: a split pattern writes a group once per branch. */
-  private readonly written = new Map<Node, string>();
-  /** Python group index -> the JS names of its copies. */
-  readonly copies = new Map<number, string[]>();
+  /** The JS group number a group node was last written as: a split pattern writes a group once per branch. */
+  private readonly written = new Map<Node, number>();
+  /** Python group index -> the JS group numbers of its copies. */
+  readonly copies = new Map<number, number[]>();
 
   constructor(private readonly globalCi: boolean) {}
 
   /** (?>X) as JavaScript can say it: a lookahead cannot be backtracked into, and the reference consumes its text. */
   private atomic(body: string): string {
-    const name = `a${++this.atomics}`;
-    return `(?:(?=(?<${name}>${body}))\\k<${name}>)`;
+    const n = ++this.groups;
+    return `(?:(?=(${body}))\\${n})`;
   }
 
   write(node: Node): string {
@@ -507,10 +506,11 @@ class Writer {
         return node.alts.map((n) => this.write(n)).join('|');
       case 'group': {
         if (node.kind === 'cap') {
-          const name = `g${++this.groups}`;
-          this.written.set(node, name);
-          this.copies.set(node.index, [...(this.copies.get(node.index) ?? []), name]);
-          return `(?<${name}>${this.write(node.body)})`;
+          // Numbered, not named: V8 builds a `groups` object for every match of a named pattern.
+          const n = ++this.groups;
+          this.written.set(node, n);
+          this.copies.set(node.index, [...(this.copies.get(node.index) ?? []), n]);
+          return `(${this.write(node.body)})`;
         }
         const body = this.write(node.body);
         switch (node.kind) {
@@ -531,8 +531,8 @@ class Writer {
         return body;
       }
       case 'backref': {
-        const js = node.target ? this.written.get(node.target) : undefined;
-        return js ? `\\k<${js}>` : '(?!)';
+        const n = node.target ? this.written.get(node.target) : undefined;
+        return n ? `(?:\\${n})` : '(?!)';
       }
       case 'repeat': {
         const body = this.atomOf(node.body, true);
@@ -607,8 +607,8 @@ export interface PyRegex {
   /** Python group name -> index. */
   names: ReadonlyMap<string, number>;
   groupCount: number;
-  /** Python group index -> the JS names of its copies. */
-  copies: ReadonlyMap<number, string[]>;
+  /** Python group index -> the JS group numbers of its copies. */
+  copies: ReadonlyMap<number, number[]>;
 }
 
 export interface CompileOptions {
@@ -649,8 +649,10 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
 
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */
 export function groupValue(rx: PyRegex, m: RegExpExecArray, index: number): string | undefined {
-  for (const js of rx.copies.get(index) ?? []) {
-    const v = m.groups?.[js];
+  const copies = rx.copies.get(index);
+  if (!copies) return undefined;
+  for (let i = 0; i < copies.length; i++) {
+    const v = m[copies[i]];
     if (v !== undefined) return v;
   }
   return undefined;
@@ -658,8 +660,9 @@ export function groupValue(rx: PyRegex, m: RegExpExecArray, index: number): stri
 
 /** Start and end of Python group `index` (needs the `indices` option). */
 export function groupSpan(rx: PyRegex, m: RegExpExecArray, index: number): [number, number] | undefined {
-  for (const js of rx.copies.get(index) ?? []) {
-    const span = (m as RegExpExecArray & { indices?: { groups?: Record<string, [number, number] | undefined> } }).indices?.groups?.[js];
+  const indices = (m as RegExpExecArray & { indices?: ([number, number] | undefined)[] }).indices;
+  for (const n of rx.copies.get(index) ?? []) {
+    const span = indices?.[n];
     if (span) return span;
   }
   return undefined;
