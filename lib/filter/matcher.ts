@@ -354,7 +354,10 @@ export class Matcher {
       if (buf === null) buf = bufferOf(this.lineBuffer);
       const found = search(rx, buf, orgBuffer);
       if (!found) continue;
-      let fail: Fail = rx.groups(found.m) as Fail;
+      // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
+      const into: Fail = {};
+      for (const k in preGroups) into[k] = preGroups[k];
+      let fail: Fail = rx.groups(found.m, into) as Fail;
       if (this.ignore.length && this.ignoreLine(buf, orgBuffer, found) !== null) {
         buf = null;
         if (!this.checkAll) break;
@@ -364,8 +367,6 @@ export class Matcher {
         this.lineBuffer = found.unmatched;
         buf = null;
       }
-      // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
-      if (Object.keys(preGroups).length) fail = { ...preGroups, ...fail } as Fail;
       const mlfid = typeof fail.mlfid === 'string' ? fail.mlfid : undefined;
       if (mlfid !== undefined) {
         fail = this.mergeFailure(mlfid, fail, found);

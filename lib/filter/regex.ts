@@ -1,5 +1,5 @@
 /** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
-import { compilePython, groupDict, PyRegexError, type PyRegex } from './pyregex';
+import { compilePython, groupDict, groupValue, PyRegexError, type PyRegex } from './pyregex';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -103,9 +103,11 @@ export class F2bRegex {
   }
 
   /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
-  groups(m: RegExpExecArray): Record<string, string | undefined> {
-    const g = groupDict(this.rx, m);
-    for (const [k, n] of this.alts) if (g[k] && !g[n]) g[n] = g[k];
+  groups(m: RegExpExecArray, into: Record<string, unknown> = {}): Record<string, string | undefined> {
+    const g = into as Record<string, string | undefined>;
+    for (const [name, index] of this.rx.names) g[name] = groupValue(this.rx, m, index);
+    // Only this pattern's own value of n counts (a prefregex value under `into` is replaced, as dict.update does).
+    for (const [k, n] of this.alts) if (g[k] && !(this.rx.names.has(n) ? g[n] : undefined)) g[n] = g[k];
     for (const [k, n] of this.tuples) {
       // fail2ban makes a tuple; a string joined the same way is what a person reads.
       if (g[k] !== undefined) g[n] = g[n] === undefined ? g[k] : `${g[n]}\u0000${g[k]}`;
