@@ -67,9 +67,9 @@ function networkOf(text: string, len: number): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
-/** The prefix of `len` bits that holds `address` (e.g. a /24 or a /64 for subnet counting). */
+/** The prefix of `len` bits that holds `address` (an address or a longer prefix; e.g. a /24 or a /64 for subnet counting). */
 export function prefixOf(address: Address, len: number): string {
-  return `${networkOf(address.text, len)}/${len}`;
+  return `${networkOf(address.text.split('/')[0], len)}/${len}`;
 }
 
 /** A set of addresses and prefixes that can answer "is this address inside?". */

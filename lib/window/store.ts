@@ -1,0 +1,222 @@
+/**
+ * Durable window state: a snapshot (written to a temporary file, flushed and renamed over the old one)
+ * plus an append-only journal of every change since, written at least every `flushMs` (250 ms), so a
+ * SIGKILL loses at most that much. The journal is folded into a new snapshot once it outgrows it.
+ *
+ * Files: `<file>` (snapshot, JSON) and `<file>.<generation>.journal` (one JSON array per line). A
+ * snapshot names the generation of the journal that continues it; older journals are deleted.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { basename, dirname, join } from 'path';
+import type { FailureWindows, JournalRecord, WindowState } from './windows';
+
+export interface StoreOptions {
+  /** Longest time a change waits in memory, ms. */
+  flushMs?: number;
+  /** The journal is folded into a snapshot once it is larger than this and than twice the snapshot. */
+  compactBytes?: number;
+  /** Called when a write fails (disk full, directory removed); the state stays in memory. */
+  onError?: (err: Error) => void;
+}
+
+export interface LoadReport {
+  offenders: number;
+  bans: number;
+  /** Journal lines that could not be read (a line cut short by a crash). */
+  skipped: number;
+  /** Set when the snapshot could not be read and was moved aside. */
+  movedAside?: string;
+}
+
+interface Snapshot {
+  version: 1;
+  generation: number;
+  savedAt: number;
+  state: WindowState;
+}
+
+export class WindowStore {
+  private fd: number | null = null;
+  private generation = 0;
+  private pending: string[] = [];
+  private journalBytes = 0;
+  private snapshotBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly flushMs: number;
+  private readonly compactBytes: number;
+  private failed = false;
+
+  constructor(readonly file: string, private readonly windows: FailureWindows, private readonly options: StoreOptions = {}) {
+    this.flushMs = options.flushMs ?? 250;
+    this.compactBytes = options.compactBytes ?? 4 * 1024 * 1024;
+  }
+
+  private journalFile(generation: number): string {
+    return `${this.file}.${generation}.journal`;
+  }
+
+  /** Generations of the journals beside the snapshot, ascending. */
+  private journals(): number[] {
+    const dir = dirname(this.file);
+    const prefix = `${basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => n.startsWith(prefix) && n.endsWith('.journal'))
+      .map((n) => Number(n.slice(prefix.length, -'.journal'.length)))
+      .filter((g) => Number.isInteger(g) && g >= 0)
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Reads the snapshot and replays the journals into the windows, then writes a fresh snapshot and
+   * starts a new journal. Call once, before the first failure.
+   */
+  open(now = Date.now()): LoadReport {
+    const report: LoadReport = { offenders: 0, bans: 0, skipped: 0 };
+    mkdirSync(dirname(this.file), { recursive: true });
+    let base = 0;
+    let text: string | null = null;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== null) {
+      try {
+        const snap = JSON.parse(text) as Snapshot;
+        if (snap.version !== 1 || !snap.state) throw new Error('not a window snapshot');
+        base = snap.generation;
+        this.windows.restore(snap.state, now);
+      } catch (err) {
+        const aside = `${this.file}.damaged-${now}`;
+        renameSync(this.file, aside);
+        report.movedAside = `${aside} (${(err as Error).message})`;
+      }
+    }
+    const generations = this.journals();
+    for (const g of generations) {
+      if (g < base) continue;
+      let lines: string[];
+      try {
+        lines = readFileSync(this.journalFile(g), 'utf8').split('\n');
+      } catch {
+        continue;
+      }
+      for (const line of lines) {
+        if (line === '') continue;
+        try {
+          this.apply(JSON.parse(line) as JournalRecord, now);
+        } catch {
+          report.skipped++;
+        }
+      }
+    }
+    this.generation = Math.max(base, generations.length ? generations[generations.length - 1] : 0) + 1;
+    this.writeSnapshot(now);
+    for (const g of generations) this.unlink(this.journalFile(g));
+    this.fd = openSync(this.journalFile(this.generation), 'a', 0o600);
+    report.offenders = this.windows.size;
+    report.bans = this.windows.banRecords;
+    this.windows.journal = (record) => this.record(record);
+    this.timer = setInterval(() => this.flush(), this.flushMs);
+    this.timer.unref();
+    return report;
+  }
+
+  private apply(record: JournalRecord, now: number): void {
+    switch (record[0]) {
+      case 'f':
+        this.windows.restoreFailure(String(record[1]), Number(record[2]), String(record[3] ?? ''), Number(record[4]) || 1, now);
+        break;
+      case 'b':
+        this.windows.restoreBan(String(record[1]), Number(record[2]), Number(record[3]), Number(record[4]), Number(record[5]) || 0, now);
+        break;
+      case 'x':
+        this.windows.forget(String(record[1]));
+        break;
+      default:
+        throw new Error('unknown record');
+    }
+  }
+
+  private record(record: JournalRecord): void {
+    this.pending.push(JSON.stringify(record));
+  }
+
+  /** Writes what waits in memory to the journal; folds the journal into a snapshot when it has grown. */
+  flush(now = Date.now()): void {
+    if (this.fd === null || this.pending.length === 0) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending = [];
+    try {
+      this.journalBytes += writeSync(this.fd, text);
+      if (this.journalBytes > this.compactBytes && this.journalBytes > 2 * this.snapshotBytes) this.compact(now);
+      this.failed = false;
+    } catch (err) {
+      if (!this.failed) this.options.onError?.(err as Error);
+      this.failed = true;
+    }
+  }
+
+  /** A new snapshot of everything, then a new, empty journal; the old one is deleted. */
+  compact(now = Date.now()): void {
+    if (this.fd === null) return;
+    const old = this.generation;
+    this.generation++;
+    this.writeSnapshot(now);
+    closeSync(this.fd);
+    this.fd = openSync(this.journalFile(this.generation), 'a', 0o600);
+    this.unlink(this.journalFile(old));
+    this.journalBytes = 0;
+  }
+
+  private writeSnapshot(now: number): void {
+    const snap: Snapshot = { version: 1, generation: this.generation, savedAt: now, state: this.windows.state() };
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      this.snapshotBytes = writeSync(fd, JSON.stringify(snap));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+  }
+
+  private unlink(path: string): void {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Writes what is pending and stops; with `remove`, deletes the files (the node was deleted). */
+  close(remove = false): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.fd !== null) {
+      try {
+        this.flush();
+      } finally {
+        closeSync(this.fd);
+        this.fd = null;
+      }
+    }
+    this.windows.journal = null;
+    if (remove) {
+      this.unlink(this.file);
+      for (const g of this.journals()) this.unlink(this.journalFile(g));
+    }
+  }
+}
+
+/** The file a node keeps its window state in. */
+export function windowStateFile(dir: string, nodeId: string): string {
+  return join(dir, `windows-${nodeId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
