@@ -122,7 +122,17 @@ export class WindowStore {
     this.fd = openSync(this.journalFile(this.generation), 'a', 0o600);
     report.offenders = this.windows.size;
     report.bans = this.windows.banRecords;
-    this.windows.journal = (record) => this.record(record);
+    this.windows.journal = {
+      failure: (key, time, line, weight) => {
+        this.pending.push(`["f",${JSON.stringify(key)},${time},${JSON.stringify(line)},${weight}]`);
+      },
+      ban: (key, count, time, bantime, failures) => {
+        this.pending.push(`["b",${JSON.stringify(key)},${count},${time},${bantime},${failures}]`);
+      },
+      forget: (key) => {
+        this.pending.push(`["x",${JSON.stringify(key)}]`);
+      },
+    };
     this.timer = setInterval(() => this.flush(), this.flushMs);
     this.timer.unref();
     return report;
@@ -142,10 +152,6 @@ export class WindowStore {
       default:
         throw new Error('unknown record');
     }
-  }
-
-  private record(record: JournalRecord): void {
-    this.pending.push(JSON.stringify(record));
   }
 
   /** Writes what waits in memory to the journal; folds the journal into a snapshot when it has grown. */

@@ -63,6 +63,13 @@ export type JournalRecord =
   | ['b', string, number, number, number, number] // ban: key, count, time, bantime, failures
   | ['x', string]; // offender forgotten
 
+/** Told every change of state, in order (see WindowStore). */
+export interface JournalSink {
+  failure(key: string, time: number, line: string, weight: number): void;
+  ban(key: string, count: number, time: number, bantime: number, failures: number): void;
+  forget(key: string): void;
+}
+
 /** The whole state, for a snapshot. */
 export interface WindowState {
   /** key, failure times, their lines, their weights (null = all 1). */
@@ -124,8 +131,8 @@ export class FailureWindows {
   evicted = 0;
   /** Ban records dropped because maxEntries was reached. */
   bansEvicted = 0;
-  /** Called with every change of state (for a journal); null = nobody listens. */
-  journal: ((record: JournalRecord) => void) | null = null;
+  /** Told every change of state (a journal); null = nobody listens. */
+  journal: JournalSink | null = null;
   /** Asked before a prefix ban is made (e.g. "does it cover a never-ban address?"). */
   prefixAllowed: (prefix: string) => boolean = () => true;
   /** Random numbers in [0, 1) for rndtime. */
@@ -187,7 +194,7 @@ export class FailureWindows {
       }
     }
     const text = line === undefined ? '' : line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
-    if (this.journal) this.journal(['f', key, time, text, weight]);
+    if (this.journal) this.journal.failure(key, time, text, weight);
     return this.count(key, time, text, weight, now, record, true);
   }
 
@@ -280,7 +287,7 @@ export class FailureWindows {
     const matches = lines.filter((l) => l !== '');
     const next: BanHistory = { count, time, bantime, failures: times.length };
     this.bans.set(key, next);
-    if (this.journal) this.journal(['b', key, count, time, bantime, times.length]);
+    if (this.journal) this.journal.ban(key, count, time, bantime, times.length);
     const decision: Decision = { key, bantime, failures: times.length, matches, banCount: count, time };
     if (this.subnet && !running) {
       const prefix = this.aggregateOf(key);
@@ -462,7 +469,7 @@ export class FailureWindows {
   forget(key: string): void {
     if (!this.index.has(key)) return;
     this.release(key);
-    if (this.journal) this.journal(['x', key]);
+    if (this.journal) this.journal.forget(key);
   }
 
   /** The whole state, for a snapshot (see restore()). */
