@@ -3,12 +3,16 @@
  * plus an append-only journal of every change since, written at least every `flushMs` (250 ms), so a
  * SIGKILL loses at most that much. The journal is folded into a new snapshot once it outgrows it.
  *
- * Files: `<file>` (snapshot, JSON) and `<file>.<generation>.journal` (one JSON array per line). A
- * snapshot names the generation of the journal that continues it; older journals are deleted.
+ * Files: `<file>` (the snapshot) and `<file>.<generation>.journal`, both one JSON value per line, read
+ * line by line (so neither is ever one huge string). The snapshot's first line names the generation of
+ * the journal that continues it; older journals are deleted.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
 import { basename, dirname, join } from 'path';
-import type { FailureWindows, JournalRecord, WindowState } from './windows';
+import type { FailureWindows, JournalRecord } from './windows';
+
+/** A line of a snapshot or a journal: a journal record, or a whole offender (snapshot). */
+type SnapshotRecord = JournalRecord | ['o', string, number[], string[], number[] | null];
 
 export interface StoreOptions {
   /** Longest time a change waits in memory, ms. */
@@ -28,12 +32,26 @@ export interface LoadReport {
   movedAside?: string;
 }
 
-interface Snapshot {
+/** The snapshot's first line. */
+interface SnapshotHeader {
+  format: 'threshold-window';
   version: 1;
   generation: number;
   savedAt: number;
-  state: WindowState;
 }
+
+/** Calls `fn` with each non-empty line of `buf`, decoded one at a time. */
+function eachLine(buf: Buffer, fn: (line: string) => void): void {
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    if (end > start) fn(buf.toString('utf8', start, end));
+    start = end + 1;
+  }
+}
+
+const CHUNK = 1 << 20;
 
 export class WindowStore {
   private fd: number | null = null;
@@ -80,18 +98,29 @@ export class WindowStore {
     const report: LoadReport = { offenders: 0, bans: 0, skipped: 0 };
     mkdirSync(dirname(this.file), { recursive: true });
     let base = 0;
-    let text: string | null = null;
+    let snapshot: Buffer | null = null;
     try {
-      text = readFileSync(this.file, 'utf8');
+      snapshot = readFileSync(this.file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (text !== null) {
+    if (snapshot !== null) {
       try {
-        const snap = JSON.parse(text) as Snapshot;
-        if (snap.version !== 1 || !snap.state) throw new Error('not a window snapshot');
-        base = snap.generation;
-        this.windows.restore(snap.state, now);
+        let header: SnapshotHeader | null = null;
+        eachLine(snapshot, (line) => {
+          if (!header) {
+            header = JSON.parse(line) as SnapshotHeader;
+            if (header.format !== 'threshold-window' || header.version !== 1 || !Number.isInteger(header.generation)) throw new Error('not a threshold-window snapshot');
+            return;
+          }
+          try {
+            this.apply(JSON.parse(line) as SnapshotRecord, now);
+          } catch {
+            report.skipped++;
+          }
+        });
+        if (!header) throw new Error('empty');
+        base = (header as SnapshotHeader).generation;
       } catch (err) {
         const aside = `${this.file}.damaged-${now}`;
         renameSync(this.file, aside);
@@ -101,20 +130,19 @@ export class WindowStore {
     const generations = this.journals();
     for (const g of generations) {
       if (g < base) continue;
-      let lines: string[];
+      let journal: Buffer;
       try {
-        lines = readFileSync(this.journalFile(g), 'utf8').split('\n');
+        journal = readFileSync(this.journalFile(g));
       } catch {
         continue;
       }
-      for (const line of lines) {
-        if (line === '') continue;
+      eachLine(journal, (line) => {
         try {
-          this.apply(JSON.parse(line) as JournalRecord, now);
+          this.apply(JSON.parse(line) as SnapshotRecord, now);
         } catch {
           report.skipped++;
         }
-      }
+      });
     }
     this.generation = Math.max(base, generations.length ? generations[generations.length - 1] : 0) + 1;
     this.writeSnapshot(now);
@@ -138,7 +166,7 @@ export class WindowStore {
     return report;
   }
 
-  private apply(record: JournalRecord, now: number): void {
+  private apply(record: SnapshotRecord, now: number): void {
     switch (record[0]) {
       case 'f':
         this.windows.restoreFailure(String(record[1]), Number(record[2]), String(record[3] ?? ''), Number(record[4]) || 1, now);
@@ -149,6 +177,11 @@ export class WindowStore {
       case 'x':
         this.windows.forget(String(record[1]));
         break;
+      case 'o': {
+        const [, key, times, lines, weights] = record;
+        for (let i = 0; i < times.length; i++) this.windows.restoreFailure(String(key), Number(times[i]), String(lines[i] ?? ''), weights ? Number(weights[i]) || 1 : 1, now);
+        break;
+      }
       default:
         throw new Error('unknown record');
     }
@@ -181,17 +214,34 @@ export class WindowStore {
     this.journalBytes = 0;
   }
 
+  /** Writes the snapshot line by line, in chunks, to a temporary file; flushes it; renames it over the old one. */
   private writeSnapshot(now: number): void {
-    const snap: Snapshot = { version: 1, generation: this.generation, savedAt: now, state: this.windows.state() };
+    const header: SnapshotHeader = { format: 'threshold-window', version: 1, generation: this.generation, savedAt: now };
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
+    let bytes = 0;
     try {
-      this.snapshotBytes = writeSync(fd, JSON.stringify(snap));
+      let chunk: string[] = [JSON.stringify(header)];
+      let size = 0;
+      const put = (line: string) => {
+        chunk.push(line);
+        size += line.length;
+        if (size > CHUNK) {
+          bytes += writeSync(fd, `${chunk.join('\n')}\n`);
+          chunk = [];
+          size = 0;
+        }
+      };
+      // Bans first: a failure not newer than its offender's last ban is not counted back.
+      this.windows.forEachBan((key, r) => put(`["b",${JSON.stringify(key)},${r.count},${r.time},${r.bantime},${r.failures}]`));
+      this.windows.forEachOffender((key, times, lines, weights) => put(`["o",${JSON.stringify(key)},${JSON.stringify(times)},${JSON.stringify(lines)},${weights ? JSON.stringify(weights) : 'null'}]`));
+      if (chunk.length) bytes += writeSync(fd, `${chunk.join('\n')}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, this.file);
+    this.snapshotBytes = bytes;
   }
 
   private unlink(path: string): void {

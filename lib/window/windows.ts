@@ -439,6 +439,12 @@ export class FailureWindows {
 
   /** Drops offenders whose newest failure left the window, and ban records past their memory. */
   expire(now = Date.now()): number {
+    const dropped = this.expireWindows(now);
+    if (this.bans.size > 0) this.sweepBans(now);
+    return dropped;
+  }
+
+  private expireWindows(now: number): number {
     const horizon = now - this.findtimeMs;
     let dropped = 0;
     for (let i = this.front(); i >= 0 && this.qTime[i] <= horizon; i = this.front()) {
@@ -446,18 +452,13 @@ export class FailureWindows {
       this.qHead++;
       dropped++;
     }
-    if (this.bans.size > 0) this.sweepBans(now);
     return dropped;
   }
 
   /** Makes room: first what has expired, then the offender whose window ends soonest. */
   private evict(now: number): void {
-    const horizon = now - this.findtimeMs;
-    let i = this.front();
-    if (i >= 0 && this.qTime[i] <= horizon) {
-      this.expire(now);
-      return;
-    }
+    if (this.expireWindows(now) > 0) return;
+    const i = this.front();
     if (i >= 0) {
       this.release(this.keys[this.qSlot[i]]!);
       this.qHead++;
@@ -472,16 +473,26 @@ export class FailureWindows {
     if (this.journal) this.journal.forget(key);
   }
 
+  /** Calls `fn` with every offender's failures (times, lines, weights or null when all weigh 1). */
+  forEachOffender(fn: (key: string, times: number[], lines: string[], weights: number[] | null) => void): void {
+    for (const [key, slot] of this.index) {
+      const h = this.data[slot];
+      if (typeof h === 'object') fn(key, h.times, h.lines, h.weights);
+      else fn(key, [this.newest[slot]], [h ?? ''], null);
+    }
+  }
+
+  /** Calls `fn` with every remembered ban. */
+  forEachBan(fn: (key: string, record: BanHistory) => void): void {
+    for (const [key, record] of this.bans) fn(key, record);
+  }
+
   /** The whole state, for a snapshot (see restore()). */
   state(): WindowState {
     const offenders: WindowState['offenders'] = [];
-    for (const [key, slot] of this.index) {
-      const h = this.data[slot];
-      if (typeof h === 'object') offenders.push([key, h.times.slice(), h.lines.slice(), h.weights ? h.weights.slice() : null]);
-      else offenders.push([key, [this.newest[slot]], [h ?? ''], null]);
-    }
+    this.forEachOffender((key, times, lines, weights) => offenders.push([key, times.slice(), lines.slice(), weights ? weights.slice() : null]));
     const bans: WindowState['bans'] = [];
-    for (const [key, r] of this.bans) bans.push([key, r.count, r.time, r.bantime, r.failures]);
+    this.forEachBan((key, r) => bans.push([key, r.count, r.time, r.bantime, r.failures]));
     return { offenders, bans };
   }
 
