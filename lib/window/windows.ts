@@ -103,14 +103,21 @@ const BAN_MEMORY_MS = 24 * 3600 * 1000;
 const INITIAL = 1024;
 
 export class FailureWindows {
+  /** Key -> slot. A slot holds an offender's failure window, its ban record, or both. */
   private readonly index = new Map<string, number>();
   /** Slot -> key; undefined for a free slot. */
   private keys: Array<string | undefined> = [];
   /** Slot -> its one line (string; undefined = no line) or, for several failures or a weight, a History. */
   private data: Array<string | History | undefined> = [];
+  /** Slot -> 1 while it has failures in its window. */
+  private open = new Uint8Array(INITIAL);
   /** Slot -> epoch ms of its newest failure. */
   private newest = new Float64Array(INITIAL);
+  /** Slot -> what is remembered of its bans, if it was banned. */
+  private bansOf: Array<BanHistory | undefined> = [];
   private readonly free: number[] = [];
+  private windows = 0;
+  private banned = 0;
   /**
    * Expiry queue: (slot, newest) in the order failures came, i.e. the next to expire or to evict first.
    * Entries go stale when their offender fails again or leaves; stale ones are skipped and compacted away.
@@ -120,10 +127,10 @@ export class FailureWindows {
   private qHead = 0;
   private qTail = 0;
 
-  private readonly bans = new Map<string, BanHistory>();
   /** Aggregation prefix -> its currently banned members. */
   private readonly members = new Map<string, Map<string, Member>>();
   private readonly findtimeMs: number;
+  private readonly maxretry: number;
   private readonly increment: IncrementPolicy | null;
   private readonly subnet: SubnetPolicy | null;
 
@@ -157,23 +164,25 @@ export class FailureWindows {
       if (sub.v6 !== null && !(Number.isInteger(sub.v6) && sub.v6 >= 16 && sub.v6 <= 128)) throw new Error(`subnetV6 must be a prefix length from 16 to 128 (got ${sub.v6})`);
     }
     this.findtimeMs = policy.findtime * 1000;
+    this.maxretry = policy.maxretry;
     this.increment = inc;
     this.subnet = sub && sub.threshold > 0 && (sub.v4 !== null || sub.v6 !== null) ? sub : null;
   }
 
   /** Offenders with failures in their window. */
   get size(): number {
-    return this.index.size;
+    return this.windows;
   }
 
   /** Offenders whose bans are remembered (for bantime.increment). */
   get banRecords(): number {
-    return this.bans.size;
+    return this.banned;
   }
 
   /** What is remembered of `key`'s bans. */
   banRecord(key: string): BanHistory | undefined {
-    return this.bans.get(key);
+    const slot = this.index.get(key);
+    return slot === undefined ? undefined : this.bansOf[slot];
   }
 
   /**
@@ -184,37 +193,40 @@ export class FailureWindows {
    */
   add(key: string, time: number, line: string | undefined, now = Date.now()): Decision | null {
     if (time <= now - this.findtimeMs) return null;
+    const slot = this.index.get(key);
     let weight = 1;
-    let record: BanHistory | undefined;
-    if (this.bans.size > 0) {
-      record = this.bans.get(key);
-      if (record) {
+    if (slot !== undefined) {
+      const record = this.bansOf[slot];
+      if (record !== undefined) {
         if (time <= record.time) return null;
-        if (this.increment) weight = failureWeight(record.count, this.policy.maxretry);
+        if (this.increment) weight = failureWeight(record.count, this.maxretry);
       }
     }
     const text = line === undefined ? '' : line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
     if (this.journal) this.journal.failure(key, time, text, weight);
-    return this.count(key, time, text, weight, now, record, true);
+    return this.count(key, slot, time, text, weight, now, true);
   }
 
   /** Puts back a failure from a journal: counted like add(), but never decides a ban. */
   restoreFailure(key: string, time: number, line: string, weight: number, now = Date.now()): void {
     if (time <= now - this.findtimeMs) return;
-    const record = this.bans.get(key);
+    const slot = this.index.get(key);
+    const record = slot === undefined ? undefined : this.bansOf[slot];
     if (record && time <= record.time) return;
-    this.count(key, time, line, weight > 0 ? weight : 1, now, record, false);
+    this.count(key, slot, time, line, weight > 0 ? weight : 1, now, false);
   }
 
   /** Puts back a ban from a journal or a snapshot: the ban record, and the offender's window emptied. */
   restoreBan(key: string, count: number, time: number, bantime: number, failures: number, now = Date.now()): void {
-    this.release(key);
     const record: BanHistory = { count, time, bantime, failures };
+    let slot = this.index.get(key);
+    if (slot !== undefined && this.open[slot]) this.closeWindow(slot);
+    slot = this.index.get(key);
     if (this.forgetAt(record) <= now) {
-      this.bans.delete(key);
+      if (slot !== undefined && this.bansOf[slot]) this.dropBan(slot);
       return;
     }
-    this.bans.set(key, record);
+    this.remember(key, slot, record);
     if (this.subnet) {
       const prefix = this.aggregateOf(key);
       if (prefix) this.join(prefix, key, record, [], now);
@@ -222,12 +234,17 @@ export class FailureWindows {
     this.capBans(now);
   }
 
-  private count(key: string, time: number, line: string, weight: number, now: number, record: BanHistory | undefined, decide: boolean): Decision | null {
-    const maxretry = this.policy.maxretry;
-    let slot = this.index.get(key);
-    if (slot === undefined) {
-      if (weight >= maxretry && decide) return this.ban(key, [time], [line], time, record, now);
-      slot = this.allocate(key, now);
+  private count(key: string, slot: number | undefined, time: number, line: string, weight: number, now: number, decide: boolean): Decision | null {
+    const maxretry = this.maxretry;
+    if (slot === undefined || this.open[slot] === 0) {
+      if (weight >= maxretry && decide) return this.ban(key, [time], [line], time, now);
+      if (this.windows >= this.policy.maxEntries) {
+        this.evict(now);
+        slot = this.index.get(key); // the slot may have been freed meanwhile
+      }
+      if (slot === undefined) slot = this.allocate(key);
+      this.open[slot] = 1;
+      this.windows++;
       this.newest[slot] = time;
       this.data[slot] = weight === 1 ? line : { times: [time], lines: [line], weights: [weight], total: weight };
       this.enqueue(slot, time);
@@ -266,10 +283,7 @@ export class FailureWindows {
       h.lines.splice(0, drop);
       h.weights?.splice(0, drop);
     }
-    if (h.total >= maxretry && decide) {
-      this.release(key);
-      return this.ban(key, times, h.lines, time, record, now);
-    }
+    if (h.total >= maxretry && decide) return this.ban(key, times, h.lines, time, now);
     if (newest !== this.newest[slot]) {
       this.newest[slot] = newest;
       this.enqueue(slot, newest);
@@ -277,27 +291,38 @@ export class FailureWindows {
     return null;
   }
 
-  /** Decides a ban of `key` (an offender or an aggregation prefix) and remembers it. */
-  private ban(key: string, times: number[], lines: string[], time: number, record: BanHistory | undefined, now: number): Decision {
+  /** Decides a ban of `key` (an offender or an aggregation prefix), remembers it and empties its window. */
+  private ban(key: string, times: number[], lines: string[], time: number, now: number): Decision {
+    const before = this.banRecord(key);
     // While the last ban still runs, the decision is sent again as it was (the firewall may have lost
     // it); it is no new ban and does not lengthen the next one.
-    const running = record !== undefined && (record.bantime < 0 || record.time + record.bantime * 1000 > time);
-    const count = running ? record!.count : (record?.count ?? 0) + 1;
-    const bantime = running ? record!.bantime : banTimeFor(this.policy.bantime, count - 1, this.increment, this.random);
+    const running = before !== undefined && (before.bantime < 0 || before.time + before.bantime * 1000 > time);
+    const count = running ? before!.count : (before?.count ?? 0) + 1;
+    const bantime = running ? before!.bantime : banTimeFor(this.policy.bantime, count - 1, this.increment, this.random);
     const matches = lines.filter((l) => l !== '');
-    const next: BanHistory = { count, time, bantime, failures: times.length };
-    this.bans.set(key, next);
-    if (this.journal) this.journal.ban(key, count, time, bantime, times.length);
-    const decision: Decision = { key, bantime, failures: times.length, matches, banCount: count, time };
+    const failures = times.length;
+    const record: BanHistory = { count, time, bantime, failures };
+    this.remember(key, this.index.get(key), record);
+    const slot = this.index.get(key)!;
+    if (this.open[slot]) this.closeWindow(slot);
+    if (this.journal) this.journal.ban(key, count, time, bantime, failures);
+    const decision: Decision = { key, bantime, failures, matches, banCount: count, time };
     if (this.subnet && !running) {
       const prefix = this.aggregateOf(key);
       if (prefix) {
-        const prefixBan = this.join(prefix, key, next, matches, now);
+        const prefixBan = this.join(prefix, key, record, matches, now);
         if (prefixBan) decision.prefixBan = prefixBan;
       }
     }
     this.capBans(now);
     return decision;
+  }
+
+  /** Sets the ban record of `key`, taking a slot for it when it has none. */
+  private remember(key: string, slot: number | undefined, record: BanHistory): void {
+    if (slot === undefined) slot = this.allocate(key);
+    if (this.bansOf[slot] === undefined) this.banned++;
+    this.bansOf[slot] = record;
   }
 
   /** The aggregation prefix of an offender, or null (not an address, no aggregation for its family, already as wide). */
@@ -319,7 +344,7 @@ export class FailureWindows {
       this.members.set(prefix, group);
     }
     group.set(key, { until: record.bantime < 0 ? Infinity : record.time + record.bantime * 1000, time: record.time, failures: record.failures, matches });
-    const prefixRecord = this.bans.get(prefix);
+    const prefixRecord = this.banRecord(prefix);
     const since = prefixRecord ? prefixRecord.time : -Infinity;
     for (const [k, m] of group) if (m.until <= now || m.time <= since) group.delete(k);
     if (group.size < this.subnet!.threshold) return null;
@@ -332,7 +357,7 @@ export class FailureWindows {
       lines.push(...m.matches);
     }
     this.members.delete(prefix);
-    return this.ban(prefix, times, lines, record.time, prefixRecord, now);
+    return this.ban(prefix, times, lines, record.time, now);
   }
 
   /** When a ban record may be forgotten: a day after three times its ban has passed; never for a permanent ban. */
@@ -342,36 +367,44 @@ export class FailureWindows {
 
   /** Keeps the ban records within maxEntries: forgotten ones go, then those that would be forgotten first. */
   private capBans(now: number): void {
-    if (this.bans.size <= this.policy.maxEntries) return;
+    if (this.banned <= this.policy.maxEntries) return;
     this.sweepBans(now);
-    if (this.bans.size <= this.policy.maxEntries) return;
+    if (this.banned <= this.policy.maxEntries) return;
     const target = Math.floor(this.policy.maxEntries * 0.9);
-    const byAge = [...this.bans].sort((a, b) => this.forgetAt(a[1]) - this.forgetAt(b[1]));
-    for (let i = 0; i < byAge.length - target; i++) {
-      this.bans.delete(byAge[i][0]);
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.bansOf.length; slot++) if (this.bansOf[slot]) slots.push(slot);
+    slots.sort((a, b) => this.forgetAt(this.bansOf[a]!) - this.forgetAt(this.bansOf[b]!));
+    for (let i = 0; i < slots.length - target; i++) {
+      this.dropBan(slots[i]);
       this.bansEvicted++;
     }
   }
 
   private sweepBans(now: number): void {
-    for (const [key, record] of this.bans) if (this.forgetAt(record) <= now) this.bans.delete(key);
+    for (let slot = 0; slot < this.bansOf.length; slot++) {
+      const record = this.bansOf[slot];
+      if (record && this.forgetAt(record) <= now) this.dropBan(slot);
+    }
     for (const [prefix, group] of this.members) {
       for (const [k, m] of group) if (m.until <= now) group.delete(k);
       if (group.size === 0) this.members.delete(prefix);
     }
   }
 
-  private allocate(key: string, now: number): number {
-    if (this.index.size >= this.policy.maxEntries) this.evict(now);
+  private allocate(key: string): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.keys.length;
       this.keys.push(undefined);
       this.data.push(undefined);
+      this.bansOf.push(undefined);
       if (slot >= this.newest.length) {
-        const grown = new Float64Array(this.newest.length * 2);
-        grown.set(this.newest);
-        this.newest = grown;
+        const newest = new Float64Array(this.newest.length * 2);
+        newest.set(this.newest);
+        this.newest = newest;
+        const open = new Uint8Array(this.open.length * 2);
+        open.set(this.open);
+        this.open = open;
       }
     }
     this.keys[slot] = key;
@@ -379,13 +412,23 @@ export class FailureWindows {
     return slot;
   }
 
-  /** Drops an offender's window (it was banned, expired, evicted or forgotten). */
-  private release(key: string): void {
-    const slot = this.index.get(key);
-    if (slot === undefined) return;
-    this.index.delete(key);
-    this.keys[slot] = undefined;
+  /** Empties a slot's window (banned, expired, evicted, forgotten); frees the slot unless it holds a ban record. */
+  private closeWindow(slot: number): void {
+    this.open[slot] = 0;
     this.data[slot] = undefined;
+    this.windows--;
+    if (this.bansOf[slot] === undefined) this.freeSlot(slot);
+  }
+
+  private dropBan(slot: number): void {
+    this.bansOf[slot] = undefined;
+    this.banned--;
+    if (this.open[slot] === 0) this.freeSlot(slot);
+  }
+
+  private freeSlot(slot: number): void {
+    this.index.delete(this.keys[slot]!);
+    this.keys[slot] = undefined;
     this.free.push(slot);
   }
 
@@ -396,10 +439,10 @@ export class FailureWindows {
     this.qTail++;
   }
 
-  /** An entry is current while its slot is in use and its offender has not failed again since. */
+  /** An entry is current while its slot has a window and its offender has not failed again since. */
   private isCurrent(i: number): boolean {
     const slot = this.qSlot[i];
-    return this.keys[slot] !== undefined && this.newest[slot] === this.qTime[i];
+    return this.open[slot] === 1 && this.newest[slot] === this.qTime[i];
   }
 
   /**
@@ -440,7 +483,7 @@ export class FailureWindows {
   /** Drops offenders whose newest failure left the window, and ban records past their memory. */
   expire(now = Date.now()): number {
     const dropped = this.expireWindows(now);
-    if (this.bans.size > 0) this.sweepBans(now);
+    if (this.banned > 0) this.sweepBans(now);
     return dropped;
   }
 
@@ -448,7 +491,7 @@ export class FailureWindows {
     const horizon = now - this.findtimeMs;
     let dropped = 0;
     for (let i = this.front(); i >= 0 && this.qTime[i] <= horizon; i = this.front()) {
-      this.release(this.keys[this.qSlot[i]]!);
+      this.closeWindow(this.qSlot[i]);
       this.qHead++;
       dropped++;
     }
@@ -460,7 +503,7 @@ export class FailureWindows {
     if (this.expireWindows(now) > 0) return;
     const i = this.front();
     if (i >= 0) {
-      this.release(this.keys[this.qSlot[i]]!);
+      this.closeWindow(this.qSlot[i]);
       this.qHead++;
       this.evicted++;
     }
@@ -468,14 +511,16 @@ export class FailureWindows {
 
   /** Forgets one offender's failures (e.g. after a manual unban). */
   forget(key: string): void {
-    if (!this.index.has(key)) return;
-    this.release(key);
+    const slot = this.index.get(key);
+    if (slot === undefined || !this.open[slot]) return;
+    this.closeWindow(slot);
     if (this.journal) this.journal.forget(key);
   }
 
   /** Calls `fn` with every offender's failures (times, lines, weights or null when all weigh 1). */
   forEachOffender(fn: (key: string, times: number[], lines: string[], weights: number[] | null) => void): void {
     for (const [key, slot] of this.index) {
+      if (!this.open[slot]) continue;
       const h = this.data[slot];
       if (typeof h === 'object') fn(key, h.times, h.lines, h.weights);
       else fn(key, [this.newest[slot]], [h ?? ''], null);
@@ -484,7 +529,10 @@ export class FailureWindows {
 
   /** Calls `fn` with every remembered ban. */
   forEachBan(fn: (key: string, record: BanHistory) => void): void {
-    for (const [key, record] of this.bans) fn(key, record);
+    for (const [key, slot] of this.index) {
+      const record = this.bansOf[slot];
+      if (record) fn(key, record);
+    }
   }
 
   /** The whole state, for a snapshot (see restore()). */
