@@ -1,7 +1,8 @@
 /**
  * Durable window state: a snapshot (written to a temporary file, flushed and renamed over the old one)
  * plus an append-only journal of every change since, written at least every `flushMs` (250 ms), so a
- * SIGKILL loses at most that much. The journal is folded into a new snapshot once it outgrows it.
+ * SIGKILL loses at most that much. The journal is folded into a new snapshot once it outgrows it (so
+ * the cost of snapshots stays a fraction of the cost of the journal).
  *
  * Files: `<file>` (the snapshot) and `<file>.<generation>.journal`, both one JSON value per line, read
  * line by line (so neither is ever one huge string). The snapshot's first line names the generation of
@@ -17,7 +18,7 @@ type SnapshotRecord = JournalRecord | ['o', string, number[], string[], number[]
 export interface StoreOptions {
   /** Longest time a change waits in memory, ms. */
   flushMs?: number;
-  /** The journal is folded into a snapshot once it is larger than this and than twice the snapshot. */
+  /** The journal is folded into a snapshot once it is larger than this and than four times the snapshot. */
   compactBytes?: number;
   /** Called when a write fails (disk full, directory removed); the state stays in memory. */
   onError?: (err: Error) => void;
@@ -66,7 +67,7 @@ export class WindowStore {
 
   constructor(readonly file: string, private readonly windows: FailureWindows, private readonly options: StoreOptions = {}) {
     this.flushMs = options.flushMs ?? 250;
-    this.compactBytes = options.compactBytes ?? 4 * 1024 * 1024;
+    this.compactBytes = options.compactBytes ?? 16 * 1024 * 1024;
   }
 
   private journalFile(generation: number): string {
@@ -194,7 +195,7 @@ export class WindowStore {
     this.pending = [];
     try {
       this.journalBytes += writeSync(this.fd, text);
-      if (this.journalBytes > this.compactBytes && this.journalBytes > 2 * this.snapshotBytes) this.compact(now);
+      if (this.journalBytes > this.compactBytes && this.journalBytes > 4 * this.snapshotBytes) this.compact(now);
       this.failed = false;
     } catch (err) {
       if (!this.failed) this.options.onError?.(err as Error);

@@ -311,7 +311,7 @@ test('store: the journal is folded into a snapshot as it grows', (t) => {
   s.close();
   const journals = readdirSync(dir).filter((n) => n.endsWith('.journal'));
   assert.equal(journals.length, 1);
-  assert.ok(Number(journals[0].split('.').at(-2)) > 3, `compacted several times (${journals[0]})`);
+  assert.ok(Number(journals[0].split('.').at(-2)) >= 3, `compacted more than once (${journals[0]})`);
   const again = new FailureWindows({ maxretry: 5, findtime: 600, bantime: 60, maxEntries: 1000 });
   new WindowStore(file, again).open(now + 5000);
   assert.deepEqual(again.state(), w.state());
