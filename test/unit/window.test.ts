@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAddressOrPrefix } from '../../lib/ip';
-import { banTimeFor, failureWeight, FailureWindows, IgnoreList, offenderOf, parseIgnoreList, parseMultipliers, unitForSubnetV6, WindowStore, type IncrementPolicy } from '../../lib/window';
+import { banTimeFor, failureWeight, FailureWindows, IgnoreList, offenderOf, ownAddresses, parseIgnoreList, parseMultipliers, unitForSubnetV6, WindowStore, type IncrementPolicy } from '../../lib/window';
 
 const policy = { maxretry: 3, findtime: 600, bantime: 600, maxEntries: 1000 };
 const T = 1_800_000_000_000;
@@ -79,6 +79,10 @@ test('ignoreip: addresses, CIDR, IPv6, host names, and this machine', async () =
 
   const self = new IgnoreList('', true);
   assert.ok(self.has('127.0.0.1'), 'loopback is one of this machine\'s addresses');
+  const own = ownAddresses();
+  assert.ok(own.length >= 2, 'loopback and at least one more interface address');
+  for (const a of own) assert.ok(self.has(a.text), `${a.text} (an address of this machine) is never banned`);
+  assert.ok(!new IgnoreList('', false).has(own[own.length - 1].text), 'only with ignoreself');
 });
 
 test('a steady stream from a few offenders does not grow memory', () => {
