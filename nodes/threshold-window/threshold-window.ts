@@ -95,15 +95,20 @@ export = function register(RED: NodeAPI): void {
       const subnetV6 = wholeProperty(def.subnetV6, 64, 'subnetV6', 16, 128);
       const subnetThreshold = wholeProperty(def.subnetThreshold, 0, 'subnetThreshold', 0, 1_000_000)!;
       unitV6 = unitForSubnetV6(subnetV6);
+      // IPv6 offenders are /64s (or the counting unit): they are gathered only into a shorter prefix.
+      const gatherV6 = subnetV6 !== null && unitV6 !== null && subnetV6 < unitV6 ? subnetV6 : null;
+      const gather = subnetThreshold > 0 && (subnetV4 !== null || gatherV6 !== null);
       windows = new FailureWindows({
         maxretry,
         findtime: parseDuration(def.findtime || '10m', 'findtime'),
         bantime: parseBantime(def.bantime || '10m', 'bantime'),
         maxEntries: wholeProperty(def.maxEntries, 100000, 'maxEntries', 1, 100_000_000)!,
         increment: incrementFrom(def),
-        subnet: subnetThreshold > 0 ? { v4: subnetV4, v6: subnetV6 !== null && unitV6 !== null && subnetV6 < unitV6 ? subnetV6 : null, threshold: subnetThreshold } : null,
+        subnet: gather ? { v4: subnetV4, v6: gatherV6, threshold: subnetThreshold } : null,
       });
-      if (!(windows.policy.findtime > 0)) throw new Error('findtime must be positive');
+      if (subnetThreshold > 0 && !gather) {
+        node.warn(`subnetThreshold ${subnetThreshold} has nothing to gather: set subnetV4 (e.g. 24), or subnetV6 shorter than 64 (e.g. 48); no prefix bans are made`);
+      }
       ignore = new IgnoreList(def.ignoreip === undefined ? '127.0.0.1/8 ::1' : String(def.ignoreip), booleanProperty(def.ignoreself, true));
       if (ignore.invalid.length) throw new Error(`ignoreip: "${ignore.invalid[0]}" is not an IP address, CIDR range or host name`);
       const ignoreList = ignore;

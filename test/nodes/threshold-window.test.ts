@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { NodeMessage } from '../../nodes/node-red';
@@ -68,6 +68,12 @@ test('subnet aggregation through the node: three banned addresses in a /24 make 
   await waitFor(() => r.out.length === 6, 'two IPv6 bans');
   assert.deepEqual(r.out.slice(4).map((d) => [d.host, d.prefix]), [['2001:db8:0:9::2', undefined], ['2001:db8:0:a::/64', true]]);
   await waitFor(() => r.statuses.some((s) => /1 ignored/.test(s)), 'the ignored one in the status');
+  await helper.unload();
+
+  // A threshold with no prefix to gather into is pointed out.
+  const q = await load({ maxretry: '1', subnetThreshold: '3', subnetV6: '64' });
+  const warned = (q.w as unknown as { warn: { args: unknown[][] } }).warn.args.map((a) => String(a[0]));
+  assert.ok(warned.some((m) => /subnetThreshold 3 has nothing to gather: set subnetV4/.test(m)), warned.join('\n'));
 });
 
 test('ignoreip host names: localhost resolves and is never banned; a name that does not resolve is a warning, and the node keeps counting', async () => {
@@ -121,4 +127,25 @@ test('a flood of distinct addresses: memory bounded by maxEntries, with a warnin
   for (let i = 0; i < 500; i++) r.fail(`10.20.${i >> 8}.${i & 255}`);
   await waitFor(() => r.statuses.some((s) => /100 watched.*400 dropped \(maxEntries\)/.test(s)), 'the status with the counter');
   assert.ok(warnings.some((m) => /maxEntries \(100\) reached/.test(m)), warnings.join('\n'));
+});
+
+test('state that cannot be written is a warning: the node counts in memory', async () => {
+  const dir = join(rt.userDir, 'fail2ban');
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(dir, 'not a directory');
+  try {
+    const flow: FlowNode[] = [{ id: 'window', type: 'threshold-window', name: 'web', maxretry: '2', ignoreself: false, wires: [['out']] }, { id: 'out', type: 'helper' }];
+    await helper.load(NODES, onTab(flow));
+    const out: Payload[] = [];
+    helper.getNode('out').on('input', (m: NodeMessage) => out.push(m.payload as Payload));
+    const w = helper.getNode('window');
+    w.receive({ payload: { host: '192.0.2.60' } });
+    w.receive({ payload: { host: '192.0.2.60' } });
+    await waitFor(() => out.length === 1, 'a ban from memory');
+    const warned = (w as unknown as { warn: { args: unknown[][] } }).warn.args.map((a) => String(a[0]));
+    assert.ok(warned.some((m) => /failure history cannot be kept on disk .*counting in memory only/.test(m)), warned.join('\n'));
+    await helper.unload();
+  } finally {
+    rmSync(dir, { force: true });
+  }
 });
