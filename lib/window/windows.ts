@@ -102,11 +102,52 @@ export const MAX_LINE = 1000;
 const BAN_MEMORY_MS = 24 * 3600 * 1000;
 const INITIAL = 1024;
 
+/**
+ * The index key of an offender: an IPv4 address in canonical dotted form ("192.0.2.1": no leading
+ * zeros) becomes the signed 32-bit number of its bits; anything else stays the string itself.
+ */
+export function indexKey(key: string): string | number {
+  const n = key.length;
+  if (n < 7 || n > 15) return key;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return key;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return key; // a leading zero: not canonical
+      part = part * 10 + (c - 48);
+      if (part > 255) return key;
+      digits++;
+    } else {
+      return key;
+    }
+  }
+  if (dots !== 3 || digits === 0) return key;
+  return (value * 256 + part) | 0;
+}
+
+/** The text of an index key (see indexKey). */
+export function keyText(k: string | number): string {
+  if (typeof k === 'string') return k;
+  return `${(k >>> 24) & 255}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
+}
+
 export class FailureWindows {
-  /** Key -> slot. A slot holds an offender's failure window, its ban record, or both. */
-  private readonly index = new Map<string, number>();
-  /** Slot -> key; undefined for a free slot. */
-  private keys: Array<string | undefined> = [];
+  /**
+   * Key -> slot. A slot holds an offender's failure window, its ban record, or both. An IPv4 address
+   * in canonical form is kept as a 32-bit number (no string to keep, a cheaper hash); see indexKey().
+   */
+  private readonly index = new Map<string | number, number>();
+  /** Slot -> key as in the index; undefined for a free slot. */
+  private keys: Array<string | number | undefined> = [];
   /** Slot -> its one line (string; undefined = no line) or, for several failures or a weight, a History. */
   private data: Array<string | History | undefined> = [];
   /** Slot -> 1 while it has failures in its window. */
@@ -181,7 +222,7 @@ export class FailureWindows {
 
   /** What is remembered of `key`'s bans. */
   banRecord(key: string): BanHistory | undefined {
-    const slot = this.index.get(key);
+    const slot = this.index.get(indexKey(key));
     return slot === undefined ? undefined : this.bansOf[slot];
   }
 
@@ -193,7 +234,7 @@ export class FailureWindows {
    */
   add(key: string, time: number, line: string | undefined, now = Date.now()): Decision | null {
     if (time <= now - this.findtimeMs) return null;
-    const slot = this.index.get(key);
+    const slot = this.index.get(indexKey(key));
     let weight = 1;
     if (slot !== undefined) {
       const record = this.bansOf[slot];
@@ -210,7 +251,7 @@ export class FailureWindows {
   /** Puts back a failure from a journal: counted like add(), but never decides a ban. */
   restoreFailure(key: string, time: number, line: string, weight: number, now = Date.now()): void {
     if (time <= now - this.findtimeMs) return;
-    const slot = this.index.get(key);
+    const slot = this.index.get(indexKey(key));
     const record = slot === undefined ? undefined : this.bansOf[slot];
     if (record && time <= record.time) return;
     this.count(key, slot, time, line, weight > 0 ? weight : 1, now, false);
@@ -219,9 +260,9 @@ export class FailureWindows {
   /** Puts back a ban from a journal or a snapshot: the ban record, and the offender's window emptied. */
   restoreBan(key: string, count: number, time: number, bantime: number, failures: number, now = Date.now()): void {
     const record: BanHistory = { count, time, bantime, failures };
-    let slot = this.index.get(key);
+    let slot = this.index.get(indexKey(key));
     if (slot !== undefined && this.open[slot]) this.closeWindow(slot);
-    slot = this.index.get(key);
+    slot = this.index.get(indexKey(key));
     if (this.forgetAt(record) <= now) {
       if (slot !== undefined && this.bansOf[slot]) this.dropBan(slot);
       return;
@@ -240,7 +281,7 @@ export class FailureWindows {
       if (weight >= maxretry && decide) return this.ban(key, [time], [line], time, now);
       if (this.windows >= this.policy.maxEntries) {
         this.evict(now);
-        slot = this.index.get(key); // the slot may have been freed meanwhile
+        slot = this.index.get(indexKey(key)); // the slot may have been freed meanwhile
       }
       if (slot === undefined) slot = this.allocate(key);
       this.open[slot] = 1;
@@ -302,8 +343,8 @@ export class FailureWindows {
     const matches = lines.filter((l) => l !== '');
     const failures = times.length;
     const record: BanHistory = { count, time, bantime, failures };
-    this.remember(key, this.index.get(key), record);
-    const slot = this.index.get(key)!;
+    this.remember(key, this.index.get(indexKey(key)), record);
+    const slot = this.index.get(indexKey(key))!;
     if (this.open[slot]) this.closeWindow(slot);
     if (this.journal) this.journal.ban(key, count, time, bantime, failures);
     const decision: Decision = { key, bantime, failures, matches, banCount: count, time };
@@ -407,8 +448,9 @@ export class FailureWindows {
         this.open = open;
       }
     }
-    this.keys[slot] = key;
-    this.index.set(key, slot);
+    const k = indexKey(key);
+    this.keys[slot] = k;
+    this.index.set(k, slot);
     return slot;
   }
 
@@ -511,7 +553,7 @@ export class FailureWindows {
 
   /** Forgets one offender's failures (e.g. after a manual unban). */
   forget(key: string): void {
-    const slot = this.index.get(key);
+    const slot = this.index.get(indexKey(key));
     if (slot === undefined || !this.open[slot]) return;
     this.closeWindow(slot);
     if (this.journal) this.journal.forget(key);
@@ -519,8 +561,9 @@ export class FailureWindows {
 
   /** Calls `fn` with every offender's failures (times, lines, weights or null when all weigh 1). */
   forEachOffender(fn: (key: string, times: number[], lines: string[], weights: number[] | null) => void): void {
-    for (const [key, slot] of this.index) {
+    for (const [k, slot] of this.index) {
       if (!this.open[slot]) continue;
+      const key = keyText(k);
       const h = this.data[slot];
       if (typeof h === 'object') fn(key, h.times, h.lines, h.weights);
       else fn(key, [this.newest[slot]], [h ?? ''], null);
@@ -529,9 +572,9 @@ export class FailureWindows {
 
   /** Calls `fn` with every remembered ban. */
   forEachBan(fn: (key: string, record: BanHistory) => void): void {
-    for (const [key, slot] of this.index) {
+    for (const [k, slot] of this.index) {
       const record = this.bansOf[slot];
-      if (record) fn(key, record);
+      if (record) fn(keyText(k), record);
     }
   }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAddressOrPrefix } from '../../lib/ip';
-import { banTimeFor, failureWeight, FailureWindows, IgnoreList, offenderOf, ownAddresses, parseIgnoreList, parseMultipliers, unitForSubnetV6, WindowStore, type IncrementPolicy } from '../../lib/window';
+import { banTimeFor, failureWeight, FailureWindows, IgnoreList, indexKey, keyText, offenderOf, ownAddresses, parseIgnoreList, parseMultipliers, unitForSubnetV6, WindowStore, type IncrementPolicy } from '../../lib/window';
 
 const policy = { maxretry: 3, findtime: 600, bantime: 600, maxEntries: 1000 };
 const T = 1_800_000_000_000;
@@ -319,4 +319,21 @@ test('store: the journal is folded into a snapshot as it grows', (t) => {
   const again = new FailureWindows({ maxretry: 5, findtime: 600, bantime: 60, maxEntries: 1000 });
   new WindowStore(file, again).open(now + 5000);
   assert.deepEqual(again.state(), w.state());
+});
+
+test('canonical IPv4 keys are kept as numbers; every other key as text', () => {
+  for (const ip of ['0.0.0.0', '1.2.3.4', '10.0.0.255', '127.0.0.1', '192.0.2.1', '255.255.255.255', '128.0.0.0']) {
+    const k = indexKey(ip);
+    assert.equal(typeof k, 'number', ip);
+    assert.equal(keyText(k), ip);
+  }
+  for (const other of ['01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '1.2.3.4 ', '::1', '2001:db8::/64', '203.0.113.0/24', 'user@example', '']) {
+    assert.equal(indexKey(other), other, other);
+  }
+  const w = new FailureWindows({ ...policy, maxretry: 2 });
+  w.add('192.0.2.1', T, 'a', T);
+  w.add('192.0.2.01', T, 'b', T); // not the same offender: an id that only looks like an address
+  assert.equal(w.size, 2);
+  assert.deepEqual(w.state().offenders.map((o) => o[0]).sort(), ['192.0.2.01', '192.0.2.1']);
+  assert.equal(w.add('192.0.2.1', T + 1, 'c', T + 1)?.key, '192.0.2.1');
 });
