@@ -270,7 +270,7 @@ export class FailureWindows {
     this.remember(key, slot, record);
     if (this.subnet) {
       const prefix = this.aggregateOf(key);
-      if (prefix) this.join(prefix, key, record, [], now);
+      if (prefix) this.join(prefix, key, record, [], now, false);
     }
     this.capBans(now);
   }
@@ -377,8 +377,8 @@ export class FailureWindows {
     return prefixOf(addr, len);
   }
 
-  /** Adds a banned offender to its prefix; returns the prefix ban when the prefix has enough of them. */
-  private join(prefix: string, key: string, record: BanHistory, matches: string[], now: number): Decision | null {
+  /** Adds a banned offender to its prefix; returns the prefix ban when the prefix has enough of them (and `decide`). */
+  private join(prefix: string, key: string, record: BanHistory, matches: string[], now: number, decide = true): Decision | null {
     let group = this.members.get(prefix);
     if (!group) {
       group = new Map();
@@ -388,7 +388,7 @@ export class FailureWindows {
     const prefixRecord = this.banRecord(prefix);
     const since = prefixRecord ? prefixRecord.time : -Infinity;
     for (const [k, m] of group) if (m.until <= now || m.time <= since) group.delete(k);
-    if (group.size < this.subnet!.threshold) return null;
+    if (!decide || group.size < this.subnet!.threshold) return null;
     if (prefixRecord && (prefixRecord.bantime < 0 || prefixRecord.time + prefixRecord.bantime * 1000 > record.time)) return null;
     if (!this.prefixAllowed(prefix)) return null;
     const times: number[] = [];

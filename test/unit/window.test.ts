@@ -337,3 +337,17 @@ test('canonical IPv4 keys are kept as numbers; every other key as text', () => {
   assert.deepEqual(w.state().offenders.map((o) => o[0]).sort(), ['192.0.2.01', '192.0.2.1']);
   assert.equal(w.add('192.0.2.1', T + 1, 'c', T + 1)?.key, '192.0.2.1');
 });
+
+test('restored bans count toward a prefix, but only a new ban decides the prefix ban', () => {
+  const sub = { v4: 24, v6: null, threshold: 2 };
+  const w = new FailureWindows({ maxretry: 1, findtime: 600, bantime: 600, maxEntries: 100, subnet: sub });
+  const journal: string[] = [];
+  w.journal = { failure: () => undefined, ban: (key) => journal.push(key), forget: () => undefined };
+  w.restoreBan('203.0.113.1', 1, T, 600, 1, T + 10);
+  w.restoreBan('203.0.113.2', 1, T + 1, 600, 1, T + 10);
+  assert.deepEqual(journal, [], 'restoring decides nothing');
+  assert.equal(w.banRecord('203.0.113.0/24'), undefined);
+  const d = w.add('203.0.113.3', T + 20, 'x', T + 20);
+  assert.equal(d?.prefixBan?.key, '203.0.113.0/24');
+  assert.equal(d?.prefixBan?.failures, 3);
+});
