@@ -40,7 +40,7 @@ function heap(label: string, withLines: boolean): void {
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   gc();
   const after = process.memoryUsage().heapUsed;
-  console.log(`${label}: heap ${MB(after)} after GC (${MB(after - before)} for the offenders, their key text and lines), ${w.size.toLocaleString('en-US')} kept, ${(1 / s).toFixed(2)}M failures/s incl. making the text`);
+  console.log(`${label}: heap ${MB(after)} after GC (${MB(after - before)} for the offenders and their lines), ${w.size.toLocaleString('en-US')} kept, ${(1 / s).toFixed(2)}M failures/s incl. making the text`);
   if (w.size !== 1_000_000) throw new Error('offenders were dropped');
 }
 heap('1,000,000 distinct offenders, no lines', false);
