@@ -64,6 +64,7 @@ export class WindowStore {
   private readonly flushMs: number;
   private readonly compactBytes: number;
   private failed = false;
+  private lastFlush = 0;
 
   constructor(readonly file: string, private readonly windows: FailureWindows, private readonly options: StoreOptions = {}) {
     this.flushMs = options.flushMs ?? 250;
@@ -151,9 +152,12 @@ export class WindowStore {
     this.fd = openSync(this.journalFile(this.generation), 'a', 0o600);
     report.offenders = this.windows.size;
     report.bans = this.windows.banRecords;
+    this.lastFlush = Date.now();
     this.windows.journal = {
       failure: (key, time, line, weight) => {
-        this.pending.push(`["f",${JSON.stringify(key)},${time},${JSON.stringify(line)},${weight}]`);
+        // A producer that keeps the event loop busy could starve the timer: every 1024 records the
+        // clock is checked too.
+        if (this.pending.push(`["f",${JSON.stringify(key)},${time},${JSON.stringify(line)},${weight}]`) % 1024 === 0 && Date.now() - this.lastFlush >= this.flushMs) this.flush();
       },
       ban: (key, count, time, bantime, failures) => {
         this.pending.push(`["b",${JSON.stringify(key)},${count},${time},${bantime},${failures}]`);
@@ -190,6 +194,7 @@ export class WindowStore {
 
   /** Writes what waits in memory to the journal; folds the journal into a snapshot when it has grown. */
   flush(now = Date.now()): void {
+    this.lastFlush = Date.now();
     if (this.fd === null || this.pending.length === 0) return;
     const text = `${this.pending.join('\n')}\n`;
     this.pending = [];
