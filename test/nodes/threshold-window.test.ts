@@ -149,3 +149,19 @@ test('state that cannot be written is a warning: the node counts in memory', asy
     rmSync(dir, { force: true });
   }
 });
+
+test('two addresses of one IPv6 /64 are one offender, and firewall-ban (dry-run) bans the /64', async () => {
+  const flow: FlowNode[] = [
+    { id: 'window', type: 'threshold-window', name: 'v6', maxretry: '2', bantime: '10m', ignoreself: false, wires: [['ban']] },
+    { id: 'ban', type: 'firewall-ban', name: 'v6', backend: 'dry-run', persist: false, wires: [['events']] },
+    { id: 'events', type: 'helper' },
+  ];
+  await helper.load(NODES, onTab(flow));
+  const events: Payload[] = [];
+  helper.getNode('events').on('input', (m: NodeMessage) => events.push(m.payload as Payload));
+  const w = helper.getNode('window');
+  w.receive({ payload: { host: '2001:db8:1:2::5', line: 'one' } });
+  w.receive({ payload: { host: '2001:db8:1:2:ffff::6', line: 'two' } });
+  await waitFor(() => events.length === 1, 'the ban event');
+  assert.deepEqual([events[0].event, events[0].ip, events[0].prefix, events[0].failures, events[0].matches], ['ban', '2001:db8:1:2::/64', true, 2, ['one', 'two']]);
+});
