@@ -54,10 +54,101 @@ function eachLine(buf: Buffer, fn: (line: string) => void): void {
 
 const CHUNK = 1 << 20;
 
+/**
+ * Journal records written straight into a growing byte buffer, one JSON array per line, without
+ * building a string per record (cheap at a high failure rate).
+ */
+class RecordBuffer {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  length = 0;
+  records = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+
+  /** Text known to be plain ASCII with nothing to escape. */
+  raw(text: string): this {
+    const n = text.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
+    this.length = at;
+    return this;
+  }
+
+  /** A JSON string. */
+  str(text: string): this {
+    const n = text.length;
+    let plain = true;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) {
+        plain = false;
+        break;
+      }
+    }
+    if (!plain) {
+      const quoted = JSON.stringify(text);
+      this.reserve(quoted.length * 3);
+      this.length += this.buf.write(quoted, this.length, 'utf8');
+      return this;
+    }
+    this.reserve(n * 3 + 2);
+    this.buf[this.length++] = 34;
+    this.length += this.buf.write(text, this.length, 'utf8');
+    this.buf[this.length++] = 34;
+    return this;
+  }
+
+  /** A JSON number. */
+  num(n: number): this {
+    // Whole numbers up to 1e14 (epoch ms for millennia) are written digit by digit; others as String() has them.
+    if (!(n >= 0 && n <= 1e14 && n % 1 === 0)) return this.raw(Number.isFinite(n) ? String(n) : 'null');
+    this.reserve(16);
+    if (n === 0) {
+      this.buf[this.length++] = 48;
+      return this;
+    }
+    let digits = 0;
+    for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
+    let at = this.length + digits;
+    this.length = at;
+    for (let m = n; m >= 1; m = Math.floor(m / 10)) this.buf[--at] = 48 + (m % 10);
+    return this;
+  }
+
+  /** Ends a record. */
+  end(): void {
+    this.reserve(2);
+    this.buf[this.length++] = 93; // ]
+    this.buf[this.length++] = 10; // \n
+    this.records++;
+  }
+
+  /** Writes everything to `fd` and empties the buffer; returns the bytes written. */
+  writeTo(fd: number): number {
+    let written = 0;
+    while (written < this.length) written += writeSync(fd, this.buf, written, this.length - written);
+    this.clear();
+    return written;
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.records = 0;
+    if (this.buf.length > 4 << 20) this.buf = Buffer.allocUnsafe(1 << 16);
+  }
+}
+
 export class WindowStore {
   private fd: number | null = null;
   private generation = 0;
-  private pending: string[] = [];
+  private readonly pending = new RecordBuffer();
   private journalBytes = 0;
   private snapshotBytes = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -153,17 +244,19 @@ export class WindowStore {
     report.offenders = this.windows.size;
     report.bans = this.windows.banRecords;
     this.lastFlush = Date.now();
+    const out = this.pending;
     this.windows.journal = {
       failure: (key, time, line, weight) => {
+        out.raw('["f",').str(key).raw(',').num(time).raw(',').str(line).raw(',').num(weight).end();
         // A producer that keeps the event loop busy could starve the timer: every 1024 records the
         // clock is checked too.
-        if (this.pending.push(`["f",${JSON.stringify(key)},${time},${JSON.stringify(line)},${weight}]`) % 1024 === 0 && Date.now() - this.lastFlush >= this.flushMs) this.flush();
+        if ((out.records & 1023) === 0 && Date.now() - this.lastFlush >= this.flushMs) this.flush();
       },
       ban: (key, count, time, bantime, failures) => {
-        this.pending.push(`["b",${JSON.stringify(key)},${count},${time},${bantime},${failures}]`);
+        out.raw('["b",').str(key).raw(',').num(count).raw(',').num(time).raw(',').raw(String(bantime)).raw(',').num(failures).end();
       },
       forget: (key) => {
-        this.pending.push(`["x",${JSON.stringify(key)}]`);
+        out.raw('["x",').str(key).end();
       },
     };
     this.timer = setInterval(() => this.flush(), this.flushMs);
@@ -196,13 +289,13 @@ export class WindowStore {
   flush(now = Date.now()): void {
     this.lastFlush = Date.now();
     if (this.fd === null || this.pending.length === 0) return;
-    const text = `${this.pending.join('\n')}\n`;
-    this.pending = [];
     try {
-      this.journalBytes += writeSync(this.fd, text);
+      this.journalBytes += this.pending.writeTo(this.fd);
       if (this.journalBytes > this.compactBytes && this.journalBytes > 4 * this.snapshotBytes) this.compact(now);
       this.failed = false;
     } catch (err) {
+      // What could not be written is dropped: memory stays bounded while the disk is full.
+      this.pending.clear();
       if (!this.failed) this.options.onError?.(err as Error);
       this.failed = true;
     }

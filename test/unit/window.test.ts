@@ -351,3 +351,22 @@ test('restored bans count toward a prefix, but only a new ban decides the prefix
   assert.equal(d?.prefixBan?.key, '203.0.113.0/24');
   assert.equal(d?.prefixBan?.failures, 3);
 });
+
+test('store: keys and lines with quotes, backslashes, control characters and any Unicode come back as they were', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-window-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'w.json');
+  const now = Date.now();
+  const odd = ['plain', 'a "quoted" \\ back\\slash', 'tab\there\nnew line\r\u0000\u001f', 'é ü ß — “smart” 日本語 🔥', 'lone \ud800 surrogate', '\u2028\u2029', ''];
+  const make = () => new FailureWindows({ maxretry: 100, findtime: 600, bantime: 60, maxEntries: 1000 });
+  const w = make();
+  const s = new WindowStore(file, w);
+  s.open(now);
+  odd.forEach((line, i) => w.add(`user-${line}-${i}`, now + i, line, now + i));
+  w.add('198.51.100.1', 1.5 + now, 'fractional time', now + 10);
+  s.close();
+  const again = make();
+  assert.equal(new WindowStore(file, again).open(now + 20).skipped, 0);
+  assert.deepEqual(again.state(), JSON.parse(JSON.stringify(w.state())));
+  assert.equal(again.state().offenders.find((o) => o[0].startsWith('user-lone'))?.[2][0], 'lone \ud800 surrogate', 'a lone surrogate is kept (JSON escapes it)');
+});
