@@ -5,7 +5,7 @@
  * Memory is kept small for a flood of distinct addresses: an offender with one failure costs a map
  * entry, a slot in a few flat arrays and its line; only offenders with several failures get an object.
  */
-import { parseAddressOrPrefix, prefixOf } from '../ip';
+import { ipv4Value, parseAddressOrPrefix, prefixOf } from '../ip';
 import { banTimeFor, failureWeight, type IncrementPolicy } from './policy';
 
 export interface SubnetPolicy {
@@ -107,31 +107,8 @@ const INITIAL = 1024;
  * zeros) becomes the signed 32-bit number of its bits; anything else stays the string itself.
  */
 export function indexKey(key: string): string | number {
-  const n = key.length;
-  if (n < 7 || n > 15) return key;
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return key;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return key; // a leading zero: not canonical
-      part = part * 10 + (c - 48);
-      if (part > 255) return key;
-      digits++;
-    } else {
-      return key;
-    }
-  }
-  if (dots !== 3 || digits === 0) return key;
-  return (value * 256 + part) | 0;
+  const value = ipv4Value(key);
+  return value < 0 ? key : value | 0;
 }
 
 /** The text of an index key (see indexKey). */

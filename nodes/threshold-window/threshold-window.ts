@@ -46,6 +46,19 @@ export = function register(RED: NodeAPI): void {
     let configError: string | null = null;
     let cancelReport: (() => void) | null = null;
     const keyProperty = String(def.keyProperty || 'payload.host');
+    // A plain dotted path (the usual payload.host) is walked directly; anything else goes through
+    // Node-RED's own property reader.
+    const keyExpression = keyProperty.startsWith('msg.') ? keyProperty.slice(4) : keyProperty;
+    const keyPath = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(keyExpression) ? keyExpression.split('.') : null;
+    const readKey = (msg: NodeMessage): unknown => {
+      if (!keyPath) return RED.util.getMessageProperty(msg, keyProperty);
+      let value: unknown = msg;
+      for (const part of keyPath) {
+        if (value === null || typeof value !== 'object') return undefined;
+        value = (value as Record<string, unknown>)[part];
+      }
+      return value;
+    };
     const jail = String(def.jail || def.name || 'jail');
     let unitV6: number | null = 64;
     let bans = 0;
@@ -174,7 +187,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
       if (!windows || !ignore) return done(new Error(`threshold-window is not configured: ${configError}`));
-      const key = RED.util.getMessageProperty(msg, keyProperty);
+      const key = readKey(msg);
       if (typeof key !== 'string' && typeof key !== 'number') {
         return done(new Error(`message has no ${keyProperty} to count failures by (send failregex-match output, or set the key property)`));
       }

@@ -87,6 +87,17 @@ test('ignoreip host names: localhost resolves and is never banned; a name that d
   assert.deepEqual(r.caught, []);
 });
 
+test('the offender property: a dotted path, msg. in front, or an expression with brackets', async () => {
+  for (const keyProperty of ['topic', 'msg.payload.ip', 'payload["the address"]']) {
+    const r = await load({ maxretry: '1', keyProperty });
+    const msg = { topic: '192.0.2.81', payload: { ip: '192.0.2.82', 'the address': '192.0.2.83' } };
+    r.w.receive(msg);
+    await waitFor(() => r.out.length === 1, `a ban by ${keyProperty}`);
+    assert.equal(r.out[0].host, { topic: '192.0.2.81', 'msg.payload.ip': '192.0.2.82' }[keyProperty] ?? '192.0.2.83');
+    await helper.unload();
+  }
+});
+
 test('bad input and bad settings reach Catch with a reason', async () => {
   let r = await load({ maxretry: '2' });
   r.w.receive({ payload: { user: 'root' } });
