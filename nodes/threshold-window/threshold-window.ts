@@ -73,6 +73,7 @@ export = function register(RED: NodeAPI): void {
       const warnings: string[] = [];
       if (ignore && ignore.unresolved.length) warnings.push(`ignoreip: ${ignore.unresolved[0]} does not resolve`);
       if (windows.evicted) warnings.push(`${windows.evicted} dropped (maxEntries)`);
+      if (!store) warnings.push('history not saved to disk');
       node.status({
         fill: warnings.length ? 'yellow' : 'green',
         shape: 'dot',

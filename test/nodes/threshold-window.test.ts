@@ -145,8 +145,15 @@ test('state that cannot be written is a warning: the node counts in memory', asy
   rmSync(dir, { recursive: true, force: true });
   writeFileSync(dir, 'not a directory');
   try {
-    const flow: FlowNode[] = [{ id: 'window', type: 'threshold-window', name: 'web', maxretry: '2', ignoreself: false, wires: [['out']] }, { id: 'out', type: 'helper' }];
+    const flow: FlowNode[] = [
+      { id: 'window', type: 'threshold-window', name: 'web', maxretry: '2', ignoreself: false, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'watcher', type: 'status', scope: ['window'], wires: [['statuses']] },
+      { id: 'statuses', type: 'helper' },
+    ];
     await helper.load(NODES, onTab(flow));
+    const statuses: Array<{ fill?: string; text?: string }> = [];
+    helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m.status as { fill?: string; text?: string }));
     const out: Payload[] = [];
     helper.getNode('out').on('input', (m: NodeMessage) => out.push(m.payload as Payload));
     const w = helper.getNode('window');
@@ -155,6 +162,7 @@ test('state that cannot be written is a warning: the node counts in memory', asy
     await waitFor(() => out.length === 1, 'a ban from memory');
     const warned = (w as unknown as { warn: { args: unknown[][] } }).warn.args.map((a) => String(a[0]));
     assert.ok(warned.some((m) => /failure history cannot be kept on disk .*counting in memory only/.test(m)), warned.join('\n'));
+    await waitFor(() => statuses.some((st) => st.fill === 'yellow' && /history not saved to disk/.test(st.text ?? '')), 'a yellow status saying so');
     await helper.unload();
   } finally {
     rmSync(dir, { force: true });
