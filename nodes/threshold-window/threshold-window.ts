@@ -207,7 +207,8 @@ export = function register(RED: NodeAPI): void {
       const host = offender ? offender.text : rawKey;
       const payload = (msg.payload ?? {}) as Record<string, unknown>;
       const now = Date.now();
-      let time = typeof payload.time === 'number' && Number.isFinite(payload.time) ? payload.time : typeof msg.timestamp === 'number' ? msg.timestamp : now;
+      const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+      let time = finite(payload.time) ? payload.time : finite(msg.timestamp) ? msg.timestamp : now;
       // A time ahead of the clock (a skewed or forged log) counts as now.
       if (time > now) time = now;
       const line = typeof payload.line === 'string' ? payload.line : typeof msg.payload === 'string' ? msg.payload : undefined;

@@ -104,6 +104,11 @@ test('bad input and bad settings reach Catch with a reason', async () => {
   r.w.receive({ payload: { host: '   ' } });
   r.w.receive({ payload: { host: 'x'.repeat(300) } });
   await waitFor(() => r.caught.length === 3, 'three Catch messages');
+  // Times that are no number, or ahead of the clock, count as now.
+  r.w.receive({ payload: { host: '192.0.2.90', time: Number.NaN }, timestamp: Number.NaN });
+  r.w.receive({ payload: { host: '192.0.2.90', time: Date.now() + 86400_000 } });
+  await waitFor(() => r.out.length === 1, 'a ban from the two');
+  assert.ok(Math.abs((r.out[0].time as number) - Date.now()) < 5000);
   assert.match(r.caught[0], /no payload\.host to count failures by/);
   assert.match(r.caught[1], /payload\.host is empty/);
   assert.match(r.caught[2], /300 characters long/);
