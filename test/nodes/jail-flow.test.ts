@@ -164,6 +164,8 @@ test('threshold-window: a message without the key goes to Catch; hand-made failu
   await waitFor(() => out.length === 1 && caught.length === 1, 'one decision and one Catch');
   assert.match((caught[0].error as { message: string }).message, /no payload\.host/);
   const d = out[0].payload as Payload;
-  assert.deepEqual([d.action, d.host, d.ip, d.bantime, d.jail, d.banCount], ['ban', '2001:db8::5', '2001:db8::5', 3600, 'web', 1]);
+  // IPv6 offenders are counted per /64 (subnetV6 defaults to 64): the decision is for the prefix.
+  assert.deepEqual([d.action, d.host, d.ip, d.prefix, d.bantime, d.jail, d.banCount], ['ban', '2001:db8::/64', '2001:db8::/64', true, 3600, 'web', 1]);
+  assert.equal(out[0].topic, '2001:db8::/64');
   await helper.unload();
 });

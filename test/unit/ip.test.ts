@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AddressSet, parseAddress, parseAddressOrPrefix, prefixOf } from '../../lib/ip';
+import { AddressSet, ipv4Value, parseAddress, parseAddressOrPrefix, prefixOf } from '../../lib/ip';
 
 test('addresses parse strictly and come out canonical', () => {
   assert.equal(parseAddress('192.0.2.1')?.text, '192.0.2.1');
@@ -40,4 +40,29 @@ test('an address set answers membership for addresses and prefixes', () => {
   assert.ok(!set.has(parseAddressOrPrefix('198.51.100.0/24')!));
   assert.ok(!set.has(parseAddress('192.0.2.1')!));
   assert.ok(!set.has(parseAddress('::2')!));
+});
+
+test('ipv4Value reads canonical dotted quads only', () => {
+  assert.equal(ipv4Value('0.0.0.0'), 0);
+  assert.equal(ipv4Value('255.255.255.255'), 2 ** 32 - 1);
+  assert.equal(ipv4Value('192.0.2.1'), 192 * 2 ** 24 + 2 * 256 + 1);
+  for (const bad of ['192.030.0.6', '1.2.3', '1.2.3.4.5', '256.0.0.1', '1.2.3.4 ', ' 1.2.3.4', '1..3.4', '1.2.3.', '::1', 'a.b.c.d', '']) assert.equal(ipv4Value(bad), -1, bad);
+});
+
+test('IPv4 membership at the edges: /0, /32, /31, and prefixes that overlap', () => {
+  const set = new AddressSet();
+  set.add(parseAddressOrPrefix('10.0.0.0/31')!);
+  set.add(parseAddressOrPrefix('255.255.255.255')!);
+  assert.ok(set.has(parseAddress('10.0.0.1')!));
+  assert.ok(!set.has(parseAddress('10.0.0.2')!));
+  assert.ok(set.has(parseAddress('255.255.255.255')!));
+  assert.ok(!set.has(parseAddress('255.255.255.254')!));
+  assert.ok(set.has(parseAddressOrPrefix('10.0.0.0/8')!));
+  assert.ok(set.has(parseAddressOrPrefix('0.0.0.0/0')!));
+  assert.ok(!set.has(parseAddressOrPrefix('11.0.0.0/8')!));
+  const all = new AddressSet();
+  all.add(parseAddressOrPrefix('0.0.0.0/0')!);
+  assert.ok(all.has(parseAddress('203.0.113.9')!));
+  assert.ok(!all.has(parseAddress('2001:db8::1')!), 'an IPv4 range holds no IPv6 address');
+  assert.equal(all.size, 1);
 });
