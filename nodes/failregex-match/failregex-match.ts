@@ -1,5 +1,6 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
 import { filterFromSettings, Matcher, type FilterSettings } from '../../lib/filter';
+import { builtinFilterInfo } from '../../lib/filter-library';
 import type { Failure } from '../../lib/messages';
 import { errorText, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
@@ -68,4 +69,9 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('failregex-match', FailregexMatchNode);
+
+  // The editor's list of built-in filters (name, what each reads, its options).
+  RED.httpAdmin.get('/failregex-match/filters', RED.auth.needsPermission('failregex-match.read'), (_req, res) => {
+    res.json(builtinFilterInfo());
+  });
 };
