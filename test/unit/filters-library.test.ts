@@ -44,6 +44,8 @@ const tables: Table[] = [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[198.51.100.21]: 450 4.7.1 <bogus>: Helo command rejected: Host not found; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<bogus>', host: '198.51.100.21' },
       { line: 'Nov 24 10:00:01 mx postfix/submission/smtpd[99]: 4Nk9Zx3yQvz1XX: reject: RCPT from unknown[203.0.113.22]:41000: 554 5.7.1 Service unavailable; Client host [203.0.113.22] blocked using zen.example.net; from=<a@b> to=<c@d> proto=ESMTP helo=<x>', host: '203.0.113.22' },
       { line: '2026-11-24T10:00:01.123456+01:00 mx postfix/smtpd[2211]: NOQUEUE: reject: MAIL from unknown[203.0.113.23]: 553 5.7.1 <root@example.org>: Sender address rejected: not logged in; from=<root@example.org> proto=ESMTP helo=<x>', host: '203.0.113.23' },
+      { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: NOQUEUE: reject: RCPT from [203.0.113.24]:50123: 550 5.7.1 Service unavailable; client [203.0.113.24] blocked using zen.example.net; from=<a@example.net>, to=<b@example.org>, proto=ESMTP, helo=<x>', host: '203.0.113.24' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.25]: 454 4.7.1 Service unavailable; Client host [203.0.113.25] blocked using bl.example.net; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>', host: '203.0.113.25' },
     ],
     miss: [
       'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/help/example.org.html; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>',
@@ -69,6 +71,8 @@ const tables: Table[] = [
     miss: [
       'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>',
       'Nov 24 10:00:01 mx postfix/smtpd[2211]: 4Nk9Zx3yQvz1XX: client=unknown[203.0.113.5], sasl_method=PLAIN, sasl_username=alice',
+      // the SASL server failed, not the client
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: Connection lost to authentication server',
     ],
     injected: [],
     hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: warning: ', fragment: 'unknown[192.0.2.1]: SASL ' },
@@ -80,8 +84,15 @@ const tables: Table[] = [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after AUTH from unknown[203.0.113.5]', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: too many errors after RCPT from unknown[203.0.113.6]', host: '203.0.113.6' },
       { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: PREGREET 11 after 0.08 from [203.0.113.7]:4711: EHLO x\\r\\n', host: '203.0.113.7' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.8] ehlo=1 auth=0/1 quit=1 commands=2/3', host: '203.0.113.8' },
+      { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: COMMAND TIME LIMIT from [2001:db8::25]:4000 after CONNECT', host: '2001:db8::25' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: improper command pipelining after EHLO from unknown[203.0.113.9]: MAIL FROM:<a@b>\\r\\n', host: '203.0.113.9' },
     ],
-    miss: ['Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5'],
+    miss: [
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after DATA (0 bytes) from mail.example.net[203.0.113.5]',
+    ],
     injected: [{ line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: NON-SMTP COMMAND from [203.0.113.7]:4711 after CONNECT: GET / from [198.51.100.1]:1', host: '203.0.113.7' }],
     hostile: { head: 'Nov 24 10:00:01 mx postfix/postscreen[1]: PREGREET 11 after 0.1 from ', fragment: '[192.0.2.1]:1' },
   },
@@ -133,6 +144,12 @@ const tables: Table[] = [
       { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(4242): pam(carol,203.0.113.7,<x1>): pam_authenticate() failed: Authentication failure (password mismatch?)', host: '203.0.113.7', user: 'carol' },
       { line: 'Nov 24 10:00:01 auth: Info: sql(frank@example.org,203.0.113.8,<Zx9>): Password mismatch', host: '203.0.113.8', user: 'frank@example.org' },
       { line: 'Nov 24 10:00:01 imap-login: Info: Aborted login (auth failed, 2 attempts in 4 secs): user=<gina>, method=PLAIN, rip=203.0.113.11, lip=192.0.2.1, session=<y>', host: '203.0.113.11', user: 'gina' },
+      { line: 'Nov 24 10:00:01 mail dovecot: submission-login: Client has quit the connection (auth failed, 1 attempts in 2 secs): user=<hank>, method=LOGIN, rip=203.0.113.12, lip=192.0.2.1, TLS, session=<z>', host: '203.0.113.12', user: 'hank' },
+      { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected: Connection closed: read(size=1024) failed: Connection reset by peer (auth failed, 1 attempts in 0 secs): user=<ida>, rip=203.0.113.13, lip=192.0.2.1, TLS', host: '203.0.113.13', user: 'ida' },
+      { line: 'Nov 24 10:00:01 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<jo>, method=PLAIN, rip=203.0.113.14', host: '203.0.113.14', user: 'jo' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(kim,203.0.113.15,<Qw3>): invalid credentials', host: '203.0.113.15', user: 'kim' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: dovecot: auth(default): pam(lee,203.0.113.16): pam_authenticate() failed: User not known to the underlying authentication module', host: '203.0.113.16', user: 'lee' },
+      { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=mo rhost=203.0.113.17  user=mo', host: '203.0.113.17', user: 'mo' },
     ],
     miss: [
       'Nov 24 10:00:01 mail dovecot[811]: imap-login: Login: user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, mpid=4242, TLS, session=<8r1hBxmW0K3L>',
@@ -145,6 +162,8 @@ const tables: Table[] = [
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): unknown user,203.0.113.5,<Zx9>): Password mismatch', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(1): pam(x,198.51.100.1): pam_authenticate() failed: Authentication failure,203.0.113.5,<s1>): pam_authenticate() failed: Permission denied', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1,<a>): unknown user (given,203.0.113.5,<Zx9>): unknown user', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.1 rhost=203.0.113.17  user=x rhost=198.51.100.1', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<(auth failed, 1 attempts): user=<a>, rip=198.51.100.1, lip=x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1', host: null },
     ],
     hostile: { head: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts): user=<', fragment: '>, rip=192.0.2.1, lip=x, ' },
   },
@@ -154,9 +173,14 @@ const tables: Table[] = [
     match: [
       { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Aborted login (tried to use disallowed plaintext auth): user=<>, rip=203.0.113.12, lip=192.0.2.1, session=<x>', host: '203.0.113.12' },
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.13, lip=192.0.2.1, TLS handshaking: SSL_accept() failed: error:0A00006C:SSL routines::bad key share, session=<x>', host: '203.0.113.13' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected: Connection closed: SSL_accept() failed: error:0A00010B:SSL routines::wrong version number (no auth attempts in 0 secs): user=<>, rip=203.0.113.14, lip=192.0.2.1, TLS handshaking: SSL_accept() failed, session=<x>', host: '203.0.113.14' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (client didn\'t finish SASL auth, waited 2 secs): user=<>, method=PLAIN, rip=203.0.113.15, lip=192.0.2.1, session=<x>', host: '203.0.113.15' },
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: '203.0.113.5', user: 'alice' },
     ],
-    miss: ['Nov 24 10:00:01 mail dovecot[811]: pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, session=<x>'],
+    miss: [
+      'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, session=<x>',
+      'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (no auth attempts in 1 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, TLS handshaking: Disconnected, session=<x>',
+    ],
     injected: [],
     hostile: { head: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (no auth attempts): user=<', fragment: '>, rip=192.0.2.1, lip=x, TLS' },
   },
@@ -230,6 +254,9 @@ const tables: Table[] = [
       { line: '2026-11-24 10:00:01 H=bad.example.net [203.0.113.8] sender verify fail for <x@bad.example.net>: all relevant MX records point to non-existent hosts', host: '203.0.113.8' },
       { line: '2026-11-24 10:00:01 SMTP call from (x) [203.0.113.9]:4000 I=[192.0.2.1]:25 dropped: too many syntax or protocol errors (last command was "AUTH LOGIN")', host: '203.0.113.9' },
       { line: 'Nov 24 10:00:01 mx exim[4242]: H=(helo) [203.0.113.10]:4000 F=<x@example.net> rejected RCPT <y@example.org>: Unknown user', host: '203.0.113.10' },
+      { line: '2026-11-24 10:00:01 [4242] H=(helo) [203.0.113.11]:3755 I=[192.0.2.1]:25 F=x@example.net rejected RCPT y@example.org: relay not permitted', host: '203.0.113.11' },
+      { line: '2026-11-24 10:00:01 [4242] 1tGxyz-0001aB-Cd SMTP connection from (helo) [203.0.113.12]:44884 I=[192.0.2.1]:25 closed by DROP in ACL', host: '203.0.113.12' },
+      { line: '2026-11-24 10:00:01 [4242] SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[203.0.113.13]:25936 I=[192.0.2.1]:25 input="GET / HTTP/1.1"', host: '203.0.113.13' },
     ],
     miss: [
       '2026-11-24 10:00:01 1tGxyz-0001aB-Cd <= a@example.net H=mail.example.net [203.0.113.10]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 S=1234 id=abc@example.net',
@@ -238,6 +265,8 @@ const tables: Table[] = [
       '2026-11-24 10:00:01 SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 closed by QUIT',
     ],
     injected: [
+      // the client's text comes before the address in these: not read at all
+      { line: '2026-11-24 10:00:01 SMTP protocol error in "AUTH LOGIN" H=(x) [198.51.100.1]:1" H=(helo) [203.0.113.6]:4000 I=[192.0.2.1]:587 AUTH command used when not advertised', host: null },
       { line: '2026-11-24 10:00:01 H=(x) [198.51.100.1]:1) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
       { line: '2026-11-24 10:00:01 H=(x [198.51.100.1]) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
       { line: '2026-11-24 10:00:01 H=(helo) [203.0.113.7]:4000 F=<x> rejected RCPT <y> H=(z) [198.51.100.1]:1 F=<x> rejected RCPT <y>: Unknown user', host: '203.0.113.7' },
@@ -332,11 +361,17 @@ const tables: Table[] = [
       { line: "[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 2001:db8::80:51236] AH01790: user `dave' in realm `private' not found: /x", host: '2001:db8::80', user: 'dave' },
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.8:51237] AH01792: user erin: password mismatch: /x', host: '203.0.113.8', user: 'erin' },
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.9:51238] AH01614: client used wrong authentication scheme: /admin', host: '203.0.113.9' },
+      { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.10] Digest: user frank: password mismatch: /private/', host: '203.0.113.10', user: 'frank' },
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.11:51239] AH01789: unknown algorithm `MD7\' received: /private/', host: '203.0.113.11' },
+      { line: 'Nov 24 10:00:01 www apache2[811]: [auth_basic:error] [pid 811:tid 812] [client 203.0.113.12:51240] AH01618: user gus not found: /admin', host: '203.0.113.12', user: 'gus' },
+      { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.13] user hal not found', host: '203.0.113.13', user: 'hal' },
     ],
     miss: [
       '[Tue Nov 24 10:00:01.123456 2026] [authz_core:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01630: client denied by server configuration: /var/www/html/.git',
       '[Tue Nov 24 10:00:01.123456 2026] [core:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH00126: Invalid URI in request GET /../.. HTTP/1.1',
       '[Tue Nov 24 10:00:01.123456 2026] [mpm_event:notice] [pid 811:tid 812] AH00489: Apache/2.4.62 (Debian) configured -- resuming normal operations',
+      // a stale nonce after a restart is no attack
+      '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01776: invalid nonce b9YAiJDiBAZZZ1b1 received - hash is not d42d824dee7a',
     ],
     injected: [
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01618: user [client 198.51.100.1] not found: /[client 198.51.100.1], referer: http://198.51.100.1/', host: '203.0.113.5' },
