@@ -83,9 +83,10 @@ ${documentedSettings()}
   assert.doesNotMatch(own, /"ip"/);
 
   const m = new Matcher(loadBuiltinFilter('node-red-admin'));
-  const found = lines.flatMap((l) => m.match(l).failures.map((f) => ({ host: f.host, line: l })));
+  const found = lines.flatMap((l) => m.match(l).failures.map((f) => ({ host: f.host, user: f.user, line: l })));
   // One failure per refused login, each from the client's address (loopback here), none from the injected name.
   assert.deepEqual(found.map((f) => f.host), ['127.0.0.1', '127.0.0.1'], lines.join('\n'));
+  assert.deepEqual(found.map((f) => f.user), ['admin', 'x\\",\\"ip\\":\\"198.51.100.1']);
   for (const f of found) assert.match(f.line, /^\[audit\] \{"event":"auth\.login\.fail\.http","ip":"127\.0\.0\.1","username":".*","status":403\}$/);
   assert.ok(lines.some((l) => l.includes('"event":"auth.login"')), 'the successful login is logged too');
 });

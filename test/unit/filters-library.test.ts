@@ -426,9 +426,9 @@ const tables: Table[] = [
     filter: 'node-red-admin',
     match: [
       // The line the documented httpAdminMiddleware writes (see filters/node-red-admin.conf).
-      { line: '[audit] {"event":"auth.login.fail.http","ip":"203.0.113.5","username":"admin","status":403}', host: '203.0.113.5' },
+      { line: '[audit] {"event":"auth.login.fail.http","ip":"203.0.113.5","username":"admin","status":403}', host: '203.0.113.5', user: 'admin' },
       { line: '[audit] {"event":"auth.login.fail.http","ip":"::ffff:203.0.113.6","username":"admin","status":403}', host: '203.0.113.6' },
-      { line: 'Nov 24 10:00:01 pi Node-RED[811]: [audit] {"event":"auth.login.fail.http","ip":"2001:db8::1880","username":"x","status":401}', host: '2001:db8::1880' },
+      { line: 'Nov 24 10:00:01 pi Node-RED[811]: [audit] {"event":"auth.login.fail.http","ip":"2001:db8::1880","status":401,"username":"x y"}', host: '2001:db8::1880', user: 'x y' },
       // Node-RED's own audit shape, should it carry the address ("ip" as Node-RED's log.audit(msg, req) writes it).
       { line: '24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.credentials","username":"admin","client":"node-red-editor","scope":["*"],"level":98,"ip":"203.0.113.7","timestamp":1795565599478}', host: '203.0.113.7' },
     ],
@@ -475,6 +475,10 @@ test('every built-in filter loads and compiles with each of its modes, and built
   assert.deepEqual(builtinFilterNames(), files);
   const required = ['sshd', 'postfix', 'postfix-greylist', 'named', 'dovecot', 'vsftpd', 'proftpd', 'pure-ftpd', 'exim', 'courier', 'nginx-http-auth', 'nginx-limit-req', 'apache-auth', 'apache-badbots', 'mysqld-auth', 'node-red-admin'];
   for (const name of required) assert.ok(files.includes(name), `filters/${name}.conf is missing`);
+  // Each filter of the library has its table here, with at least one line of injected addresses.
+  for (const name of required.filter((n) => n !== 'sshd')) {
+    assert.ok(tables.some((t) => t.filter === name && t.injected.length > 0), `${name}: no table with injected addresses`);
+  }
   for (const name of files) {
     const text = readFileSync(join(BUILTIN_FILTER_DIR, `${name}.conf`), 'utf8');
     // A header that says what the filter reads, and which options it has.
