@@ -534,3 +534,31 @@ test('dates: each log format gives the line its own time', () => {
   const badbot = matcher('apache-badbots').match('203.0.113.5 - - [24/Nov/2026:10:00:10 +0100] "GET / HTTP/1.1" 404 196 "-" "zgrab/0.x"', undefined, NOW);
   assert.equal(badbot.failures[0].time, Date.UTC(2026, 10, 24, 9, 0, 10));
 });
+
+test("a date in text the client chose is neither the line's time nor hides the failure", () => {
+  const time = new Date(2026, 10, 24, 10, 0, 1).getTime();
+  const fake = '2020-01-01T00:00:00';
+  const cases: Array<[string, string, string]> = [
+    ['sshd', `Nov 24 10:00:01 box sshd[1]: Failed password for invalid user ${fake} from 203.0.113.5 port 22 ssh2`, '203.0.113.5'],
+    ['postfix', `Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[203.0.113.6]: 554 5.7.1 <${fake}@example.org>: Relay access denied; from=<x> to=<${fake}@example.org> proto=ESMTP helo=<${fake}>`, '203.0.113.6'],
+    ['dovecot', `Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<${fake}>, method=PLAIN, rip=203.0.113.7, lip=192.0.2.1`, '203.0.113.7'],
+    ['dovecot', `2026-11-24T10:00:01.000000+00:00 mail dovecot[811]: auth: passwd-file(${fake},203.0.113.7,<a1>): unknown user`, '203.0.113.7'],
+    ['vsftpd', `Tue Nov 24 10:00:01 2026 [pid 4242] [${fake}] FAIL LOGIN: Client "203.0.113.8"`, '203.0.113.8'],
+    ['proftpd', `Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (x[203.0.113.9]) - USER ${fake} (Login failed): Incorrect password`, '203.0.113.9'],
+    ['pure-ftpd', `Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.10) [WARNING] Authentication failed for user [${fake}]`, '203.0.113.10'],
+    ['exim', `2026-11-24 10:00:01 login authenticator failed for (${fake}) [203.0.113.11]:1: 535 Incorrect authentication data (set_id=${fake})`, '203.0.113.11'],
+    ['courier', `Nov 24 10:00:01 mail imapd: LOGIN FAILED, user=${fake}, ip=[::ffff:203.0.113.12]`, '203.0.113.12'],
+    ['nginx-limit-req', `2026/11/24 10:00:01 [error] 811#811: *7 limiting requests, excess: 1.000 by zone "login", client: 203.0.113.13, server: x, request: "GET /${fake} HTTP/1.1", host: "x"`, '203.0.113.13'],
+    ['apache-auth', `[Tue Nov 24 10:00:01.000000 2026] [auth_basic:error] [pid 1:tid 2] [client 203.0.113.14:1] AH01618: user ${fake} not found: /${fake}`, '203.0.113.14'],
+    ['mysqld-auth', `2026-11-24 10:00:01 42 [Warning] Access denied for user '${fake}'@'203.0.113.15' (using password: YES)`, '203.0.113.15'],
+    ['named', `Nov 24 10:00:01 ns1 named[1]: client @0x1 203.0.113.16#1 (${fake}): query (cache) '${fake}/A/IN' denied`, '203.0.113.16'],
+    ['node-red-admin', `24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.http","ip":"203.0.113.17","username":"${fake}","status":403}`, '203.0.113.17'],
+    ['apache-badbots', `203.0.113.18 - ${fake} [24/Nov/2026:10:00:01 +0000] "GET /${fake} HTTP/1.1" 404 1 "${fake}" "zgrab ${fake}"`, '203.0.113.18'],
+  ];
+  for (const [name, line, host] of cases) {
+    const r = matcher(name).match(line, undefined, NOW);
+    assert.deepEqual(r.failures.map((f) => f.host), [host], `${name}: ${line}`);
+    const expected = name === 'apache-badbots' ? Date.UTC(2026, 10, 24, 10, 0, 1) : time;
+    assert.equal(r.failures[0].time, expected, `${name}: the time of ${line}`);
+  }
+});
