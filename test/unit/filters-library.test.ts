@@ -542,7 +542,7 @@ test("a date in text the client chose is neither the line's time nor hides the f
     ['sshd', `Nov 24 10:00:01 box sshd[1]: Failed password for invalid user ${fake} from 203.0.113.5 port 22 ssh2`, '203.0.113.5'],
     ['postfix', `Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[203.0.113.6]: 554 5.7.1 <${fake}@example.org>: Relay access denied; from=<x> to=<${fake}@example.org> proto=ESMTP helo=<${fake}>`, '203.0.113.6'],
     ['dovecot', `Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<${fake}>, method=PLAIN, rip=203.0.113.7, lip=192.0.2.1`, '203.0.113.7'],
-    ['dovecot', `2026-11-24T10:00:01.000000+00:00 mail dovecot[811]: auth: passwd-file(${fake},203.0.113.7,<a1>): unknown user`, '203.0.113.7'],
+    ['dovecot', `2026-11-24T10:00:01.000000 mail dovecot[811]: auth: passwd-file(${fake},203.0.113.7,<a1>): unknown user`, '203.0.113.7'],
     ['vsftpd', `Tue Nov 24 10:00:01 2026 [pid 4242] [${fake}] FAIL LOGIN: Client "203.0.113.8"`, '203.0.113.8'],
     ['proftpd', `Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (x[203.0.113.9]) - USER ${fake} (Login failed): Incorrect password`, '203.0.113.9'],
     ['pure-ftpd', `Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.10) [WARNING] Authentication failed for user [${fake}]`, '203.0.113.10'],
