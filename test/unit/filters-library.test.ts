@@ -562,3 +562,31 @@ test("a date in text the client chose is neither the line's time nor hides the f
     assert.equal(r.failures[0].time, expected, `${name}: the time of ${line}`);
   }
 });
+
+test('every sample line, with a piece of it repeated to 64 KiB, is read quickly by its filter', () => {
+  // The matcher reads at most 16 KiB of a line; the repeated piece sits where the patterns read
+  // client text, so a pattern that backtracks badly would show here.
+  let worst = { ms: 0, what: '' };
+  for (const t of tables) {
+    const m = matcher(t.filter, t.options);
+    const lines = [...t.match.map((h) => h.line), ...t.miss, ...t.injected.map((i) => i.line)];
+    for (const line of lines) {
+      for (const at of [0.3, 0.5, 0.7, 0.9]) {
+        const cut = Math.floor(line.length * at);
+        for (const len of [1, 3, 11]) {
+          const piece = line.slice(cut, cut + len);
+          if (!piece) continue;
+          const hostile = line.slice(0, cut) + piece.repeat(Math.ceil(65536 / piece.length)) + line.slice(cut);
+          let ms = Infinity;
+          for (let attempt = 0; attempt < 2 && ms >= 200; attempt++) {
+            const start = process.hrtime.bigint();
+            m.match(hostile, undefined, NOW);
+            ms = Math.min(ms, Number(process.hrtime.bigint() - start) / 1e6);
+          }
+          if (ms > worst.ms) worst = { ms, what: `${t.filter}: ${JSON.stringify(piece)} repeated at ${cut} of ${line}` };
+        }
+      }
+    }
+  }
+  assert.ok(worst.ms < 200, `${worst.ms.toFixed(1)} ms for ${worst.what}`);
+});
