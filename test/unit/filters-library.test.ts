@@ -6,10 +6,12 @@
  * pattern spin. The sample lines are written for these tests (documentation addresses only).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtinFilterNames, BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher } from '../../lib/filter';
+import { builtinFilterInfo } from '../../lib/filter-library';
 
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
 
@@ -589,4 +591,23 @@ test('every sample line, with a piece of it repeated to 64 KiB, is read quickly 
     }
   }
   assert.ok(worst.ms < 200, `${worst.ms.toFixed(1)} ms for ${worst.what}`);
+});
+
+test('builtinFilterInfo reads names, descriptions and option values; a file it cannot read is listed by name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-library-'));
+  try {
+    writeFileSync(
+      join(dir, 'app.conf'),
+      '# node-red-contrib-fail2ban built-in filter: My app\n#\n# Options: mode, level\n\n[Init]\nmode = a\nlevel = 3\n\n[Definition]\n' +
+        'mode_a = x <HOST>\nmode_b = y <HOST>\nfailregex = <mode_<mode>>\n',
+    );
+    mkdirSync(join(dir, 'odd.conf'));
+    writeFileSync(join(dir, 'common.conf'), '[DEFAULT]\n');
+    assert.deepEqual(builtinFilterInfo(dir), [
+      { name: 'app', description: 'My app', options: { mode: ['a', 'b'], level: [] } },
+      { name: 'odd', description: '', options: {} },
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
