@@ -1,8 +1,9 @@
 /**
  * The node-red-admin filter against a real Node-RED 4: adminAuth on, audit logging on, and the
  * httpAdminMiddleware exactly as the filter's header documents it (read from the file). Wrong
- * passwords are posted to /auth/token on 127.0.0.1, and Node-RED's console output goes through
- * the filter.
+ * passwords are posted to /auth/token on 127.0.0.1 (one as if through a reverse proxy on
+ * loopback, with "trust proxy" set as the header advises), and Node-RED's console output goes
+ * through the filter.
  *
  * Observed with Node-RED 4.1 (kept as assertions below): a wrong password makes Node-RED log
  *   25 Nov 00:13:19 - [audit] {"event":"auth.login.fail.credentials","username":"admin","client":"node-red-editor","scope":"","level":98,"timestamp":1795565599478}
@@ -37,10 +38,10 @@ function documentedSettings(): string {
   return text.slice(start, end + 1).map((l) => l.replace(/^#/, '')).join('\n');
 }
 
-async function login(base: string, username: string, password: string): Promise<number> {
+async function login(base: string, username: string, password: string, forwardedFor?: string): Promise<number> {
   const res = await fetch(`${base}/auth/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
     body: new URLSearchParams({ client_id: 'node-red-editor', grant_type: 'password', scope: '', username, password }).toString(),
   });
   await res.text();
@@ -55,6 +56,8 @@ test('node-red-admin finds failed editor logins in a real Node-RED log, with the
     `module.exports = {
   uiHost: "127.0.0.1", uiPort: ${port}, flowFile: "flows.json", credentialSecret: "test",
   adminAuth: { type: "credentials", users: [{ username: "admin", password: ${JSON.stringify(HASH)}, permissions: "*" }] },
+  // as the header advises behind a reverse proxy on the same machine
+  httpServerOptions: { "trust proxy": "loopback" },
 ${documentedSettings()}
 };
 `,
@@ -71,9 +74,12 @@ ${documentedSettings()}
 
   assert.equal(await login(base, 'admin', 'wrong'), 403);
   assert.equal(await login(base, 'x","ip":"198.51.100.1', 'wrong'), 403);
+  // through a proxy on loopback, which names the client in X-Forwarded-For (a documentation address;
+  // nothing is sent to it)
+  assert.equal(await login(base, 'admin', 'wrong', '203.0.113.9'), 403);
   assert.equal(await login(base, 'admin', 'correct-horse-battery'), 200);
   const end = Date.now() + 5000;
-  while ((output.match(/\[audit\]/g) ?? []).length < 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  while ((output.match(/\[audit\]/g) ?? []).length < 7 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
 
   const lines = output.split('\n').filter((l) => l.includes('[audit]'));
   // Node-RED's own line for a wrong password: no address in it.
@@ -85,8 +91,8 @@ ${documentedSettings()}
   const m = new Matcher(loadBuiltinFilter('node-red-admin'));
   const found = lines.flatMap((l) => m.match(l).failures.map((f) => ({ host: f.host, user: f.user, line: l })));
   // One failure per refused login, each from the client's address (loopback here), none from the injected name.
-  assert.deepEqual(found.map((f) => f.host), ['127.0.0.1', '127.0.0.1'], lines.join('\n'));
-  assert.deepEqual(found.map((f) => f.user), ['admin', 'x\\",\\"ip\\":\\"198.51.100.1']);
-  for (const f of found) assert.match(f.line, /^\[audit\] \{"event":"auth\.login\.fail\.http","ip":"127\.0\.0\.1","username":".*","status":403\}$/);
+  assert.deepEqual(found.map((f) => f.host), ['127.0.0.1', '127.0.0.1', '203.0.113.9'], lines.join('\n'));
+  assert.deepEqual(found.map((f) => f.user), ['admin', 'x\\",\\"ip\\":\\"198.51.100.1', 'admin']);
+  for (const f of found) assert.match(f.line, /^\[audit\] \{"event":"auth\.login\.fail\.http","ip":"[\d.]+","username":".*","status":403\}$/);
   assert.ok(lines.some((l) => l.includes('"event":"auth.login"')), 'the successful login is logged too');
 });
