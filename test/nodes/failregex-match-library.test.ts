@@ -22,7 +22,8 @@ test('the editor endpoint lists every built-in filter with what it reads and its
   assert.deepEqual(byName.postfix.options, { mode: ['normal', 'auth', 'ddos', 'aggressive'] });
   assert.deepEqual(byName.sshd.options, { mode: ['normal', 'ddos', 'aggressive'], publickey: ['ignore', 'any'] });
   assert.deepEqual(byName['nginx-limit-req'].options, { zones: [] });
-  assert.deepEqual(byName['postfix-greylist'].options, {});
+  assert.deepEqual(byName['postfix-greylist'].options, { reason: [] });
+  assert.deepEqual(byName['pure-ftpd'].options, {});
 });
 
 test('failregex-match runs library filters by name, with options, and sends the offender', async () => {

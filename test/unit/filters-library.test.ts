@@ -115,6 +115,14 @@ const tables: Table[] = [
     hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 450 4.2.0 <', fragment: 'a>: Recipient address rejected: ' },
   },
   {
+    filter: 'postfix-greylist',
+    options: { reason: 'Please try again later' },
+    match: [{ line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Please try again later; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', host: '203.0.113.5' }],
+    miss: ['Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>'],
+    injected: [],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 450 4.2.0 <', fragment: 'a>: Please try again ' },
+  },
+  {
     filter: 'named',
     match: [
       { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): query (cache) 'example.org/ANY/IN' denied (allow-query-cache did not match)", host: '203.0.113.5' },
