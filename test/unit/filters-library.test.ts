@@ -158,6 +158,7 @@ const tables: Table[] = [
       { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected: Connection closed: read(size=1024) failed: Connection reset by peer (auth failed, 1 attempts in 0 secs): user=<ida>, rip=203.0.113.13, lip=192.0.2.1, TLS', host: '203.0.113.13', user: 'ida' },
       { line: 'Nov 24 10:00:01 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<jo>, method=PLAIN, rip=203.0.113.14', host: '203.0.113.14', user: 'jo' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(kim,203.0.113.15,<Qw3>): invalid credentials', host: '203.0.113.15', user: 'kim' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.18,<aBcD>): Password mismatch (given password: letmein)', host: '203.0.113.18', user: 'bob' },
       { line: 'Nov 24 10:00:01 mail dovecot[811]: dovecot: auth(default): pam(lee,203.0.113.16): pam_authenticate() failed: User not known to the underlying authentication module', host: '203.0.113.16', user: 'lee' },
       { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=mo rhost=203.0.113.17  user=mo', host: '203.0.113.17', user: 'mo' },
     ],
@@ -169,10 +170,15 @@ const tables: Table[] = [
     ],
     injected: [
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=198.51.100.1, lip=x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: null },
-      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): unknown user,203.0.113.5,<Zx9>): Password mismatch', host: '203.0.113.5' },
-      { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(1): pam(x,198.51.100.1): pam_authenticate() failed: Authentication failure,203.0.113.5,<s1>): pam_authenticate() failed: Permission denied', host: '203.0.113.5' },
-      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1,<a>): unknown user (given,203.0.113.5,<Zx9>): unknown user', host: '203.0.113.5' },
+      // a name holding "): " is refused: no real account is called that
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): unknown user,203.0.113.5,<Zx9>): Password mismatch', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x 198.51.100.1,203.0.113.5,<Zx9>): Password mismatch', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(1): pam(x,198.51.100.1): pam_authenticate() failed: Authentication failure,203.0.113.5,<s1>): pam_authenticate() failed: Permission denied', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1,<a>): unknown user (given,203.0.113.5,<Zx9>): unknown user', host: null },
       { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.1 rhost=203.0.113.17  user=x rhost=198.51.100.1', host: null },
+      // auth_verbose_passwords=plain logs the password the client sent
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.6,<aBcD>): Password mismatch (given password: ): x,198.51.100.1): pam_authenticate() failed: a (b)', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): Password mismatch (given password: ,203.0.113.6,<aBcD>): Password mismatch (given password: y)', host: null },
       { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<(auth failed, 1 attempts): user=<a>, rip=198.51.100.1, lip=x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1', host: null },
     ],
     hostile: { head: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts): user=<', fragment: '>, rip=192.0.2.1, lip=x, ' },
