@@ -533,6 +533,9 @@ test('dates: each log format gives the line its own time', () => {
   const at = (y: number, mo: number, d: number, h: number, mi: number, s: number) => new Date(y, mo - 1, d, h, mi, s).getTime();
   const cases: Array<[string, string, number]> = [
     ['postfix', 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <a@b>: Relay access denied; from=<x> to=<a@b>', at(2026, 11, 24, 10, 0, 1)],
+    // journalctl -o short-precise, and a day below 10 padded with a space
+    ['sshd', 'Nov  4 10:00:01.123456 box sshd[1]: Invalid user a from 192.0.2.1 port 1', at(2026, 11, 4, 10, 0, 1)],
+    ['courier', '2026-11-24T10:00:01.654321 mail imapd: LOGIN FAILED, user=a, ip=[::ffff:203.0.113.12]', at(2026, 11, 24, 10, 0, 1)],
     ['named', "24-Nov-2026 10:00:02.123 client 198.51.100.8#1053: query 'x.test/A/IN' denied", at(2026, 11, 24, 10, 0, 2)],
     ['vsftpd', 'Tue Nov 24 10:00:03 2026 [pid 4242] [alice] FAIL LOGIN: Client "203.0.113.5"', at(2026, 11, 24, 10, 0, 3)],
     ['exim', '2026-11-24 10:00:04 H=(x) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', at(2026, 11, 24, 10, 0, 4)],
