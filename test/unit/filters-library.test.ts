@@ -462,6 +462,23 @@ const tables: Table[] = [
     ],
     hostile: { head: '[audit] {"event":"auth.login.fail.http"', fragment: ',"a":["\\"",1' },
   },
+  {
+    filter: 'node-red-admin',
+    options: { mode: 'proxy' },
+    match: [
+      { line: '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 403 82 "https://nr.example.org/" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"', host: '203.0.113.5' },
+      { line: 'nr.example.org:443 2001:db8::5 - - [24/Nov/2026:10:00:01 +0100] "POST /admin/auth/token HTTP/2.0" 401 60 "-" "node-red-admin/4.0.0"', host: '2001:db8::5' },
+    ],
+    miss: [
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 200 240 "https://nr.example.org/" "Mozilla/5.0"',
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET /auth/login HTTP/1.1" 200 80 "https://nr.example.org/" "Mozilla/5.0"',
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /flows HTTP/1.1" 401 0 "https://nr.example.org/" "Mozilla/5.0"',
+    ],
+    injected: [
+      { line: '203.0.113.5 - x\\" 198.51.100.1 \\"POST /auth/token HTTP/1.1\\" 403 [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 403 82 "198.51.100.1 - - \\"POST /auth/token HTTP/1.1\\" 403 1" "198.51.100.1"', host: '203.0.113.5' },
+    ],
+    hostile: { head: '192.0.2.1 - ', fragment: 'a\\"b ' },
+  },
 ];
 
 for (const t of tables) {
