@@ -569,6 +569,8 @@ test('dates: each log format gives the line its own time', () => {
   }
   const badbot = matcher('apache-badbots').match('203.0.113.5 - - [24/Nov/2026:10:00:10 +0100] "GET / HTTP/1.1" 404 196 "-" "zgrab/0.x"', undefined, NOW);
   assert.equal(badbot.failures[0].time, Date.UTC(2026, 10, 24, 9, 0, 10));
+  const proxied = matcher('node-red-admin', { mode: 'proxy' }).match('203.0.113.5 - - [24/Nov/2026:10:00:11 +0100] "POST /auth/token HTTP/1.1" 403 82 "-" "x"', undefined, NOW);
+  assert.equal(proxied.failures[0].time, Date.UTC(2026, 10, 24, 9, 0, 11));
 });
 
 test("a date in text the client chose is neither the line's time nor hides the failure", () => {
