@@ -1,6 +1,6 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
-import { filterFromSettings, Matcher, type FilterSettings } from '../../lib/filter';
-import { builtinFilterInfo } from '../../lib/filter-library';
+import { filterFromSettings, Matcher, parseFilterOptions, type FilterSettings } from '../../lib/filter';
+import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import type { Failure } from '../../lib/messages';
 import { errorText, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
@@ -17,6 +17,11 @@ export = function register(RED: NodeAPI): void {
     let label = '';
 
     try {
+      if (String(def.filterSource || 'builtin') === 'builtin') {
+        // "mode=agressive" would otherwise fail as a pattern without <HOST>: name the value instead.
+        const problem = builtinOptionProblem(String(def.filterName || 'sshd').trim(), parseFilterOptions(def.filterOptions ? String(def.filterOptions) : undefined));
+        if (problem) throw new Error(problem);
+      }
       const filter = filterFromSettings(def as FilterSettings);
       matcher = new Matcher(filter);
       label = filter.source.replace(/^builtin:/, '');

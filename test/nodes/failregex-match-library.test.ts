@@ -50,3 +50,21 @@ test('failregex-match runs library filters by name, with options, and sends the 
     ['postfix-greylist', '203.0.113.5'],
   ]);
 });
+
+test('a mode the built-in filter does not have reaches Catch, naming the modes it has', async () => {
+  const flow = [
+    { id: 'm', type: 'failregex-match', filterSource: 'builtin', filterName: 'postfix', filterOptions: 'mode=agressive', wires: [['out']] },
+    { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'out', type: 'helper' },
+    { id: 'caught', type: 'helper' },
+  ];
+  await helper.load(NODES, onTab(flow));
+  const caught: NodeMessage[] = [];
+  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const node = helper.getNode('m');
+  await waitFor(() => caught.length >= 1, 'a Catch for the configuration error');
+  assert.match((caught[0].error as { message: string }).message, /filter postfix: mode=agressive is not one of its values \(normal, auth, ddos, aggressive\)/);
+  node.receive({ payload: 'Nov 24 10:00:01 mx postfix/smtpd[1]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: x' });
+  await waitFor(() => caught.length >= 2, 'a Catch for the line');
+  assert.match((caught[1].error as { message: string }).message, /not configured: filter postfix: mode=agressive/);
+});

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtinFilterNames, BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher } from '../../lib/filter';
-import { builtinFilterInfo } from '../../lib/filter-library';
+import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
 
@@ -645,5 +645,23 @@ test('builtinFilterInfo reads names, descriptions and option values; a file it c
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('builtinOptionProblem names a value a built-in filter does not have, and leaves other options alone', () => {
+  const opts = (o: Record<string, string>) => new Map(Object.entries(o));
+  assert.equal(builtinOptionProblem('postfix', opts({ mode: 'agressive' })), 'filter postfix: mode=agressive is not one of its values (normal, auth, ddos, aggressive)');
+  assert.equal(builtinOptionProblem('sshd', opts({ mode: 'aggressive', publickey: 'some' })), 'filter sshd: publickey=some is not one of its values (ignore, any)');
+  assert.equal(builtinOptionProblem('postfix', opts({ mode: 'auth', logtype: 'journal' })), null);
+  assert.equal(builtinOptionProblem('nginx-limit-req', opts({ zones: 'login|api' })), null);
+  assert.equal(builtinOptionProblem('no-such-filter', opts({ mode: 'x' })), null);
+  // every value the library lists does load
+  for (const f of builtinFilterInfo()) {
+    for (const [key, values] of Object.entries(f.options)) {
+      for (const value of values) {
+        assert.equal(builtinOptionProblem(f.name, opts({ [key]: value })), null);
+        new Matcher(loadBuiltinFilter(f.name, opts({ [key]: value })));
+      }
+    }
   }
 });
