@@ -1,5 +1,6 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
-import { filterFromSettings, Matcher, MAX_LINE_LENGTH, type FilterSettings } from '../../lib/filter';
+import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from '../../lib/filter';
+import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import type { Failure } from '../../lib/messages';
 import { errorText, numberProperty, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
@@ -18,6 +19,11 @@ export = function register(RED: NodeAPI): void {
     let label = '';
 
     try {
+      if (String(def.filterSource || 'builtin') === 'builtin') {
+        // "mode=agressive" would otherwise fail as a pattern without <HOST>: name the value instead.
+        const problem = builtinOptionProblem(String(def.filterName || 'sshd').trim(), parseFilterOptions(def.filterOptions ? String(def.filterOptions) : undefined));
+        if (problem) throw new Error(problem);
+      }
       const filter = filterFromSettings(def as FilterSettings);
       const maxLineLength = numberProperty(def.maxLineLength, MAX_LINE_LENGTH, 'maxLineLength');
       if (!Number.isInteger(maxLineLength) || maxLineLength < 1) throw new Error(`maxLineLength must be a whole number of characters, at least 1 (got ${maxLineLength})`);
@@ -80,4 +86,9 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('failregex-match', FailregexMatchNode);
+
+  // The editor's list of built-in filters (name, what each reads, its options).
+  RED.httpAdmin.get('/failregex-match/filters', RED.auth.needsPermission('failregex-match.read'), (_req, res) => {
+    res.json(builtinFilterInfo());
+  });
 };

@@ -65,6 +65,12 @@ test('the editor shows the palette, opens every dialog of the example jail, and 
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate((nodeId) => (window as any).RED.nodes.node(nodeId).valid, id), true, `${id} is valid`);
   }
+  // The failregex-match dialog offers every built-in filter and says what the chosen one reads.
+  await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('f2bex.match')));
+  await page.waitForFunction(() => document.querySelectorAll('#failregex-match-builtin-filters option').length >= 16, undefined, { timeout: 10000 });
+  assert.match((await page.textContent('#failregex-match-filter-info')) ?? '', /^OpenSSH sshd\. Options: mode=normal\|ddos\|aggressive/);
+  await page.click('#node-dialog-cancel');
+  await page.waitForTimeout(300);
   // A malformed duration is flagged in the dialog.
   await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('f2bex.window')));
   await page.fill('#node-input-findtime', '10 parsecs');
