@@ -173,6 +173,17 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
     const v = lookup(key);
     if (v !== undefined) resolved.set(key, resolveValue(v.value, 0, key, v.section));
   }
+  // A <name> left over means an option chose a value the filter does not have (mode=agressive).
+  for (const key of ['prefregex', 'failregex', 'ignoreregex']) {
+    const left = /(?<!\?P)<([a-z][a-z0-9]*_)([\w-]+)>/i.exec(resolved.get(key) ?? '');
+    if (!left || KNOWN_TAGS.test(left[1] + left[2])) continue;
+    const option = left[1].slice(0, -1);
+    // Only when the filter has other <option_value> entries: then the value is what is wrong.
+    const choices = [...scope.keys()].filter((k) => k.startsWith(left[1]) && k !== left[1] + left[2]).map((k) => k.slice(left[1].length));
+    if (choices.length && options.has(option)) {
+      throw new FilterFileError(file, null, `${key} refers to <${left[1]}${left[2]}>, which is not defined: ${option}=${left[2]} is not one of ${choices.join(', ')}`);
+    }
+  }
   return resolved;
 }
 

@@ -1,5 +1,5 @@
 /** A filter from failregex-match's properties (SPEC.md names). */
-import { inlineFilter, linesOf, loadBuiltinFilter, loadFilterFile, parseFilterOptions, type FilterDefinition } from './load';
+import { inlineFilter, linesOf, loadBuiltinFilter, loadFilterFile, parseFilterOptions, splitFilterSpec, type FilterDefinition } from './load';
 
 export interface FilterSettings {
   filterSource?: unknown;
@@ -19,7 +19,9 @@ export function filterFromSettings(def: FilterSettings): FilterDefinition {
   const options = parseFilterOptions(def.filterOptions ? String(def.filterOptions) : undefined);
   let filter: FilterDefinition;
   if (source === 'builtin') {
-    filter = loadBuiltinFilter(String(def.filterName || 'sshd').trim(), options);
+    // "sshd[mode=aggressive]" as the name works as in a jail; options given apart win.
+    const spec = splitFilterSpec(String(def.filterName || 'sshd').trim());
+    filter = loadBuiltinFilter(spec.name, new Map([...spec.options, ...options]));
   } else if (source === 'file') {
     const file = String(def.filterFile ?? '').trim();
     if (!file) throw new Error('no filter file: give the path of a fail2ban filter .conf, e.g. /etc/fail2ban/filter.d/sshd.conf');

@@ -138,3 +138,13 @@ test('a long hostile line is cut and does not make sshd patterns spin', () => {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   assert.ok(ms < 2000, `matching took ${ms} ms`);
 });
+
+test('a built-in name may carry its options, and a wrong option value is named with the choices', () => {
+  const def = filterFromSettings({ filterSource: 'builtin', filterName: 'sshd[mode=aggressive]' });
+  const kex = 'Nov 24 10:00:01 box sshd[1]: Unable to negotiate with 203.0.113.8 port 4: no matching key exchange method found. Their offer: x';
+  assert.deepEqual(hostOf(new Matcher(def), kex), ['203.0.113.8']);
+  assert.throws(
+    () => filterFromSettings({ filterSource: 'builtin', filterName: 'sshd', filterOptions: 'mode=agressive' }),
+    /mode=agressive is not one of normal, ddos, aggressive/,
+  );
+});
