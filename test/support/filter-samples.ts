@@ -1,0 +1,470 @@
+/**
+ * Sample lines for the built-in filters, written for the tests (documentation addresses only): lines
+ * in each daemon's log format that must match (with the offender and user), lines that must not,
+ * lines where client-controlled text holds another address, and a hostile line.
+ */
+
+export interface Hit {
+  line: string;
+  host: string;
+  user?: string;
+}
+
+
+export interface Table {
+  filter: string;
+  options?: Record<string, string>;
+  /** Lines that are failures: the host (and user) expected. */
+  match: Hit[];
+  /** Lines that are no failure. */
+  miss: string[];
+  /** Client-controlled text holds another address: the expected host, or null for no match. */
+  injected: Array<{ line: string; host: string | null }>;
+  /** A long hostile line: `head` then `fragment` repeated to 64 KiB. */
+  hostile: { head: string; fragment: string };
+}
+
+export const tables: Table[] = [
+  {
+    filter: 'postfix',
+    match: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from mail.example.net[2001:db8::25]: 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table; from=<a@example.net> to=<nobody@example.org> proto=ESMTP helo=<mail.example.net>', host: '2001:db8::25' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[198.51.100.20]: 450 4.7.1 Client host rejected: cannot find your hostname, [198.51.100.20]; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>', host: '198.51.100.20' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[198.51.100.21]: 450 4.7.1 <bogus>: Helo command rejected: Host not found; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<bogus>', host: '198.51.100.21' },
+      { line: 'Nov 24 10:00:01 mx postfix/submission/smtpd[99]: 4Nk9Zx3yQvz1XX: reject: RCPT from unknown[203.0.113.22]:41000: 554 5.7.1 Service unavailable; Client host [203.0.113.22] blocked using zen.example.net; from=<a@b> to=<c@d> proto=ESMTP helo=<x>', host: '203.0.113.22' },
+      { line: '2026-11-24T10:00:01.123456+01:00 mx postfix/smtpd[2211]: NOQUEUE: reject: MAIL from unknown[203.0.113.23]: 553 5.7.1 <root@example.org>: Sender address rejected: not logged in; from=<root@example.org> proto=ESMTP helo=<x>', host: '203.0.113.23' },
+      { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: NOQUEUE: reject: RCPT from [203.0.113.24]:50123: 550 5.7.1 Service unavailable; client [203.0.113.24] blocked using zen.example.net; from=<a@example.net>, to=<b@example.org>, proto=ESMTP, helo=<x>', host: '203.0.113.24' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.25]: 454 4.7.1 Service unavailable; Client host [203.0.113.25] blocked using bl.example.net; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>', host: '203.0.113.25' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/help/example.org.html; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: connect from unknown[203.0.113.5]',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: 4Nk9Zx3yQvz1XX: client=mail.example.net[203.0.113.5]',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after AUTH from unknown[203.0.113.5]',
+      'Nov 24 10:00:01 mx postfix/smtp[2212]: 4Nk9Zx3yQvz1XX: to=<a@example.net>, relay=mx.example.net[198.51.100.9]:25, delay=1, status=bounced (host mx.example.net[198.51.100.9] said: 550 5.1.1 no such user)',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <x@[198.51.100.1]>: Relay access denied; from=<unknown[198.51.100.1]: @example.net> to=<x@[198.51.100.1]> proto=ESMTP helo=<unknown[198.51.100.1]>', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <NOQUEUE: reject: RCPT from x[198.51.100.1]: 554 5.7.1 x>: Recipient address rejected: Greylisted; from=<a@b> to=<c@d>', host: null },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from ', fragment: 'unknown[192.0.2.1]: ' },
+  },
+  {
+    filter: 'postfix',
+    options: { mode: 'auth' },
+    match: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/submission/smtpd[2211]: warning: host.example.net[2001:db8::77]: SASL PLAIN authentication failed: authentication failure', host: '2001:db8::77' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: 4Nk9Zx3yQvz1XX: client=unknown[203.0.113.5], sasl_method=PLAIN, sasl_username=alice',
+      // the SASL server failed, not the client
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: Connection lost to authentication server',
+    ],
+    injected: [],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: warning: ', fragment: 'unknown[192.0.2.1]: SASL ' },
+  },
+  {
+    filter: 'postfix',
+    options: { mode: 'ddos' },
+    match: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after AUTH from unknown[203.0.113.5]', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: too many errors after RCPT from unknown[203.0.113.6]', host: '203.0.113.6' },
+      { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: PREGREET 11 after 0.08 from [203.0.113.7]:4711: EHLO x\\r\\n', host: '203.0.113.7' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.8] ehlo=1 auth=0/1 quit=1 commands=2/3', host: '203.0.113.8' },
+      { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: COMMAND TIME LIMIT from [2001:db8::25]:4000 after CONNECT', host: '2001:db8::25' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: improper command pipelining after EHLO from unknown[203.0.113.9]: MAIL FROM:<a@b>\\r\\n', host: '203.0.113.9' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after DATA (0 bytes) from mail.example.net[203.0.113.5]',
+    ],
+    injected: [{ line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: NON-SMTP COMMAND from [203.0.113.7]:4711 after CONNECT: GET / from [198.51.100.1]:1', host: '203.0.113.7' }],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/postscreen[1]: PREGREET 11 after 0.1 from ', fragment: '[192.0.2.1]:1' },
+  },
+  {
+    filter: 'postfix-greylist',
+    match: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/help/example.org.html; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from mail.example.net[2001:db8::25]:50000: 450 4.7.1 <bob@example.org>: Recipient address rejected: Greylisted for 300 seconds; from=<a@example.net> to=<bob@example.org> proto=ESMTP helo=<mail.example.net>', host: '2001:db8::25' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>',
+      'Nov 24 10:00:01 mx postgrey[900]: action=greylist, reason=new, client_name=unknown, client_address=203.0.113.5, sender=x@example.net, recipient=info@example.org',
+      'Nov 24 10:00:01 mx postfix/smtpd[2211]: 4Nk9Zx3yQvz1XX: client=mail.example.net[203.0.113.5]',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <x@[198.51.100.1]>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<RCPT from unknown[198.51.100.1]: > to=<x@[198.51.100.1]> proto=ESMTP helo=<[198.51.100.1]>', host: '203.0.113.5' },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 450 4.2.0 <', fragment: 'a>: Recipient address rejected: ' },
+  },
+  {
+    filter: 'postfix-greylist',
+    options: { reason: 'Please try again later' },
+    match: [{ line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Please try again later; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', host: '203.0.113.5' }],
+    miss: ['Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>'],
+    injected: [],
+    hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 450 4.2.0 <', fragment: 'a>: Please try again ' },
+  },
+  {
+    filter: 'named',
+    match: [
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): query (cache) 'example.org/ANY/IN' denied (allow-query-cache did not match)", host: '203.0.113.5' },
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 2001:db8::53#4000 (example.com): view external: zone transfer 'example.com/AXFR/IN' denied", host: '2001:db8::53' },
+      { line: "24-Nov-2026 10:00:01.123 security: info: client @0x7f3a2c0a8b68 198.51.100.7#1053 (example.org): update 'example.org/IN' denied", host: '198.51.100.7' },
+      { line: "24-Nov-2026 10:00:01.123 client 198.51.100.8#1053: query 'x.test/A/IN' denied", host: '198.51.100.8' },
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.9#4000 (example.net): bad zone transfer request: 'example.net/IN': non-authoritative zone (NOTAUTH)", host: '203.0.113.9' },
+    ],
+    miss: [
+      "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): query: example.org IN A +E(0)K (192.0.2.53)",
+      "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): transfer of 'example.org/IN': AXFR started (serial 2026112401)",
+      'Nov 24 10:00:01 ns1 named[811]: zone example.org/IN: loaded serial 2026112401',
+    ],
+    injected: [
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (198.51.100.1#53): query (cache) 'client\\ 198.51.100.1#53/A/IN' denied", host: '203.0.113.5' },
+      // BIND escapes the special characters of a query name (")" as "\)", a space as "\032").
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (x\\):\\032client\\032198.51.100.1#1): query (cache) 'x\\):\\032client\\032198.51.100.1#1/A/IN' denied", host: '203.0.113.5' },
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (x): client 198.51.100.1#1): query (cache) 'x/A/IN' denied", host: null },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 ns1 named[1]: client @0x1 192.0.2.1#1 (', fragment: '\\)\\(a' },
+  },
+  {
+    filter: 'dovecot',
+    match: [
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: '203.0.113.5', user: 'alice' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Login aborted: Connection closed (auth failed, 3 attempts in 12 secs) (auth_failed): user=<dave@example.org>, method=LOGIN, rip=2001:db8::110, lip=2001:db8::1, TLS, session=<x>', host: '2001:db8::110', user: 'dave@example.org' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected: Inactivity (auth failed, 1 attempts in 178 secs): user=<eve>, method=PLAIN, rip=203.0.113.10, lip=192.0.2.1, session=<x>', host: '203.0.113.10', user: 'eve' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.6,<aBcD/+e1>): unknown user', host: '203.0.113.6', user: 'bob' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(4242): pam(carol,203.0.113.7,<x1>): pam_authenticate() failed: Authentication failure (password mismatch?)', host: '203.0.113.7', user: 'carol' },
+      { line: 'Nov 24 10:00:01 auth: Info: sql(frank@example.org,203.0.113.8,<Zx9>): Password mismatch', host: '203.0.113.8', user: 'frank@example.org' },
+      { line: 'Nov 24 10:00:01 imap-login: Info: Aborted login (auth failed, 2 attempts in 4 secs): user=<gina>, method=PLAIN, rip=203.0.113.11, lip=192.0.2.1, session=<y>', host: '203.0.113.11', user: 'gina' },
+      { line: 'Nov 24 10:00:01 mail dovecot: submission-login: Client has quit the connection (auth failed, 1 attempts in 2 secs): user=<hank>, method=LOGIN, rip=203.0.113.12, lip=192.0.2.1, TLS, session=<z>', host: '203.0.113.12', user: 'hank' },
+      { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected: Connection closed: read(size=1024) failed: Connection reset by peer (auth failed, 1 attempts in 0 secs): user=<ida>, rip=203.0.113.13, lip=192.0.2.1, TLS', host: '203.0.113.13', user: 'ida' },
+      { line: 'Nov 24 10:00:01 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<jo>, method=PLAIN, rip=203.0.113.14', host: '203.0.113.14', user: 'jo' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(kim,203.0.113.15,<Qw3>): invalid credentials', host: '203.0.113.15', user: 'kim' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.18,<aBcD>): Password mismatch (given password: letmein)', host: '203.0.113.18', user: 'bob' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: dovecot: auth(default): pam(lee,203.0.113.16): pam_authenticate() failed: User not known to the underlying authentication module', host: '203.0.113.16', user: 'lee' },
+      { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=mo rhost=203.0.113.17  user=mo', host: '203.0.113.17', user: 'mo' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mail dovecot[811]: imap-login: Login: user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, mpid=4242, TLS, session=<8r1hBxmW0K3L>',
+      'Nov 24 10:00:01 mail dovecot[811]: imap(alice)<4242><8r1hBxmW0K3L>: Disconnected: Logged out in=120 out=4500',
+      'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, session=<x>',
+      'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Aborted login (tried to use disallowed plaintext auth): user=<>, rip=203.0.113.12, lip=192.0.2.1, session=<x>',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=198.51.100.1, lip=x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: null },
+      // a name holding "): " is refused: no real account is called that
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): unknown user,203.0.113.5,<Zx9>): Password mismatch', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x 198.51.100.1,203.0.113.5,<Zx9>): Password mismatch', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(1): pam(x,198.51.100.1): pam_authenticate() failed: Authentication failure,203.0.113.5,<s1>): pam_authenticate() failed: Permission denied', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1,<a>): unknown user (given,203.0.113.5,<Zx9>): unknown user', host: null },
+      { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.1 rhost=203.0.113.17  user=x rhost=198.51.100.1', host: null },
+      // auth_verbose_passwords=plain logs the password the client sent
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.6,<aBcD>): Password mismatch (given password: ): x,198.51.100.1): pam_authenticate() failed: a (b)', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): Password mismatch (given password: ,203.0.113.6,<aBcD>): Password mismatch (given password: y)', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<(auth failed, 1 attempts): user=<a>, rip=198.51.100.1, lip=x>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1', host: null },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts): user=<', fragment: '>, rip=192.0.2.1, lip=x, ' },
+  },
+  {
+    filter: 'dovecot',
+    options: { mode: 'aggressive' },
+    match: [
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Aborted login (tried to use disallowed plaintext auth): user=<>, rip=203.0.113.12, lip=192.0.2.1, session=<x>', host: '203.0.113.12' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.13, lip=192.0.2.1, TLS handshaking: SSL_accept() failed: error:0A00006C:SSL routines::bad key share, session=<x>', host: '203.0.113.13' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected: Connection closed: SSL_accept() failed: error:0A00010B:SSL routines::wrong version number (no auth attempts in 0 secs): user=<>, rip=203.0.113.14, lip=192.0.2.1, TLS handshaking: SSL_accept() failed, session=<x>', host: '203.0.113.14' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (client didn\'t finish SASL auth, waited 2 secs): user=<>, method=PLAIN, rip=203.0.113.15, lip=192.0.2.1, session=<x>', host: '203.0.113.15' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: '203.0.113.5', user: 'alice' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, session=<x>',
+      'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (no auth attempts in 1 secs): user=<>, rip=203.0.113.11, lip=192.0.2.1, TLS handshaking: Disconnected, session=<x>',
+    ],
+    injected: [],
+    hostile: { head: 'Nov 24 10:00:01 mail dovecot: imap-login: Disconnected (no auth attempts): user=<', fragment: '>, rip=192.0.2.1, lip=x, TLS' },
+  },
+  {
+    filter: 'vsftpd',
+    match: [
+      { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [alice] FAIL LOGIN: Client "203.0.113.5"', host: '203.0.113.5', user: 'alice' },
+      { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [bob] FAIL LOGIN: Client "::ffff:203.0.113.6", "User is not in the allow user list."', host: '203.0.113.6', user: 'bob' },
+      { line: 'Nov 24 10:00:01 ftp vsftpd[4242]: [carol] FAIL LOGIN: Client "2001:db8::21"', host: '2001:db8::21', user: 'carol' },
+      { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=dave rhost=203.0.113.7  user=dave', host: '203.0.113.7', user: 'dave' },
+      { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= rhost=203.0.113.8', host: '203.0.113.8', user: '' },
+    ],
+    miss: [
+      'Tue Nov 24 10:00:01 2026 [pid 4242] [alice] OK LOGIN: Client "203.0.113.5"',
+      'Tue Nov 24 10:00:01 2026 [pid 4242] CONNECT: Client "203.0.113.5"',
+      'Tue Nov 24 10:00:01 2026 [pid 4242] [alice] OK DOWNLOAD: Client "203.0.113.5", "/pub/file.iso", 1048576 bytes, 2048.00Kbyte/sec',
+      'Nov 24 10:00:01 box sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.7  user=root',
+    ],
+    injected: [
+      { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [x] FAIL LOGIN: Client "198.51.100.1"] FAIL LOGIN: Client "203.0.113.5"', host: null },
+      { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=x rhost=198.51.100.1 rhost=203.0.113.7  user=x rhost=198.51.100.1', host: null },
+      { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= rhost=203.0.113.7  user=x rhost=198.51.100.1', host: null },
+      { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [Client "198.51.100.1"] FAIL LOGIN: Client "203.0.113.5"', host: '203.0.113.5' },
+    ],
+    hostile: { head: 'Tue Nov 24 10:00:01 2026 [pid 1] [', fragment: '] FAIL LOGIN: Client "192.0.2.1", ' },
+  },
+  {
+    filter: 'proftpd',
+    match: [
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - USER alice (Login failed): Incorrect password', host: '203.0.113.5', user: 'alice' },
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242] ftp.example.org (::ffff:203.0.113.6[::ffff:203.0.113.6]): USER bob: no such user found from ::ffff:203.0.113.6 [::ffff:203.0.113.6] to ::ffff:192.0.2.1:21', host: '203.0.113.6', user: 'bob' },
+      { line: '2026-11-24 10:00:01,123 ftp proftpd[4242] ftp.example.org (2001:db8::21[2001:db8::21]): SECURITY VIOLATION: Root login attempted.', host: '2001:db8::21' },
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (203.0.113.8[203.0.113.8]) - Maximum login attempts (3) exceeded, connection refused', host: '203.0.113.8' },
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.9]) - USER carol (Login failed): User in /etc/ftpusers', host: '203.0.113.9', user: 'carol' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - USER alice: Login successful.',
+      'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - FTP session opened.',
+      'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org - ProFTPD 1.3.8 (stable) (built Mon Jan 1 2026) standalone mode STARTUP',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - USER x (z[198.51.100.1]) - USER y (Login failed): Incorrect password', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - USER q: no such user found from x [198.51.100.1] to 1: no such user found from client.example.net [203.0.113.5] to 192.0.2.1:21', host: '203.0.113.5' },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 ftp proftpd[1]: ftp.example.org (x[192.0.2.1]) - USER ', fragment: 'a (Login failed)' },
+  },
+  {
+    filter: 'pure-ftpd',
+    match: [
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [WARNING] Authentication failed for user [alice]', host: '203.0.113.5', user: 'alice' },
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd[4242]: (?@2001:db8::21) [WARNING] Authentication failed for user [root]', host: '2001:db8::21', user: 'root' },
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@client.example.net) [WARNING] Authentication failed for user [bob]', host: 'client.example.net', user: 'bob' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [INFO] New connection from 203.0.113.5',
+      'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [INFO] alice is now logged in',
+      'Nov 24 10:00:01 ftp pure-ftpd: (alice@203.0.113.5) [INFO] Logout.',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [WARNING] Authentication failed for user [x] (?@198.51.100.1) [WARNING] Authentication failed for user [y]', host: '203.0.113.5' },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 ftp pure-ftpd: (?@192.0.2.1) [WARNING] Authentication failed for user [', fragment: '] [' },
+  },
+  {
+    filter: 'exim',
+    match: [
+      { line: '2026-11-24 10:00:01 dovecot_plain authenticator failed for (WIN-ABC) [203.0.113.5]:50412 I=[192.0.2.1]:587: 535 Incorrect authentication data (set_id=alice)', host: '203.0.113.5', user: 'alice' },
+      { line: '2026-11-24 10:00:01 [4242] plain authenticator failed for ([192.168.1.2]) [203.0.113.6]: 535 Incorrect authentication data', host: '203.0.113.6' },
+      { line: '2026-11-24 10:00:01 H=mail.example.net (helo.example.net) [2001:db8::25]:41000 I=[192.0.2.1]:25 F=<a@example.net> rejected RCPT <nobody@example.org>: Unknown user', host: '2001:db8::25' },
+      { line: '2026-11-24 10:00:01 1tGxyz-0001aB-Cd H=(x) [203.0.113.7]:4000 F=<a@example.net> rejected RCPT <c@example.com>: relay not permitted', host: '203.0.113.7' },
+      { line: '2026-11-24 10:00:01 H=bad.example.net [203.0.113.8] sender verify fail for <x@bad.example.net>: all relevant MX records point to non-existent hosts', host: '203.0.113.8' },
+      { line: '2026-11-24 10:00:01 SMTP call from (x) [203.0.113.9]:4000 I=[192.0.2.1]:25 dropped: too many syntax or protocol errors (last command was "AUTH LOGIN")', host: '203.0.113.9' },
+      { line: 'Nov 24 10:00:01 mx exim[4242]: H=(helo) [203.0.113.10]:4000 F=<x@example.net> rejected RCPT <y@example.org>: Unknown user', host: '203.0.113.10' },
+      { line: '2026-11-24 10:00:01 [4242] H=(helo) [203.0.113.11]:3755 I=[192.0.2.1]:25 F=x@example.net rejected RCPT y@example.org: relay not permitted', host: '203.0.113.11' },
+      { line: '2026-11-24 10:00:01 [4242] 1tGxyz-0001aB-Cd SMTP connection from (helo) [203.0.113.12]:44884 I=[192.0.2.1]:25 closed by DROP in ACL', host: '203.0.113.12' },
+      { line: '2026-11-24 10:00:01 [4242] SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[203.0.113.13]:25936 I=[192.0.2.1]:25 input="GET / HTTP/1.1"', host: '203.0.113.13' },
+    ],
+    miss: [
+      '2026-11-24 10:00:01 1tGxyz-0001aB-Cd <= a@example.net H=mail.example.net [203.0.113.10]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 S=1234 id=abc@example.net',
+      '2026-11-24 10:00:01 1tGxyz-0001aB-Cd => alice <alice@example.org> R=local_user T=mail_spool',
+      '2026-11-24 10:00:01 [4242] no MAIL in SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 D=21s C=EHLO,STARTTLS',
+      '2026-11-24 10:00:01 SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 closed by QUIT',
+    ],
+    injected: [
+      // the client's text comes before the address in these: not read at all
+      { line: '2026-11-24 10:00:01 SMTP protocol error in "AUTH LOGIN" H=(x) [198.51.100.1]:1" H=(helo) [203.0.113.6]:4000 I=[192.0.2.1]:587 AUTH command used when not advertised', host: null },
+      { line: '2026-11-24 10:00:01 H=(x) [198.51.100.1]:1) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
+      { line: '2026-11-24 10:00:01 H=(x [198.51.100.1]) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
+      { line: '2026-11-24 10:00:01 H=(helo) [203.0.113.7]:4000 F=<x> rejected RCPT <y> H=(z) [198.51.100.1]:1 F=<x> rejected RCPT <y>: Unknown user', host: '203.0.113.7' },
+      { line: '2026-11-24 10:00:01 login authenticator failed for (helo) [203.0.113.5]:1: 535 Incorrect authentication data (set_id=for (x) [198.51.100.1]: 535 )', host: '203.0.113.5' },
+    ],
+    hostile: { head: '2026-11-24 10:00:01 H=(', fragment: 'a) [192.0.2.1]:1 (' },
+  },
+  {
+    filter: 'exim',
+    options: { mode: 'aggressive' },
+    match: [
+      { line: '2026-11-24 10:00:01 [4242] no MAIL in SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 D=21s C=EHLO,STARTTLS', host: '203.0.113.9' },
+      { line: '2026-11-24 10:00:01 unexpected disconnection while reading SMTP command from (helo) [203.0.113.10]:4000 I=[192.0.2.1]:25 D=1s', host: '203.0.113.10' },
+    ],
+    miss: ['2026-11-24 10:00:01 SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 closed by QUIT'],
+    injected: [],
+    hostile: { head: '2026-11-24 10:00:01 no MAIL in SMTP connection from (', fragment: 'a) [192.0.2.1] (' },
+  },
+  {
+    filter: 'courier',
+    match: [
+      { line: 'Nov 24 10:00:01 mail imapd-ssl: LOGIN FAILED, user=alice@example.org, ip=[::ffff:203.0.113.5]', host: '203.0.113.5', user: 'alice@example.org' },
+      { line: 'Nov 24 10:00:01 mail pop3d: LOGIN FAILED, user=bob, ip=[::ffff:203.0.113.6], port=[4711]', host: '203.0.113.6', user: 'bob' },
+      { line: 'Nov 24 10:00:01 mail imapd: LOGIN FAILED, method=PLAIN, ip=[2001:db8::5]', host: '2001:db8::5' },
+      { line: 'Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<a@example.net>,to=<nobody@example.org>: 550 User unknown.', host: '203.0.113.7' },
+      { line: 'Nov 24 10:00:01 mail courieresmtpd[4242]: error,relay=::ffff:203.0.113.8,port=4711,msg="535 Authentication failed.",cmd: AUTH LOGIN alice', host: '203.0.113.8' },
+    ],
+    miss: [
+      'Nov 24 10:00:01 mail imapd: LOGIN, user=alice, ip=[::ffff:203.0.113.5], port=[4711], protocol=IMAP',
+      'Nov 24 10:00:01 mail imapd: Connection, ip=[::ffff:203.0.113.5]',
+      'Nov 24 10:00:01 mail courieresmtpd: started,ip=[::ffff:203.0.113.7],port=[4711]',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 mail pop3d: LOGIN FAILED, user=x, ip=[::ffff:198.51.100.1], ip=[::ffff:203.0.113.5], port=[4711]', host: null },
+      { line: 'Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<error,relay=::ffff:198.51.100.1,>,to=<x>: 550 User unknown.', host: '203.0.113.7' },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 mail imapd: LOGIN FAILED, user=', fragment: 'a, ip=[192.0.2.1' },
+  },
+  {
+    filter: 'courier',
+    options: { mode: 'auth' },
+    match: [{ line: 'Nov 24 10:00:01 mail pop3d: LOGIN FAILED, user=bob, ip=[::ffff:203.0.113.6], port=[4711]', host: '203.0.113.6', user: 'bob' }],
+    miss: ['Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<a@example.net>,to=<nobody@example.org>: 550 User unknown.'],
+    injected: [],
+    hostile: { head: 'Nov 24 10:00:01 mail courieresmtpd: error,relay=', fragment: '::ffff:192.0.2.1,' },
+  },
+  {
+    filter: 'nginx-http-auth',
+    match: [
+      { line: '2026/11/24 10:00:01 [error] 811#811: *5 user "alice": password mismatch, client: 203.0.113.5, server: example.org, request: "GET /admin/ HTTP/1.1", host: "example.org"', host: '203.0.113.5', user: 'alice' },
+      { line: '2026/11/24 10:00:01 [error] 811#811: *6 user "bob" was not found in "/etc/nginx/.htpasswd", client: 2001:db8::5, server: example.org, request: "GET / HTTP/2.0", host: "example.org"', host: '2001:db8::5', user: 'bob' },
+    ],
+    miss: [
+      '2026/11/24 10:00:01 [error] 811#811: *5 no user/password was provided for basic authentication, client: 203.0.113.5, server: example.org, request: "GET /admin/ HTTP/1.1", host: "example.org"',
+      '2026/11/24 10:00:01 [error] 811#811: *7 open() "/var/www/html/favicon.ico" failed (2: No such file or directory), client: 203.0.113.5, server: example.org, request: "GET /favicon.ico HTTP/1.1", host: "example.org"',
+    ],
+    injected: [
+      { line: '2026/11/24 10:00:01 [error] 811#811: *5 user "x\\", client 198.51.100.1": password mismatch, client: 203.0.113.5, server: example.org, request: "GET /?, client: 198.51.100.1, server: x HTTP/1.1", host: "198.51.100.1"', host: '203.0.113.5' },
+      { line: '2026/11/24 10:00:01 [error] 811#811: *5 user "x" was not found in "y", client 198.51.100.1, z": password mismatch, client: 203.0.113.5, server: example.org', host: '203.0.113.5' },
+    ],
+    hostile: { head: '2026/11/24 10:00:01 [error] 1#1: *1 user "', fragment: 'a", client 192.0.2.1 ' },
+  },
+  {
+    filter: 'nginx-limit-req',
+    match: [
+      { line: '2026/11/24 10:00:01 [error] 811#811: *77 limiting requests, excess: 10.520 by zone "login", client: 203.0.113.5, server: example.org, request: "POST /login HTTP/1.1", host: "example.org"', host: '203.0.113.5' },
+      { line: '2026/11/24 10:00:01 [warn] 811#811: *78 limiting requests, excess: 5.000 by zone "api", client: 2001:db8::80, server: example.org, request: "GET /api/x HTTP/2.0", host: "example.org"', host: '2001:db8::80' },
+    ],
+    miss: [
+      '2026/11/24 10:00:01 [warn] 811#811: *77 delaying request, excess: 0.520, by zone "login", client: 203.0.113.5, server: example.org, request: "POST /login HTTP/1.1", host: "example.org"',
+      '2026/11/24 10:00:01 [error] 811#811: *7 limiting connections by zone "perip", client: 203.0.113.5, server: example.org, request: "GET / HTTP/1.1", host: "example.org"',
+    ],
+    injected: [
+      { line: '2026/11/24 10:00:01 [error] 811#811: *77 limiting requests, excess: 1.000 by zone "login", client: 203.0.113.5, server: example.org, request: "GET /?by zone \\"login\\", client: 198.51.100.1, HTTP/1.1", host: "198.51.100.1"', host: '203.0.113.5' },
+    ],
+    hostile: { head: '2026/11/24 10:00:01 [error] 1#1: *1 limiting requests, excess: 1.0 by zone "', fragment: 'a", client: 192.0.2.1, ' },
+  },
+  {
+    filter: 'nginx-limit-req',
+    options: { zones: 'login|auth' },
+    match: [{ line: '2026/11/24 10:00:01 [error] 811#811: *77 limiting requests, excess: 10.520 by zone "login", client: 203.0.113.5, server: example.org, request: "POST /login HTTP/1.1", host: "example.org"', host: '203.0.113.5' }],
+    miss: ['2026/11/24 10:00:01 [error] 811#811: *78 limiting requests, excess: 5.000 by zone "api", client: 203.0.113.6, server: example.org, request: "GET /api/x HTTP/2.0", host: "example.org"'],
+    injected: [],
+    hostile: { head: '2026/11/24 10:00:01 [error] 1#1: *1 limiting requests, excess: 1.0 by zone "', fragment: 'login|' },
+  },
+  {
+    filter: 'apache-auth',
+    match: [
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01617: user alice: authentication failure for "/admin": Password Mismatch', host: '203.0.113.5', user: 'alice' },
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.6:51235] AH01618: user bob not found: /admin', host: '203.0.113.6', user: 'bob' },
+      { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.7] user carol not found: /private/', host: '203.0.113.7', user: 'carol' },
+      { line: "[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 2001:db8::80:51236] AH01790: user `dave' in realm `private' not found: /x", host: '2001:db8::80', user: 'dave' },
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.8:51237] AH01792: user erin: password mismatch: /x', host: '203.0.113.8', user: 'erin' },
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.9:51238] AH01614: client used wrong authentication scheme: /admin', host: '203.0.113.9' },
+      { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.10] Digest: user frank: password mismatch: /private/', host: '203.0.113.10', user: 'frank' },
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.11:51239] AH01789: unknown algorithm `MD7\' received: /private/', host: '203.0.113.11' },
+      { line: 'Nov 24 10:00:01 www apache2[811]: [auth_basic:error] [pid 811:tid 812] [client 203.0.113.12:51240] AH01618: user gus not found: /admin', host: '203.0.113.12', user: 'gus' },
+      { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.13] user hal not found', host: '203.0.113.13', user: 'hal' },
+    ],
+    miss: [
+      '[Tue Nov 24 10:00:01.123456 2026] [authz_core:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01630: client denied by server configuration: /var/www/html/.git',
+      '[Tue Nov 24 10:00:01.123456 2026] [core:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH00126: Invalid URI in request GET /../.. HTTP/1.1',
+      '[Tue Nov 24 10:00:01.123456 2026] [mpm_event:notice] [pid 811:tid 812] AH00489: Apache/2.4.62 (Debian) configured -- resuming normal operations',
+      // a stale nonce after a restart is no attack
+      '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01776: invalid nonce b9YAiJDiBAZZZ1b1 received - hash is not d42d824dee7a',
+    ],
+    injected: [
+      { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01618: user [client 198.51.100.1] not found: /[client 198.51.100.1], referer: http://198.51.100.1/', host: '203.0.113.5' },
+    ],
+    hostile: { head: '[Tue Nov 24 10:00:01.1 2026] [auth_basic:error] [pid 1:tid 2] [client 192.0.2.1:1] AH01618: user ', fragment: 'a: authentication failure for "' },
+  },
+  {
+    filter: 'apache-badbots',
+    match: [
+      { line: '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET /wp-login.php HTTP/1.1" 404 196 "-" "Mozilla/5.0 zgrab/0.x"', host: '203.0.113.5' },
+      { line: 'example.org:443 2001:db8::7 - - [24/Nov/2026:10:00:01 +0100] "GET /?q=\\"x\\" HTTP/1.1" 404 196 "http://198.51.100.1/" "sqlmap/1.7.2#stable (https://sqlmap.org)"', host: '2001:db8::7' },
+      { line: '203.0.113.6 - - [24/Nov/2026:10:00:01 +0100] "GET /.env HTTP/1.1" 404 153 "-" "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000001)"', host: '203.0.113.6' },
+    ],
+    miss: [
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"',
+      '203.0.113.5 - alice [24/Nov/2026:10:00:01 +0100] "GET /zgrab HTTP/1.1" 200 5120 "https://example.org/sqlmap" "curl/8.5.0"',
+    ],
+    injected: [
+      { line: '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET /\\" 200 1 \\"-\\" \\"x\\" HTTP/1.1" 404 196 "198.51.100.1 - - [x] \\"GET /\\"" "198.51.100.1 zgrab"', host: '203.0.113.5' },
+    ],
+    hostile: { head: '192.0.2.1 - - [24/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 1 "-" "', fragment: '\\"a\\\\' },
+  },
+  {
+    filter: 'apache-badbots',
+    options: { badbots: 'EvilCrawler' },
+    match: [{ line: '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 1 "-" "EvilCrawler/1.0"', host: '203.0.113.5' }],
+    miss: ['203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 1 "-" "zgrab/0.x"'],
+    injected: [],
+    hostile: { head: '192.0.2.1 - - [24/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 1 "-" "', fragment: 'EvilCrawle' },
+  },
+  {
+    filter: 'mysqld-auth',
+    match: [
+      { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'root'@'203.0.113.5' (using password: YES)", host: '203.0.113.5', user: 'root' },
+      { line: "2026-11-24T10:00:01.123456Z 42 [Note] [MY-010926] [Server] Access denied for user 'admin'@'2001:db8::33' (using password: YES)", host: '2001:db8::33', user: 'admin' },
+      { line: "261124 10:00:01 [Warning] Access denied for user 'root'@'203.0.113.6' (using password: NO)", host: '203.0.113.6', user: 'root' },
+      { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'bob'@'203.0.113.7' (using password: NO)", host: '203.0.113.7', user: 'bob' },
+      { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol' },
+    ],
+    miss: [
+      "2026-11-24 10:00:01 42 [Warning] Aborted connection 42 to db: 'unconnected' user: 'unauthenticated' host: '203.0.113.5' (This connection closed normally without authentication)",
+      '2026-11-24 10:00:01 0 [Note] /usr/sbin/mariadbd: ready for connections.',
+      "2026-11-24T10:00:01.123456Z 8 [Warning] [MY-010055] [Server] IP address '203.0.113.5' could not be resolved: Name or service not known",
+    ],
+    injected: [
+      { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'x'@'198.51.100.1' (using password: YES)'@'203.0.113.7' (using password: YES)", host: null },
+      { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'x 198.51.100.1'@'203.0.113.8' (using password: YES)", host: '203.0.113.8' },
+    ],
+    hostile: { head: "2026-11-24 10:00:01 42 [Warning] Access denied for user '", fragment: "a'@'192.0.2.1' " },
+  },
+  {
+    filter: 'node-red-admin',
+    match: [
+      // The line the documented httpAdminMiddleware writes (see filters/node-red-admin.conf).
+      { line: '[audit] {"event":"auth.login.fail.http","ip":"203.0.113.5","username":"admin","status":403}', host: '203.0.113.5', user: 'admin' },
+      { line: '[audit] {"event":"auth.login.fail.http","ip":"::ffff:203.0.113.6","username":"admin","status":403}', host: '203.0.113.6' },
+      { line: 'Nov 24 10:00:01 pi Node-RED[811]: [audit] {"event":"auth.login.fail.http","ip":"2001:db8::1880","status":401,"username":"x y"}', host: '2001:db8::1880', user: 'x y' },
+      // Node-RED's own audit shape, should it carry the address ("ip" as Node-RED's log.audit(msg, req) writes it).
+      { line: '24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.credentials","username":"admin","client":"node-red-editor","scope":["*"],"level":98,"ip":"203.0.113.7","timestamp":1795565599478}', host: '203.0.113.7' },
+    ],
+    miss: [
+      // What Node-RED 4.1 writes by itself for a wrong password: no address (observed, see the e2e test).
+      '24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.credentials","username":"admin","client":"node-red-editor","scope":"","level":98,"timestamp":1795565599478}',
+      '24 Nov 10:00:01 - [audit] {"event":"auth.login","user":{"username":"admin","permissions":"*"},"username":"admin","client":"node-red-editor","scope":"*","level":98,"timestamp":1795565600179}',
+      '24 Nov 10:00:01 - [audit] {"event":"flows.set","type":"full","user":{"username":"admin","permissions":"*"},"path":"/flows","ip":"203.0.113.5","level":98,"timestamp":1795565600179}',
+      '24 Nov 10:00:01 - [info] [debug:x] [audit] {"event":"auth.login.fail.http","ip":"198.51.100.1"}',
+      '24 Nov 10:00:01 - [warn] [function:log] - [audit] {"event":"auth.login.fail.http","ip":"198.51.100.1"}',
+    ],
+    injected: [
+      { line: 'Nov 24 10:00:01 pi Node-RED[811]: [audit] {"event":"auth.login.fail.http","username":"x\\",\\"ip\\":\\"198.51.100.1","ip":"203.0.113.7","status":403}', host: '203.0.113.7' },
+      { line: '[audit] {"event":"auth.login.fail.credentials","username":"\\",\\"ip\\":\\"198.51.100.1\\"}","client":"node-red-editor","scope":"","level":98}', host: null },
+    ],
+    hostile: { head: '[audit] {"event":"auth.login.fail.http"', fragment: ',"a":["\\"",1' },
+  },
+  {
+    filter: 'node-red-admin',
+    options: { mode: 'proxy' },
+    match: [
+      { line: '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 403 82 "https://nr.example.org/" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"', host: '203.0.113.5' },
+      { line: 'nr.example.org:443 2001:db8::5 - - [24/Nov/2026:10:00:01 +0100] "POST /admin/auth/token HTTP/2.0" 401 60 "-" "node-red-admin/4.0.0"', host: '2001:db8::5' },
+    ],
+    miss: [
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 200 240 "https://nr.example.org/" "Mozilla/5.0"',
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "GET /auth/login HTTP/1.1" 200 80 "https://nr.example.org/" "Mozilla/5.0"',
+      '203.0.113.5 - - [24/Nov/2026:10:00:01 +0100] "POST /flows HTTP/1.1" 401 0 "https://nr.example.org/" "Mozilla/5.0"',
+    ],
+    injected: [
+      { line: '203.0.113.5 - x\\" 198.51.100.1 \\"POST /auth/token HTTP/1.1\\" 403 [24/Nov/2026:10:00:01 +0100] "POST /auth/token HTTP/1.1" 403 82 "198.51.100.1 - - \\"POST /auth/token HTTP/1.1\\" 403 1" "198.51.100.1"', host: '203.0.113.5' },
+    ],
+    hostile: { head: '192.0.2.1 - ', fragment: 'a\\"b ' },
+  },
+];
