@@ -233,7 +233,11 @@ abstract class DateTemplate {
   protected named(m: RegExpExecArray): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = {};
     if (!this.compiled) return out;
-    for (const [name, index] of this.compiled.names) out[name] = groupValue(this.compiled, m, index);
+    // Only the groups that took part: most templates have optional fields that are usually absent.
+    for (const [name, index] of this.compiled.names) {
+      const v = groupValue(this.compiled, m, index);
+      if (v !== undefined) out[name] = v;
+    }
     return out;
   }
 
@@ -366,7 +370,8 @@ export function fieldsToTime(f: Record<string, string | undefined>, nowMs: numbe
   let second = 0;
   let tz: number | undefined;
   let julian: number | undefined;
-  for (const [key, val] of Object.entries(f)) {
+  for (const key in f) {
+    const val = f[key];
     if (val === undefined) continue;
     switch (key) {
       case 'y':

@@ -59,6 +59,18 @@ const MAX_SESSION_LINES = 1000;
 
 const PLAIN_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** Canonical text of an address (or the text itself), remembered: the same offenders come back. */
+const canonicalMemo = new Map<string, string>();
+function canonical(fid: string): string {
+  let text = canonicalMemo.get(fid);
+  if (text === undefined) {
+    text = parseAddress(fid)?.text ?? fid;
+    if (canonicalMemo.size >= 4096) canonicalMemo.clear();
+    canonicalMemo.set(fid, text);
+  }
+  return text;
+}
+
 const joinTuple = (t: TupleLine) => t[0] + t[2];
 const bufferOf = (lines: TupleLine[]) => lines.map(joinTuple).join('\n') + '\n';
 
@@ -229,7 +241,7 @@ export class Matcher {
       if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
     }
     // A plain dotted quad is already canonical; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
-    const host = PLAIN_IPV4.test(fid) ? fid : (parseAddress(fid)?.text ?? fid);
+    const host = PLAIN_IPV4.test(fid) ? fid : canonical(fid);
     return {
       host,
       time: when === null ? now : when * 1000,
