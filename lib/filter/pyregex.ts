@@ -609,6 +609,11 @@ export interface PyRegex {
   groupCount: number;
   /** Python group index -> the JS group numbers of its copies. */
   copies: ReadonlyMap<number, number[]>;
+  /**
+   * For a pattern anchored at the start of the text: every character a match can begin with. A text
+   * that starts with another cannot match, and the engine need not be run (null: no such shortcut).
+   */
+  firstChars: ReadonlySet<number> | null;
 }
 
 export interface CompileOptions {
@@ -644,7 +649,7 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   } catch (err) {
     throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
   }
-  return { re, source, names: parser.names, groupCount: parser.groupCount, copies: writer.copies };
+  return { re, source, names: parser.names, groupCount: parser.groupCount, copies: writer.copies, firstChars: anchoredFirstChars(root, globalCi) };
 }
 
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */
@@ -673,4 +678,85 @@ export function groupDict(rx: PyRegex, m: RegExpExecArray): Record<string, strin
   const out: Record<string, string | undefined> = {};
   for (const [name, index] of rx.names) out[name] = groupValue(rx, m, index);
   return out;
+}
+
+// ---------------------------------------------------------------- first characters of anchored patterns
+
+const ANY = null;
+type First = { chars: Set<number> | typeof ANY; nullable: boolean };
+
+function union(a: Set<number> | null, b: Set<number> | null): Set<number> | null {
+  if (a === null || b === null) return null;
+  return new Set([...a, ...b]);
+}
+
+/** The characters a node's match can start with (a superset), and whether it can match empty. */
+function firstOf(node: Node, ci: boolean): First {
+  switch (node.t) {
+    case 'char':
+      return { chars: new Set(node.ci || ci ? caseVariants(node.cp) : [node.cp]), nullable: false };
+    case 'class': {
+      if (node.negated || node.ci || ci || node.items.some((i) => i.t === 'esc')) return { chars: ANY, nullable: false };
+      const chars = new Set<number>();
+      for (const i of node.items) {
+        if (i.t !== 'range' || i.to - i.from > 128) return { chars: ANY, nullable: false };
+        for (let c = i.from; c <= i.to; c++) chars.add(c);
+      }
+      return { chars, nullable: false };
+    }
+    case 'any':
+    case 'esc':
+    case 'backref':
+      return { chars: ANY, nullable: node.t === 'backref' };
+    case 'bol':
+    case 'eol':
+    case 'A':
+    case 'Z':
+    case 'wordb':
+      return { chars: new Set(), nullable: true };
+    case 'group':
+      if (node.kind === 'ahead' || node.kind === 'nahead' || node.kind === 'behind' || node.kind === 'nbehind') return { chars: new Set(), nullable: true };
+      return firstOf(node.body, ci);
+    case 'alt': {
+      let chars: Set<number> | null = new Set();
+      let nullable = false;
+      for (const a of node.alts) {
+        const f = firstOf(a, ci);
+        chars = union(chars, f.chars);
+        nullable ||= f.nullable;
+      }
+      return { chars, nullable };
+    }
+    case 'repeat': {
+      const f = firstOf(node.body, ci);
+      return { chars: f.chars, nullable: f.nullable || node.min === 0 };
+    }
+    case 'seq': {
+      let chars: Set<number> | null = new Set();
+      for (const item of node.items) {
+        const f = firstOf(item, ci);
+        chars = union(chars, f.chars);
+        if (!f.nullable) return { chars, nullable: false };
+      }
+      return { chars, nullable: true };
+    }
+    case 'cond':
+      return { chars: ANY, nullable: true };
+  }
+}
+
+/** First characters of a pattern whose every branch starts with ^ (not multi-line) or \A. */
+function anchoredFirstChars(root: Node, ci: boolean): Set<number> | null {
+  const branches = root.t === 'alt' ? root.alts : [root];
+  let chars: Set<number> | null = new Set();
+  for (const b of branches) {
+    const items = b.t === 'seq' ? b.items : [b];
+    const head = items[0];
+    if (!head || !((head.t === 'bol' && !head.multiline) || head.t === 'A')) return null;
+    const f = firstOf({ t: 'seq', items: items.slice(1) }, ci);
+    if (f.nullable) return null;
+    chars = union(chars, f.chars);
+    if (chars === null) return null;
+  }
+  return chars;
 }

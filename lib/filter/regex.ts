@@ -99,6 +99,9 @@ export class F2bRegex {
   }
 
   search(buffer: string): RegExpExecArray | null {
+    // An anchored pattern cannot match a text that starts with none of its first characters.
+    const first = this.rx.firstChars;
+    if (first !== null && !first.has(buffer.codePointAt(0) ?? -1)) return null;
     return this.rx.re.exec(buffer);
   }
 
