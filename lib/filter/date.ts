@@ -356,9 +356,21 @@ function naive(epochMs: number): number {
 
 /** Epoch (ms) of a naive local time, as time.mktime does. */
 function localToEpoch(n: number): number {
-  const d = new Date(n);
-  return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()).getTime();
+  // The zone's offset is looked up once per local quarter hour (zones change offset on those).
+  const key = Math.floor(n / 900_000);
+  let offset = offsetMemo.get(key);
+  if (offset === undefined) {
+    const d = new Date(n);
+    offset = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()).getTime() - Math.floor(n / 1000) * 1000;
+    if (offsetMemo.size >= 4096) offsetMemo.clear();
+    offsetMemo.set(key, offset);
+  }
+  return Math.floor(n / 1000) * 1000 + offset;
 }
+const offsetMemo = new Map<number, number>();
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysIn = (y: number, mo: number) => (mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1]);
 
 /** fail2ban's strptime on the named fields; epoch seconds, null for an impossible date. */
 export function fieldsToTime(f: Record<string, string | undefined>, nowMs: number): number | null {
@@ -448,7 +460,7 @@ export function fieldsToTime(f: Record<string, string | undefined>, nowMs: numbe
     month ??= 1;
     day ??= 1;
   }
-  const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo);
   if (!valid(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
   let result = Date.UTC(year, month - 1, day, hour, minute, second);
   if (tz !== undefined) result -= tz * 60_000;
