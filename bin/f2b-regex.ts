@@ -96,7 +96,7 @@ function main(): void {
   const missedLines: string[] = [];
   const out: string[] = [];
   lines.forEach((raw, index) => {
-    const line = raw.replace(/[\r\n]+$/, '');
+    const line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
     const r = matcher.match(line, args.journal ? now : undefined, now);
     const first = r.failures[0];
     if (r.ignored) ignored++;

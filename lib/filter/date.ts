@@ -565,6 +565,14 @@ interface Slot {
   distance: number;
 }
 
+const ALNUM = /^[\p{L}\p{N}]+$/u;
+/** Python's str.isalnum() for the one character around a date. */
+const isAlnum = (c: string) => {
+  const code = c.charCodeAt(0);
+  if (c.length === 1 && code < 128) return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122);
+  return c !== '' && ALNUM.test(c);
+};
+
 const weightOf = (s: Slot) => (s.hits * s.template.weight) / Math.max(1, s.distance);
 const BIG = 0x7fffffff;
 
@@ -652,7 +660,6 @@ export class DateDetector {
       } else {
         const [distance, before, first] = this.lastPos;
         const [endpos, last, after] = this.lastEndPos;
-        const isAlnum = (c: string) => /^[\p{L}\p{N}]+$/u.test(c);
         if (
           (line.slice(distance - 1, distance) === before || (line.slice(distance, distance + 1) === first && !isAlnum(first))) &&
           (line.slice(endpos, endpos + 1) === after || (line.slice(endpos - 1, endpos) === last && !isAlnum(last)))

@@ -72,7 +72,7 @@ function canonical(fid: string): string {
 }
 
 const joinTuple = (t: TupleLine) => t[0] + t[2];
-const bufferOf = (lines: TupleLine[]) => lines.map(joinTuple).join('\n') + '\n';
+const bufferOf = (lines: TupleLine[]) => (lines.length === 1 ? lines[0][0] + lines[0][2] + '\n' : lines.map(joinTuple).join('\n') + '\n');
 
 /** What one regex search found, with the lines it covered (fail2ban's Regex.search). */
 interface Found {

@@ -483,6 +483,19 @@ function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean): { posit
   return { positive, complements };
 }
 
+/** An alternation of exactly ^ (or $), \b and \W, in any order: true where a word does not go on. */
+function isWordEdge(node: Node): boolean {
+  if (node.t !== 'alt' || node.alts.length !== 3) return false;
+  const kinds = node.alts.map((a) => {
+    if (a.t === 'bol' && !a.multiline) return 'edge';
+    if (a.t === 'eol' && !a.multiline) return 'edge';
+    if (a.t === 'wordb' && !a.negated && !a.ascii) return 'b';
+    if (a.t === 'esc' && a.kind === 'W' && !a.ascii) return 'W';
+    return '?';
+  });
+  return kinds.includes('edge') && kinds.includes('b') && kinds.includes('W');
+}
+
 class Writer {
   private groups = 0;
   /** The JS group number a group node was last written as: a split pattern writes a group once per branch. */
@@ -511,6 +524,12 @@ class Writer {
           this.written.set(node, n);
           this.copies.set(node.index, [...(this.copies.get(node.index) ?? []), n]);
           return `(${this.write(node.body)})`;
+        }
+        if (node.kind === 'ahead' && isWordEdge(node.body)) {
+          // fail2ban's date bounds (?=^|\b|\W) and (?=\b|\W|$): "not between two word characters".
+          // Written out as Unicode \b they cost a lookbehind at every position of a search.
+          const w = `[${WORD}]`;
+          return `(?:(?<!${w})|(?!${w}))`;
         }
         const body = this.write(node.body);
         switch (node.kind) {

@@ -25,6 +25,7 @@ const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
   [String.raw`^a.c$`, ['abc', 'a\rc', 'a\u2028c', 'a\nc']],
   [String.raw`^\w+ \d+ \s?\S+$`, ['héllo ٣٤ x', 'ab 12\u00a0y', 'a_1 2 z']],
   [String.raw`\bfoo\b`, ['éfoo', 'foo bar', 'xfoo']],
+  [String.raw`(?=^|\b|\W)\d\d:\d\d(?=\b|\W|$)`, ['12:30', 'a12:30b', 'é12:30', ' 12:30 ', 'x 112:301', '[12:30]']],
   [String.raw`^line1$\n^line2$`, ['line1\nline2\n'], 'M'],
   [String.raw`[\w\-.^_]*\w`, ['host-name.example.com']],
   [String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`, ['2001:db8::1', 'fe80::', '::1']],
