@@ -369,6 +369,14 @@ function localToEpoch(n: number): number {
 }
 const offsetMemo = new Map<number, number>();
 
+let naiveDateMemo: [number, Date] = [NaN, new Date(0)];
+function naiveDate(n: number): Date {
+  if (naiveDateMemo[0] !== n) naiveDateMemo = [n, new Date(n)];
+  return naiveDateMemo[1];
+}
+
+const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo);
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysIn = (y: number, mo: number) => (mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1]);
 
@@ -438,7 +446,7 @@ export function fieldsToTime(f: Record<string, string | undefined>, nowMs: numbe
   }
   if (month === 0) return null;
   const nowNaive = naive(nowMs);
-  const nowDate = new Date(nowNaive);
+  const nowDate = naiveDate(nowNaive);
   let assumeYear = false;
   if (year === undefined) {
     year = nowDate.getUTCFullYear();
@@ -460,7 +468,6 @@ export function fieldsToTime(f: Record<string, string | undefined>, nowMs: numbe
     month ??= 1;
     day ??= 1;
   }
-  const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo);
   if (!valid(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
   let result = Date.UTC(year, month - 1, day, hour, minute, second);
   if (tz !== undefined) result -= tz * 60_000;
