@@ -68,3 +68,31 @@ test('a mode the built-in filter does not have reaches Catch, naming the modes i
   await waitFor(() => caught.length >= 2, 'a Catch for the line');
   assert.match((caught[1].error as { message: string }).message, /not configured: filter postfix: mode=agressive/);
 });
+
+test('a line over the limit is cut before matching, counted in the status and warned about', async () => {
+  const flow = [{ id: 'm', type: 'failregex-match', filterSource: 'builtin', filterName: 'sshd', maxLineLength: '200', wires: [['out']] }, { id: 'out', type: 'helper' }];
+  await helper.load(NODES, onTab(flow));
+  const node = helper.getNode('m');
+  const got: NodeMessage[] = [];
+  helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
+  const warnings: string[] = [];
+  const statuses: string[] = [];
+  const n = node as unknown as { warn: (w: unknown) => void; status: (s: { text?: string }) => void };
+  const warn = n.warn.bind(node);
+  const status = n.status.bind(node);
+  n.warn = (w) => {
+    warnings.push(String(w));
+    warn(w);
+  };
+  n.status = (s) => {
+    statuses.push(s.text ?? '');
+    status(s);
+  };
+  // The failure is past the limit: cut, it is not found.
+  node.receive({ payload: `Nov 24 10:00:01 box sshd[1]: Invalid user ${'x'.repeat(300)} from 203.0.113.9 port 1` });
+  node.receive({ payload: 'Nov 24 10:00:02 box sshd[2]: Invalid user bob from 203.0.113.10 port 1' });
+  await waitFor(() => got.length >= 1 && statuses.some((s) => / 1 cut/.test(s)), 'the short line matched and the status counts the cut one');
+  assert.deepEqual(got.map((m) => m.topic), ['203.0.113.10']);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /cut to 200 before matching \(1 cut so far\)/);
+});
