@@ -92,6 +92,7 @@ function main(): void {
   const now = args.now ?? Date.now();
   let matched = 0;
   let ignored = 0;
+  let tested = 0;
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
@@ -99,11 +100,18 @@ function main(): void {
     const line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
     const r = matcher.match(line, args.journal ? now : undefined, now);
     const first = r.failures[0];
-    if (r.ignored) ignored++;
-    if (first) {
-      matched++;
-      matchedLines.push(line);
-    } else if (!r.ignored) missedLines.push(line);
+    if (!args.json) {
+      // Counted as fail2ban-regex counts: a no-failure match is "ignored", a pending one "matched".
+      if (line.startsWith('#') || line.trim() === '') return;
+      tested++;
+      if (r.ignored || r.nofail) {
+        ignored++;
+      } else if (r.failures.length + r.pending > 0) {
+        matched++;
+        matchedLines.push(line);
+      } else missedLines.push(line);
+      return;
+    }
     if (args.json) {
       out.push(
         JSON.stringify({
@@ -127,7 +135,7 @@ function main(): void {
     return;
   }
   const p = (s: string) => process.stdout.write(`${s}\n`);
-  p(`Lines: ${lines.length} lines, ${ignored} ignored, ${matched} matched, ${lines.length - matched - ignored} missed`);
+  p(`Lines: ${tested} lines, ${ignored} ignored, ${matched} matched, ${tested - matched - ignored} missed`);
   if (args.matched) {
     p(`|- Matched line(s):`);
     for (const l of matchedLines) p(`|  ${l}`);

@@ -40,6 +40,10 @@ export interface MatchResult {
   time: number | null;
   /** The line was cut to `maxLineLength` before matching. */
   truncated: boolean;
+  /** A failregex matched but marked it no failure (<F-NOFAIL>, an mlfid session that succeeded). */
+  nofail: boolean;
+  /** Matches still waiting for the line that names the offender (mlfid sessions). */
+  pending: number;
 }
 
 export interface MatcherOptions {
@@ -227,11 +231,14 @@ export class Matcher {
     this.ignoredNow = false;
     const found = this.findFailure(tuple, date);
     const failures: FailureMatch[] = [];
+    let nofail = false;
+    let pending = 0;
     for (const [index, fid, when, fail] of found) {
-      if (fid === null || fail.nofail) continue;
-      failures.push(this.toFailure(index, fid, when, fail, now));
+      if (fail.nofail) nofail = true;
+      else if (fid === null) pending++;
+      else failures.push(this.toFailure(index, fid, when, fail, now));
     }
-    return { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated };
+    return { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated, nofail, pending };
   }
 
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
