@@ -1,9 +1,12 @@
 /** Picks a backend by name. */
 import { FirewallError, parsePorts, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
 import { DryRunBackend } from './dry-run';
+import { IpsetBackend } from './ipset';
+import { IptablesBackend } from './iptables';
 import { NftablesBackend } from './nftables';
+import { RouteBackend } from './route';
 
-export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, type BackendOptions, type BanRequest, type FirewallBackend };
+export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, IpsetBackend, IptablesBackend, RouteBackend, type BackendOptions, type BanRequest, type FirewallBackend };
 export { elementsOf } from './nftables';
 
 /** Every backend name of SPEC.md; the ones not built yet say so. */
@@ -15,11 +18,19 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
       return new DryRunBackend();
     case 'nftables':
       return new NftablesBackend(options);
+    case 'iptables-ipset':
+      return new IpsetBackend(options);
+    case 'iptables':
+      return new IptablesBackend(options);
+    case 'route':
+      return new RouteBackend(options);
     default:
       if ((BACKENDS as readonly string[]).includes(name)) {
-        throw new FirewallError(`backend "${name}" is not available in this version yet: choose nftables or dry-run`);
+        throw new FirewallError(`backend "${name}" is not available in this version yet: choose nftables, iptables-ipset, iptables, route or dry-run`);
       }
       throw new FirewallError(`unknown backend "${name}": choose one of ${BACKENDS.join(', ')}`);
   }
 }
-export { BanManager, InvalidAddressError, type BanInput, type ManagerOptions } from './manager';
+export { BanManager, InvalidAddressError, ProtectedAddressError, type BanInput, type ManagerOptions } from './manager';
+export { selfConflict } from './self';
+export { killConnections } from './connections';

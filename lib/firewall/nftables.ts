@@ -4,8 +4,8 @@
  * The kernel lifts a ban by itself when its timeout runs out, even if Node-RED is down.
  */
 import type { Address } from '../ip';
-import { FirewallError, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
-import { run } from './run';
+import { FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
+import { run, type Runner } from './run';
 
 const NAME = /^[A-Za-z][\w-]{0,30}$/;
 
@@ -16,7 +16,10 @@ export class NftablesBackend implements FirewallBackend {
   private readonly set4: string;
   private readonly set6: string;
 
+  private readonly run: Runner;
+
   constructor(private readonly options: BackendOptions, private readonly nft = 'nft') {
+    this.run = options.runner ?? run;
     if (!NAME.test(options.table)) throw new FirewallError(`table "${options.table}": use letters, digits, - and _ (at most 31), starting with a letter`);
     if (!NAME.test(options.setName) || options.setName.length > 28) {
       throw new FirewallError(`setName "${options.setName}": use letters, digits, - and _ (at most 28), starting with a letter`);
@@ -50,7 +53,7 @@ export class NftablesBackend implements FirewallBackend {
       `add rule ${t} ${this.chain} ip6 saddr @${this.set6} ${match}drop`,
       '',
     ].join('\n');
-    await run(this.nft, ['-f', '-'], script);
+    await this.run(this.nft, ['-f', '-'], script);
   }
 
   private setOf(ip: Address): string {
@@ -68,7 +71,7 @@ export class NftablesBackend implements FirewallBackend {
       const timeout = r.seconds < 0 ? '' : ` timeout ${Math.max(1, Math.ceil(r.seconds))}s`;
       lines.push(`add element ${set} { ${r.ip.text}${timeout} }`);
     }
-    await run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
   }
 
   async unban(ips: Address[]): Promise<void> {
@@ -77,26 +80,30 @@ export class NftablesBackend implements FirewallBackend {
     const lines = ips
       .filter((ip) => present.has(ip.text))
       .map((ip) => `delete element inet ${this.table} ${this.setOf(ip)} { ${ip.text} }`);
-    if (lines.length) await run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    if (lines.length) await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
   }
 
   async list(): Promise<string[]> {
     const out: string[] = [];
     for (const set of [this.set4, this.set6]) {
-      const { stdout } = await run(this.nft, ['-j', 'list', 'set', 'inet', this.table, set]);
+      const { stdout } = await this.run(this.nft, ['-j', 'list', 'set', 'inet', this.table, set]);
       out.push(...elementsOf(stdout));
     }
     return out;
   }
 
+  check(ip: Address): Promise<boolean> {
+    return heldBy(this, ip);
+  }
+
   async stop(removeBans: boolean): Promise<void> {
     if (!removeBans) return; // bans stay in the kernel and expire on their own
     const t = `inet ${this.table}`;
-    await run(this.nft, ['-f', '-'], `delete chain ${t} ${this.chain}\ndelete set ${t} ${this.set4}\ndelete set ${t} ${this.set6}\n`);
+    await this.run(this.nft, ['-f', '-'], `delete chain ${t} ${this.chain}\ndelete set ${t} ${this.set4}\ndelete set ${t} ${this.set6}\n`);
     // Remove the table only if no other jail uses it.
-    const { stdout } = await run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
+    const { stdout } = await this.run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
     const items = (JSON.parse(stdout).nftables as Array<Record<string, unknown>>).filter((i) => 'chain' in i || 'set' in i);
-    if (items.length === 0) await run(this.nft, ['delete', 'table', 'inet', this.table]);
+    if (items.length === 0) await this.run(this.nft, ['delete', 'table', 'inet', this.table]);
   }
 }
 
