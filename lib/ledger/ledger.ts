@@ -1,5 +1,5 @@
 /** The ban ledger: what is banned until when, written to disk before the firewall is touched. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
 import { dirname } from 'path';
 
 export interface BanRecord {
@@ -64,6 +64,14 @@ export class Ledger {
     let changed = false;
     for (const ip of ips) changed = this.bans.delete(ip) || changed;
     if (changed) this.save();
+  }
+
+  /** Forgets every ban and deletes the file: for a node deleted from the flows, whose bans were lifted. */
+  discard(): void {
+    this.bans.clear();
+    if (!this.file) return;
+    rmSync(this.file, { force: true });
+    rmSync(`${this.file}.tmp`, { force: true });
   }
 
   /** Writes to a temporary file, flushes it, and renames it over the ledger: a crash leaves one or the other. */
