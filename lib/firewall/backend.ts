@@ -6,6 +6,9 @@ export interface BanRequest {
   ip: Address;
   /** Seconds, -1 for ever. */
   seconds: number;
+  /** From the ban decision, for fail2ban action files' `<failures>` and `<bancount>` (numbers only). */
+  failures?: number;
+  banCount?: number;
 }
 
 export interface BackendOptions {

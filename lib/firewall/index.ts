@@ -1,12 +1,15 @@
 /** Picks a backend by name. */
 import { FirewallError, parsePorts, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
 import { DryRunBackend } from './dry-run';
+import { ActionBackend } from './action';
+import { CommandBackend } from './command';
+import { HostsDenyBackend } from './hostsdeny';
 import { IpsetBackend } from './ipset';
 import { IptablesBackend } from './iptables';
 import { NftablesBackend } from './nftables';
 import { RouteBackend } from './route';
 
-export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, IpsetBackend, IptablesBackend, RouteBackend, type BackendOptions, type BanRequest, type FirewallBackend };
+export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, IpsetBackend, IptablesBackend, RouteBackend, HostsDenyBackend, CommandBackend, ActionBackend, type BackendOptions, type BanRequest, type FirewallBackend };
 export { elementsOf } from './nftables';
 
 /** Every backend name of SPEC.md; the ones not built yet say so. */
@@ -24,9 +27,15 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
       return new IptablesBackend(options);
     case 'route':
       return new RouteBackend(options);
+    case 'hostsdeny':
+      return new HostsDenyBackend(options);
+    case 'command':
+      return new CommandBackend(options);
+    case 'fail2ban-action':
+      return new ActionBackend(options);
     default:
       if ((BACKENDS as readonly string[]).includes(name)) {
-        throw new FirewallError(`backend "${name}" is not available in this version yet: choose nftables, iptables-ipset, iptables, route or dry-run`);
+        throw new FirewallError(`backend "${name}" is not available in this version yet: choose nftables, iptables-ipset, iptables, route, hostsdeny, fail2ban-action, command or dry-run`);
       }
       throw new FirewallError(`unknown backend "${name}": choose one of ${BACKENDS.join(', ')}`);
   }

@@ -57,7 +57,11 @@ function addressesOf(records: BanRecord[]): Address[] {
 function requestsFor(records: BanRecord[], now = Date.now()): BanRequest[] {
   return records.flatMap((r) => {
     const ip = parseAddressOrPrefix(r.ip);
-    return ip ? [{ ip, seconds: r.until === null ? -1 : Math.max(1, (r.until - now) / 1000) }] : [];
+    if (!ip) return [];
+    const request: BanRequest = { ip, seconds: r.until === null ? -1 : Math.max(1, (r.until - now) / 1000) };
+    if (typeof r.failures === 'number' && Number.isFinite(r.failures)) request.failures = r.failures;
+    if (typeof r.banCount === 'number' && Number.isFinite(r.banCount)) request.banCount = r.banCount;
+    return [request];
   });
 }
 

@@ -25,6 +25,11 @@ function clientConnects(address: string): boolean {
 
 /** Empties the namespace's firewall behind the manager's back, as a reload or `iptables -F` would. */
 function flushFirewall(): void {
+  if (backendName === 'command') {
+    execFileSync('nft', ['flush', 'set', 'inet', 'f2bcmd', 'v-inet4']);
+    execFileSync('nft', ['flush', 'set', 'inet', 'f2bcmd', 'v-inet6']);
+    return;
+  }
   if (backendName === 'route') {
     execFileSync('ip', ['route', 'flush', 'proto', '242']);
     execFileSync('ip', ['-6', 'route', 'flush', 'proto', '242']);
@@ -36,6 +41,15 @@ function flushFirewall(): void {
     spawnSync(ipt, ['-X']);
   }
   if (backendName === 'iptables-ipset') execFileSync('ipset', ['destroy']);
+}
+
+/** The command backend's own firewall, which its commands fill: made here, as an administrator would. */
+function commandFirewall(): void {
+  const script = ['inet4 ipv4_addr ip', 'inet6 ipv6_addr ip6'].flatMap((f) => {
+    const [family, type, l3] = f.split(' ');
+    return [`add set inet f2bcmd v-${family} { type ${type}; flags interval; }`, `add rule inet f2bcmd input ${l3} saddr @v-${family} tcp dport ${PORT} drop`];
+  });
+  execFileSync('nft', ['-f', '-'], { input: ['add table inet f2bcmd', 'add chain inet f2bcmd input { type filter hook input priority -1; }', ...script, ''].join('\n') });
 }
 
 async function waitFor(pred: () => boolean, what: string, ms = 8000): Promise<void> {
@@ -55,7 +69,10 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => listener.listen(PORT, '::', () => r()));
   const dir = mkdtempSync(join(tmpdir(), 'f2b-backend-'));
-  const backend = createBackend(backendName, { setName: 'f2b-lab', table: 'fail2ban', ports: parsePorts(String(PORT)), protocol: 'tcp' });
+  if (backendName === 'command') commandFirewall();
+  // Backend options of the test (command templates, action file) come in F2B_BACKEND_OPTIONS.
+  const extra = JSON.parse(process.env.F2B_BACKEND_OPTIONS || '{}') as Record<string, string>;
+  const backend = createBackend(backendName, { setName: 'f2b-lab', table: 'fail2ban', ports: parsePorts(String(PORT)), protocol: 'tcp', jail: 'lab', ...extra });
   const ledger = new Ledger(join(dir, 'bans.json'));
   const manager = new BanManager({ backend, ledger, jail: 'lab', defaultBantime: 600, reconcile: 1, killConnections: (ips) => killConnections(ips) });
   const events: FirewallEvent[] = [];
