@@ -8,11 +8,14 @@ import { IpsetBackend } from './ipset';
 import { IptablesBackend } from './iptables';
 import { NftablesBackend } from './nftables';
 import { RouteBackend } from './route';
+import { ShorewallBackend } from './shorewall';
+import { UfwBackend } from './ufw';
+import { FirewalldBackend } from './firewalld';
 
-export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, IpsetBackend, IptablesBackend, RouteBackend, HostsDenyBackend, CommandBackend, ActionBackend, type BackendOptions, type BanRequest, type FirewallBackend };
+export { FirewallError, parsePorts, DryRunBackend, NftablesBackend, IpsetBackend, IptablesBackend, RouteBackend, HostsDenyBackend, CommandBackend, ActionBackend, UfwBackend, FirewalldBackend, ShorewallBackend, type BackendOptions, type BanRequest, type FirewallBackend };
 export { elementsOf } from './nftables';
 
-/** Every backend name of SPEC.md; the ones not built yet say so. */
+/** Every backend name of SPEC.md. */
 export const BACKENDS = ['nftables', 'iptables-ipset', 'iptables', 'ufw', 'firewalld', 'shorewall', 'route', 'hostsdeny', 'fail2ban-action', 'command', 'dry-run'] as const;
 
 export function createBackend(name: string, options: BackendOptions): FirewallBackend {
@@ -27,6 +30,12 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
       return new IptablesBackend(options);
     case 'route':
       return new RouteBackend(options);
+    case 'ufw':
+      return new UfwBackend(options);
+    case 'firewalld':
+      return new FirewalldBackend(options);
+    case 'shorewall':
+      return new ShorewallBackend(options);
     case 'hostsdeny':
       return new HostsDenyBackend(options);
     case 'command':
@@ -34,9 +43,6 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
     case 'fail2ban-action':
       return new ActionBackend(options);
     default:
-      if ((BACKENDS as readonly string[]).includes(name)) {
-        throw new FirewallError(`backend "${name}" is not available in this version yet: choose nftables, iptables-ipset, iptables, route, hostsdeny, fail2ban-action, command or dry-run`);
-      }
       throw new FirewallError(`unknown backend "${name}": choose one of ${BACKENDS.join(', ')}`);
   }
 }

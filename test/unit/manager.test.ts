@@ -93,7 +93,7 @@ test('anything that is not an address is refused before it reaches a backend', a
 test('backends: unknown names, ports, and a missing nft binary say what to do', async () => {
   const opts = { setName: 'f2b-sshd', table: 'fail2ban', ports: [], protocol: 'tcp' };
   assert.throws(() => createBackend('pf', opts), /unknown backend "pf": choose one of/);
-  assert.throws(() => createBackend('ufw', opts), /not available in this version yet/);
+  assert.throws(() => createBackend('command', opts), /banCommand is empty: the command backend needs/);
   assert.throws(() => parsePorts('22, ssh'), /"ssh" is not a port/);
   assert.deepEqual(parsePorts('22, 2222 1000:2000'), ['22', '2222', '1000-2000']);
   assert.throws(() => createBackend('nftables', { ...opts, setName: 'bad name;' }), FirewallError);
