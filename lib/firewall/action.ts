@@ -10,6 +10,8 @@
  * carry text from a log (`<matches>`, `<ipmatches>`, `<ip-host>`, `<F-...>` and the like) are refused
  * when the file is loaded, as is any tag left unresolved, so nothing a log line says reaches the shell.
  */
+import { hostname } from 'os';
+import { basename } from 'path';
 import { parseFilterOptions, readFilter } from '../filter/load';
 import type { Address } from '../ip';
 import { FirewallError, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
@@ -21,7 +23,7 @@ const OPERATIONS = ['actionstart', 'actionstop', 'actioncheck', 'actionban', 'ac
 type Operation = (typeof OPERATIONS)[number];
 
 /** Tags this package fills at ban time, with values it made or checked. */
-const DYNAMIC = new Set(['ip', 'fid', 'family', 'bantime', 'failures', 'bancount', 'time']);
+const DYNAMIC = new Set(['ip', 'fid', 'ip-rev', 'family', 'bantime', 'failures', 'bancount', 'time', 'fq-hostname', 'sh-hostname']);
 /** Tags fail2ban fills with text from logs or DNS: never here. */
 const FOREIGN = /^(matches|ipmatches|ipjailmatches|ipfailures|ipjailfailures|ip-host|F-.*|raw-ticket|ipjailfailures)$/;
 const SAFE_IP = /^[0-9A-Fa-f:./]+$/;
@@ -62,7 +64,9 @@ export function loadAction(file: string, optionsText: string | undefined, defaul
     };
     const resolve = (value: string, depth: number, key: string): string => {
       if (depth > 30) throw new FirewallError(`action file ${file}: "${key}" refers to itself (interpolation deeper than 30)`);
-      let out = value.replace(/%\(([^)]+)\)s/g, (_all, name: string) => {
+      let out = value.replace(/%%|%\(([^)]+)\)s/g, (all, name: string | undefined) => {
+        if (all === '%%') return '%'; // ConfigParser's escaped percent sign
+        if (name === undefined) return all;
         const v = lookup(name);
         if (v === undefined) throw new FirewallError(`action file ${file}: "${key}" refers to %(${name})s, which is not defined`);
         return resolve(v, depth + 1, name);
@@ -110,8 +114,23 @@ export function fillDynamic(command: string, ip: Address | null, request?: Parti
     failures: whole(request?.failures, '0'),
     bancount: whole(request?.banCount, '1'),
     time: String(Math.floor(Date.now() / 1000)),
+    'ip-rev': ip ? reversed(ip) : '',
+    // This machine's own name, as fail2ban fills it; only a well-formed host name is used.
+    'fq-hostname': /^[A-Za-z0-9.-]+$/.test(hostname()) ? hostname() : 'localhost',
+    'sh-hostname': /^[A-Za-z0-9.-]+$/.test(hostname()) ? hostname().split('.')[0] : 'localhost',
   };
   return command.replace(/<([^ <>\n]+)>/g, (all, name: string) => (name in values ? values[name] : all));
+}
+
+/** The reverse DNS form of an address ("4.3.2.1." for 1.2.3.4, nibbles for IPv6), as fail2ban's <ip-rev>. */
+function reversed(ip: Address): string {
+  const bare = ip.text.split('/')[0];
+  if (ip.family === 4) return `${bare.split('.').reverse().join('.')}.`;
+  const groups = bare.split('::');
+  const head = groups[0] ? groups[0].split(':') : [];
+  const tail = groups.length > 1 && groups[1] ? groups[1].split(':') : [];
+  const full = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail].map((g) => g.padStart(4, '0')).join('');
+  return `${full.split('').reverse().join('.')}.`;
 }
 
 export class ActionBackend implements FirewallBackend {
@@ -128,7 +147,10 @@ export class ActionBackend implements FirewallBackend {
     this.file = String(options.actionFile ?? '').trim();
     if (!this.file) throw new FirewallError('no action file: give the path of a fail2ban action .conf, e.g. /etc/fail2ban/action.d/iptables-multiport.conf');
     // What a jail passes to its action: name, port, protocol (the file's own defaults otherwise).
-    const defaults = new Map<string, string>([['name', options.jail || 'default']]);
+    const defaults = new Map<string, string>([
+      ['name', options.jail || 'default'],
+      ['actname', basename(this.file).replace(/\.(conf|local)$/, '')],
+    ]);
     if (options.ports.length) defaults.set('port', options.ports.map((p) => p.replace('-', ':')).join(','));
     if (options.protocol !== 'all') defaults.set('protocol', options.protocol);
     this.action = loadAction(this.file, options.actionOptions, defaults);

@@ -177,6 +177,9 @@ test('fail2ban-action: the file resolved as fail2ban does, only checked values f
   await act.stop(false);
   assert.deepEqual(calls.slice(-2).map((c) => c[2]), ['/usr/sbin/fw destroy sshd', '/usr/sbin/fw6 destroy sshd']);
 
+  writeFileSync(join(dir, 'pct.conf'), '[Definition]\nactionban = printf %%s <ip-rev> > /run/<actname>\n');
+  const pct = loadAction(join(dir, 'pct.conf'), '', new Map([['actname', 'pct']])).forFamily('inet4').actionban;
+  assert.equal(fillDynamic(pct, ip('192.0.2.1')), 'printf %s 1.2.0.192. > /run/pct', '%% is a percent sign; <ip-rev> the reverse DNS form');
   writeFileSync(join(dir, 'bad.conf'), '[Definition]\nactionban = echo <ip> <matches> >> /tmp/x\n');
   assert.throws(() => loadAction(join(dir, 'bad.conf'), '', new Map()), /<matches>, which would put text from a log into a shell command/);
   writeFileSync(join(dir, 'typo.conf'), '[Definition]\nactionban = fw add <chian> <ip>\n');
