@@ -25,7 +25,7 @@ type Operation = (typeof OPERATIONS)[number];
 /** Tags this package fills at ban time, with values it made or checked. */
 const DYNAMIC = new Set(['ip', 'fid', 'ip-rev', 'family', 'bantime', 'failures', 'bancount', 'time', 'fq-hostname', 'sh-hostname']);
 /** Tags fail2ban fills with text from logs or DNS: never here. */
-const FOREIGN = /^(matches|ipmatches|ipjailmatches|ipfailures|ipjailfailures|ip-host|F-.*|raw-ticket|ipjailfailures)$/;
+const FOREIGN = /^(matches|ipmatches|ipjailmatches|ipfailures|ipjailfailures|ip-host|F-.*|raw-ticket)$/;
 const SAFE_IP = /^[0-9A-Fa-f:./]+$/;
 
 export interface ActionCommands {
@@ -34,7 +34,8 @@ export interface ActionCommands {
 }
 
 /** Loads an action file and resolves its commands for `family`; throws an error that says what to fix. */
-export function loadAction(file: string, optionsText: string | undefined, defaults: Map<string, string>): { forFamily(f: Family): Record<Operation, string>; conditional: boolean } {
+export function loadAction(file: string, optionsText: string | undefined, defaults: Map<string, string>): { forFamily(f: Family): Record<Operation, string>; conditional: boolean; warnings: string[] } {
+  const warnings = new Set<string>();
   let sections: Sections;
   try {
     sections = readFilter(file);
@@ -89,8 +90,9 @@ export function loadAction(file: string, optionsText: string | undefined, defaul
     for (const op of OPERATIONS) {
       const text = resolve(lookup(op) ?? '', 0, op).trim();
       for (const m of text.matchAll(/<([^ <>\n]+)>/g)) {
-        if (FOREIGN.test(m[1])) throw new FirewallError(`action file ${file}: ${op} uses <${m[1]}>, which would put text from a log into a shell command; firewall-ban does not fill it`);
-        if (!DYNAMIC.has(m[1])) throw new FirewallError(`action file ${file}: ${op} uses <${m[1]}>, which is not defined: give it in actionOptions (${m[1]}=...) or in the file's [Init]`);
+        if (FOREIGN.test(m[1])) throw new FirewallError(`action file ${file}: ${op} uses <${m[1]}>, which firewall-ban does not fill: it carries text from logs or DNS (or counts it does not keep), and none of that goes into a shell command`);
+        // Left as it is, as fail2ban does (`From: <sender>` in a mail text is no tag), but said.
+        if (!DYNAMIC.has(m[1])) warnings.add(`action file ${file}: ${op} uses <${m[1]}>, which is not defined and stays as it is; if it is meant as a tag, give it in actionOptions (${m[1]}=...)`);
       }
       commands[op] = text;
     }
@@ -99,7 +101,7 @@ export function loadAction(file: string, optionsText: string | undefined, defaul
   };
   forFamily('inet4');
   if (conditional) forFamily('inet6');
-  return { forFamily, conditional };
+  return { forFamily, conditional, warnings: [...warnings] };
 }
 
 /** Fills the dynamic tags of a resolved command for one ban. */
@@ -154,6 +156,11 @@ export class ActionBackend implements FirewallBackend {
     if (options.ports.length) defaults.set('port', options.ports.map((p) => p.replace('-', ':')).join(','));
     if (options.protocol !== 'all') defaults.set('protocol', options.protocol);
     this.action = loadAction(this.file, options.actionOptions, defaults);
+  }
+
+  /** What the file uses that looks like a tag and is not defined (left as it is). */
+  get warnings(): string[] {
+    return this.action.warnings;
   }
 
   private familyOf(ip: Address): Family {

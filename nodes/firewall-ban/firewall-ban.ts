@@ -48,6 +48,8 @@ export = function register(RED: NodeAPI): void {
         checkCommand: text(def.checkCommand),
         hostsFile: text(def.hostsFile) || undefined,
       });
+      // An action file's undefined tags stay as they are, as in fail2ban; the log says which.
+      for (const w of (backend as { warnings?: string[] }).warnings ?? []) node.warn(w);
       const persist = booleanProperty(def.persist, true);
       ledger = new Ledger(persist ? join(stateDir(RED), `bans-${node.id}.json`) : null);
       ledger.load();
