@@ -187,3 +187,17 @@ test('fail2ban-action: the file resolved as fail2ban does, only checked values f
   assert.throws(() => createBackend('fail2ban-action', base(runner, { actionFile: join(dir, 'missing.conf') })), /missing\.conf.*not found/);
   assert.throws(() => fillDynamic('x <ip>', { text: '1.2.3.4;reboot', family: 4, prefix: 32, isPrefix: false }), FirewallError);
 });
+
+test('a missing tool is named with the package to install', async () => {
+  const { IptablesBackend, IpsetBackend, RouteBackend } = await import('../../lib/firewall');
+  const opts: BackendOptions = { setName: 'f2b-sshd', table: 'fail2ban', ports: [], protocol: 'tcp' };
+  const none = { iptables: '/nonexistent/iptables', restore: '/nonexistent/iptables-restore' };
+  await assert.rejects(new IptablesBackend(opts, { 4: none, 6: none }).start(), /iptables not found: install iptables \(apt-get install iptables\) or choose another backend/);
+  await assert.rejects(new IpsetBackend(opts, { 4: none, 6: none }, '/nonexistent/ipset').start(), /ipset not found: install ipset \(apt-get install ipset\)/);
+  await assert.rejects(new RouteBackend(opts, '/nonexistent/ip').start(), /ip not found: install iproute2/);
+  const { killConnections } = await import('../../lib/firewall');
+  const missing: Runner = async (file) => {
+    throw new FirewallError(`${file} not found: install it`);
+  };
+  await assert.rejects(killConnections([ip('192.0.2.1')], missing), /killConnections: conntrack not found.*ss not found/);
+});
