@@ -87,5 +87,16 @@ export class Ledger {
       closeSync(fd);
     }
     renameSync(tmp, this.file);
+    // The rename itself survives a power cut only once the directory is flushed too.
+    try {
+      const dir = openSync(dirname(this.file), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch {
+      /* some file systems cannot fsync a directory; the file itself is flushed */
+    }
   }
 }

@@ -19,7 +19,7 @@ const PORT = 2222;
 
 /** Can the client namespace open a TCP connection to `address`? */
 function clientConnects(address: string): boolean {
-  const script = `const s=require('net').connect(${PORT},'${address}');s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
+  const script = `const s=require('net').connect(${PORT},'${address}');s.setTimeout(700,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
   return spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, '-e', script], { timeout: 10000 }).status === 0;
 }
 
