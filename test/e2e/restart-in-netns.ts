@@ -12,6 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elementsOf } from '../../lib/firewall';
+import { membersOf } from '../../lib/firewall/ipset';
+import { routesOf } from '../../lib/firewall/route';
 import { freePort, waitForHttp } from '../support/process';
 
 const [backend, server4, clientNs, client4, client6] = process.argv.slice(2);
@@ -31,6 +33,15 @@ function held(): string[] {
       return r.status === 0 ? elementsOf(r.stdout) : [];
     });
   }
+  if (backend === 'iptables-ipset') {
+    return ['f2b-lab', 'f2b-lab-v6'].flatMap((set) => {
+      const r = spawnSync('ipset', ['save', set], { encoding: 'utf8' });
+      return r.status === 0 ? membersOf(r.stdout, set) : [];
+    });
+  }
+  if (backend === 'route') {
+    return ['-4', '-6'].flatMap((f) => routesOf(execFileSync('ip', ['-j', f, 'route', 'show', 'type', 'blackhole', 'proto', '242'], { encoding: 'utf8' })));
+  }
   return ['iptables', 'ip6tables'].flatMap((ipt) => {
     const r = spawnSync(ipt, ['-S', 'f2b-lab'], { encoding: 'utf8' });
     return r.status === 0 ? [...r.stdout.matchAll(/-s (\S+?)(?:\/(?:32|128))? /g)].map((m) => m[1]) : [];
@@ -44,8 +55,23 @@ function nftExpires(): number {
   return elem.elem.expires;
 }
 
+/** The host rebooted, or someone flushed the firewall while Node-RED was down. */
 function flushFirewall(): void {
-  execFileSync('nft', ['flush', 'ruleset']);
+  if (backend === 'route') {
+    execFileSync('ip', ['route', 'flush', 'proto', '242']);
+    execFileSync('ip', ['-6', 'route', 'flush', 'proto', '242']);
+    return;
+  }
+  execFileSync('nft', ['flush', 'ruleset']); // nftables, and the tables of iptables-nft
+  if (backend === 'iptables-ipset') execFileSync('ipset', ['destroy']);
+}
+
+/** The backend has made what it owns (so bans can go in). */
+function ready(): boolean {
+  if (backend === 'nftables') return spawnSync('nft', ['list', 'set', 'inet', 'fail2ban', 'f2b-lab']).status === 0;
+  if (backend === 'route') return true;
+  if (backend === 'iptables-ipset' && spawnSync('ipset', ['list', 'f2b-lab']).status !== 0) return false;
+  return spawnSync('iptables', ['-S', 'f2b-lab']).status === 0;
 }
 
 async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<void> {
@@ -89,7 +115,8 @@ async function main(): Promise<void> {
     await startRed();
     await deploy(flow);
     await waitFor(async () => (await fetch(`${base}/firewall-ban/fw/bans`)).ok, 'the node to be deployed');
-    await waitFor(() => held().length === 0 && spawnSync(backend === 'nftables' ? 'nft' : 'iptables', backend === 'nftables' ? ['list', 'set', 'inet', 'fail2ban', 'f2b-lab'] : ['-S', 'f2b-lab']).status === 0, 'the backend to start');
+    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => ready() && held().length === 0, 'the backend to start');
     await inject('ban4');
     await inject('ban6');
     await inject('short');
@@ -100,7 +127,7 @@ async function main(): Promise<void> {
 
     red!.kill('SIGKILL');
     await new Promise((r) => red!.once('exit', r));
-    flushFirewall(); // the host rebooted, or someone flushed the firewall while Node-RED was down
+    flushFirewall();
     assert.ok(clientConnects(), 'with the firewall flushed, the client connects');
     await new Promise((r) => setTimeout(r, 2500)); // the 2 s ban ends while Node-RED is down
 

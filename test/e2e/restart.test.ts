@@ -7,9 +7,9 @@ const why = labUnavailable();
 const labs: Lab[] = [];
 after(() => labs.forEach((l) => l.remove()));
 
-for (const backend of ['nftables', 'iptables']) {
+for (const backend of ['nftables', 'iptables-ipset', 'iptables', 'route']) {
   test(`${backend}: Node-RED killed with SIGKILL and the firewall flushed; started again, the bans are back with their remaining time`, { skip: why ?? false, timeout: 120000 }, () => {
-    const lab = createLab(`rs${backend.slice(0, 2)}`);
+    const lab = createLab(`rs${backend.slice(0, 2)}${backend.length % 10}`);
     labs.push(lab);
     const { server, client } = lab;
     const r = lab.exec(server, [process.execPath, join(__dirname, 'restart-in-netns.js'), backend, server.address, client.ns, client.address, client.address6], 110000);
