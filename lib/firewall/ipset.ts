@@ -4,8 +4,8 @@
  * lifts a ban by itself when its timeout runs out; bans go in with one `ipset restore` for many addresses.
  */
 import { parseAddressOrPrefix, type Address, type Family } from '../ip';
-import { checkName, checkProtocol, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
-import { JailChain, ruleMatches, TOOLS, type IptablesTools } from './iptables';
+import { checkName, checkProtocol, FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
+import { ipv6Missing, JailChain, ruleMatches, TOOLS, type IptablesTools } from './iptables';
 import { run, type Runner } from './run';
 
 /** ipset's largest timeout (about 24 days); longer bans are held without one and lifted by the manager. */
@@ -26,18 +26,31 @@ export class IpsetBackend implements FirewallBackend {
     this.chains = { 4: new JailChain(name, tools[4], this.run), 6: new JailChain(name, tools[6], this.run) };
   }
 
+  /** Why IPv6 bans cannot be made here (a kernel without IPv6), or null. */
+  private v6Missing: string | null = null;
+
   async start(): Promise<void> {
+    this.v6Missing = null;
     for (const family of [4, 6] as const) {
       await this.run(this.ipset, ['create', this.sets[family], 'hash:net', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', '-exist']);
       const chain = this.chains[family];
-      await chain.ensure();
-      await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
-      await chain.restore(this.matches.map((m) => [`-A ${chain.chain}`, '-m', 'set', '--match-set', this.sets[family], 'src', ...m, '-j', 'DROP'].join(' ')));
+      try {
+        await chain.ensure();
+        await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
+        await chain.restore(this.matches.map((m) => [`-A ${chain.chain}`, '-m', 'set', '--match-set', this.sets[family], 'src', ...m, '-j', 'DROP'].join(' ')));
+      } catch (err) {
+        if (family === 4 || !(this.v6Missing = ipv6Missing(err))) throw err;
+      }
     }
   }
 
   async ban(requests: BanRequest[]): Promise<void> {
     if (requests.length === 0) return;
+    if (this.v6Missing && requests.some((r) => r.ip.family === 6)) {
+      // IPv4 bans go in; the IPv6 ones are refused with the reason.
+      await this.ban(requests.filter((r) => r.ip.family === 4));
+      throw new FirewallError(`IPv6 bans cannot be made here: ${this.v6Missing}`);
+    }
     // -exist: adding an address the set holds sets its new timeout.
     const lines = requests.map((r) => {
       const timeout = r.seconds < 0 || r.seconds > IPSET_MAX_TIMEOUT ? 0 : Math.max(1, Math.ceil(r.seconds));
@@ -68,6 +81,7 @@ export class IpsetBackend implements FirewallBackend {
   async stop(removeBans: boolean): Promise<void> {
     if (!removeBans) return; // the sets keep their bans, with their timeouts, while Node-RED is down
     for (const family of [4, 6] as const) {
+      if (family === 6 && this.v6Missing) continue;
       await this.chains[family].remove();
       await this.run(this.ipset, ['destroy', this.sets[family]]).catch(() => undefined);
     }

@@ -6,7 +6,7 @@
  * and lifts those that ended while Node-RED was down when it starts again.
  */
 import { parseAddressOrPrefix, type Address, type Family } from '../ip';
-import { checkName, checkProtocol, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
+import { checkName, checkProtocol, FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
 import { run, saidNo, type Runner } from './run';
 
 /** The iptables tools of one family. */
@@ -77,6 +77,12 @@ export class JailChain {
   }
 }
 
+/** A kernel without IPv6 (ipv6.disable=1): IPv4 bans go on, IPv6 bans are refused with the reason. */
+export function ipv6Missing(err: unknown): string | null {
+  const text = (err as Error).message ?? '';
+  return /Address family not supported|can't initialize ip6tables|Protocol not supported/i.test(text) ? text : null;
+}
+
 /** The source address of a `-A chain -s 192.0.2.1/32 ...` line, canonical; null when there is none. */
 export function sourceOf(rule: string): string | null {
   const m = / -s (\S+)/.exec(rule);
@@ -96,9 +102,23 @@ export class IptablesBackend implements FirewallBackend {
     this.chains = { 4: new JailChain(chain, tools[4], runner), 6: new JailChain(chain, tools[6], runner) };
   }
 
+  /** Why IPv6 bans cannot be made here, or null. */
+  private v6Missing: string | null = null;
+
   async start(): Promise<void> {
     await this.chains[4].ensure();
-    await this.chains[6].ensure();
+    this.v6Missing = null;
+    await this.chains[6].ensure().catch((err) => {
+      if (!(this.v6Missing = ipv6Missing(err))) throw err;
+    });
+  }
+
+  /** The families to work on; an IPv6 ban where IPv6 is missing is an error that says so. */
+  private families(ips: Address[]): Family[] {
+    if (this.v6Missing && ips.some((ip) => ip.family === 6)) {
+      throw new FirewallError(`IPv6 bans cannot be made here: ${this.v6Missing}`);
+    }
+    return this.v6Missing ? [4] : [4, 6];
   }
 
   private async heldIn(family: Family): Promise<Map<string, string[]>> {
@@ -112,6 +132,8 @@ export class IptablesBackend implements FirewallBackend {
 
   async ban(requests: BanRequest[]): Promise<void> {
     for (const family of [4, 6] as const) {
+      // IPv4 bans go in first; then IPv6 ones where IPv6 is missing are refused with the reason.
+      if (family === 6) this.families(requests.map((r) => r.ip));
       const wanted = requests.filter((r) => r.ip.family === family);
       if (wanted.length === 0) continue;
       const held = await this.heldIn(family);
@@ -126,7 +148,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async unban(ips: Address[]): Promise<void> {
-    for (const family of [4, 6] as const) {
+    for (const family of this.v6Missing ? ([4] as const) : ([4, 6] as const)) {
       const wanted = ips.filter((ip) => ip.family === family);
       if (wanted.length === 0) continue;
       const held = await this.heldIn(family);
@@ -137,7 +159,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async list(): Promise<string[]> {
-    return [...(await this.heldIn(4)).keys(), ...(await this.heldIn(6)).keys()];
+    return [...(await this.heldIn(4)).keys(), ...(this.v6Missing ? [] : (await this.heldIn(6)).keys())];
   }
 
   check(ip: Address): Promise<boolean> {
@@ -147,6 +169,6 @@ export class IptablesBackend implements FirewallBackend {
   async stop(removeBans: boolean): Promise<void> {
     if (!removeBans) return; // rules stay; the ledger lifts the expired ones at the next start
     await this.chains[4].remove();
-    await this.chains[6].remove();
+    if (!this.v6Missing) await this.chains[6].remove();
   }
 }

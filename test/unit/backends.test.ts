@@ -201,3 +201,20 @@ test('a missing tool is named with the package to install', async () => {
   };
   await assert.rejects(killConnections([ip('192.0.2.1')], missing), /killConnections: conntrack not found.*ss not found/);
 });
+
+test('iptables and ipset on a kernel without IPv6: IPv4 bans work, IPv6 bans are refused with the reason', async () => {
+  const noV6 = "ip6tables v1.8.9 (nf_tables): can't initialize ip6tables table `filter': Address family not supported by protocol";
+  for (const name of ['iptables', 'iptables-ipset']) {
+    const { calls, runner } = recorder((argv) => {
+      if (argv[0].startsWith('ip6tables')) throw new CommandFailedError(noV6, 3, noV6);
+      if (argv[0] === 'iptables' && argv[2] === '-S') return '-N f2b-sshd\n';
+      return '';
+    });
+    const backend = createBackend(name, base(runner));
+    await backend.start();
+    await backend.ban([req('192.0.2.1')]);
+    assert.ok(calls.some((c) => c.join(' ').includes('192.0.2.1')), `${name}: the IPv4 ban went in`);
+    await assert.rejects(backend.ban([req('2001:db8::1')]), /IPv6 bans cannot be made here: .*Address family not supported/);
+    await backend.list();
+  }
+});
