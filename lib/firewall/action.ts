@@ -150,7 +150,8 @@ export class ActionBackend implements FirewallBackend {
     if (!this.file) throw new FirewallError('no action file: give the path of a fail2ban action .conf, e.g. /etc/fail2ban/action.d/iptables-multiport.conf');
     // What a jail passes to its action: name, port, protocol (the file's own defaults otherwise).
     const defaults = new Map<string, string>([
-      ['name', options.jail || 'default'],
+      // The node's name, made safe for a shell command line (it is typed by the administrator, but may hold spaces).
+      ['name', (options.jail || 'default').replace(/[^\w.-]/g, '-')],
       ['actname', basename(this.file).replace(/\.(conf|local)$/, '')],
     ]);
     if (options.ports.length) defaults.set('port', options.ports.map((p) => p.replace('-', ':')).join(','));
