@@ -63,8 +63,8 @@ function merge(into: Sections, from: Sections): void {
 type SourceLine = { file: string; line: number; text: string };
 let sourceLines: SourceLine[] = [];
 
-/** Reads a filter: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its includes. */
-function readFilter(file: string): Sections {
+/** Reads a filter (or action) file: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its includes. */
+export function readFilter(file: string): Sections {
   const base = file.replace(/\.(conf|local)$/, '');
   const candidates = [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')];
   const found = candidates.filter((p) => existsSync(p));

@@ -1,10 +1,14 @@
 /** The interface every firewall backend implements, and what they share. */
 import type { Address } from '../ip';
+import type { Runner } from './run';
 
 export interface BanRequest {
   ip: Address;
   /** Seconds, -1 for ever. */
   seconds: number;
+  /** From the ban decision, for fail2ban action files' `<failures>` and `<bancount>` (numbers only). */
+  failures?: number;
+  banCount?: number;
 }
 
 export interface BackendOptions {
@@ -15,6 +19,19 @@ export interface BackendOptions {
   /** Ports to block; empty blocks every port. */
   ports: string[];
   protocol: string;
+  /** The jail name (fail2ban-action's `<name>` when the options give none). */
+  jail?: string;
+  /** fail2ban-action: path of an `action.d/*.conf` file and its options ("name=sshd, port=22"). */
+  actionFile?: string;
+  actionOptions?: string;
+  /** command: argument templates with `<ip>`. */
+  banCommand?: string;
+  unbanCommand?: string;
+  checkCommand?: string;
+  /** hostsdeny: the file to write (default /etc/hosts.deny). */
+  hostsFile?: string;
+  /** How commands are run; only tests of tools that cannot run here replace it. */
+  runner?: Runner;
 }
 
 export interface FirewallBackend {
@@ -25,11 +42,31 @@ export interface FirewallBackend {
   unban(ips: Address[]): Promise<void>;
   /** The addresses and prefixes the firewall holds now, in canonical text. */
   list(): Promise<string[]>;
+  /** Whether the firewall holds a ban of `ip` now (list() is the batch form of this question). */
+  check(ip: Address): Promise<boolean>;
   /** Releases what start() made; `removeBans` also lifts every ban this backend holds. */
   stop(removeBans: boolean): Promise<void>;
 }
 
 export class FirewallError extends Error {}
+
+/** A name the backend puts into its tools' arguments: set, chain, ipset names. */
+export function checkName(what: string, name: string, max: number): string {
+  if (!/^[A-Za-z][\w-]*$/.test(name) || name.length > max) {
+    throw new FirewallError(`${what} "${name}": use letters, digits, - and _ (at most ${max}), starting with a letter`);
+  }
+  return name;
+}
+
+export function checkProtocol(protocol: string): string {
+  if (!/^(tcp|udp|sctp|all)$/.test(protocol)) throw new FirewallError(`protocol "${protocol}": use tcp, udp, sctp or all`);
+  return protocol;
+}
+
+/** check() for a backend that can list: one list() and a look. */
+export async function heldBy(backend: Pick<FirewallBackend, 'list'>, ip: Address): Promise<boolean> {
+  return (await backend.list()).includes(ip.text);
+}
 
 /** Parses "22, 80,443" or "22 2222" into port numbers or ranges ("1000-2000"). */
 export function parsePorts(text: string | undefined): string[] {

@@ -37,6 +37,10 @@ export class DryRunBackend implements FirewallBackend {
     return [...this.held].filter(([, until]) => until === null || until > now).map(([ip]) => ip);
   }
 
+  async check(ip: Address): Promise<boolean> {
+    return (await this.list()).includes(ip.text);
+  }
+
   async stop(removeBans: boolean): Promise<void> {
     if (removeBans) this.held.clear();
   }

@@ -7,6 +7,7 @@ import { parseAddressOrPrefix, type Address } from '../ip';
 import type { BanRecord, Ledger } from '../ledger';
 import type { FirewallEvent } from '../messages';
 import type { BanRequest, FirewallBackend } from './backend';
+import { selfConflict } from './self';
 
 export interface BanInput {
   ip: unknown;
@@ -24,12 +25,22 @@ export interface ManagerOptions {
   defaultBantime: number;
   /** Seconds between reconciliations; 0 turns them off. */
   reconcile: number;
+  /**
+   * Why an address must not be banned (this machine's own), or null; the default refuses loopback and
+   * this host's interface addresses, so a jail can never lock the machine out of itself.
+   */
+  protect?: (ip: Address) => string | null;
+  /** Called with freshly banned addresses to drop their open connections (killConnections). */
+  killConnections?: (ips: Address[]) => Promise<void>;
 }
 
 /** Fields of a ban decision that travel into the ledger and the events. */
 const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason'] as const;
 
 export class InvalidAddressError extends Error {}
+
+/** A ban refused because it would lock this machine out of itself. */
+export class ProtectedAddressError extends InvalidAddressError {}
 
 interface PendingBan {
   record: BanRecord;
@@ -46,7 +57,11 @@ function addressesOf(records: BanRecord[]): Address[] {
 function requestsFor(records: BanRecord[], now = Date.now()): BanRequest[] {
   return records.flatMap((r) => {
     const ip = parseAddressOrPrefix(r.ip);
-    return ip ? [{ ip, seconds: r.until === null ? -1 : Math.max(1, (r.until - now) / 1000) }] : [];
+    if (!ip) return [];
+    const request: BanRequest = { ip, seconds: r.until === null ? -1 : Math.max(1, (r.until - now) / 1000) };
+    if (typeof r.failures === 'number' && Number.isFinite(r.failures)) request.failures = r.failures;
+    if (typeof r.banCount === 'number' && Number.isFinite(r.banCount)) request.banCount = r.banCount;
+    return [request];
   });
 }
 
@@ -104,7 +119,13 @@ export class BanManager extends EventEmitter {
     const now = Date.now();
     const isExpired = (r: BanRecord) => !parseAddressOrPrefix(r.ip) || (r.until !== null && r.until <= now);
     const expired = ledger.all().filter(isExpired);
-    const active = ledger.all().filter((r) => !isExpired(r));
+    // A ledger from before an address change may hold what is this machine's own address now.
+    const refused = ledger.all().filter((r) => !isExpired(r) && this.conflict(r.ip));
+    const active = ledger.all().filter((r) => !isExpired(r) && !this.conflict(r.ip));
+    if (refused.length) {
+      ledger.remove(refused.map((r) => r.ip));
+      for (const r of refused) this.emit('event', { ...this.eventOf('error', r), error: `not restored: ${this.conflict(r.ip)}` });
+    }
     if (expired.length) {
       await backend.unban(addressesOf(expired)).catch(() => undefined);
       ledger.remove(expired.map((r) => r.ip));
@@ -128,6 +149,8 @@ export class BanManager extends EventEmitter {
       const shown = typeof input.ip === 'string' ? JSON.stringify(input.ip.slice(0, 80)) : typeof input.ip;
       return Promise.reject(new InvalidAddressError(`refused to ban ${shown}: not an IPv4/IPv6 address or CIDR prefix`));
     }
+    const conflict = (this.options.protect ?? selfConflict)(address);
+    if (conflict) return Promise.reject(new ProtectedAddressError(`refused to ban ${address.text}: ${conflict}; banning it would lock this machine out of itself`));
     const bantime = typeof input.bantime === 'number' && (input.bantime > 0 || input.bantime === -1) ? input.bantime : this.options.defaultBantime;
     const now = Date.now();
     const record: BanRecord = {
@@ -139,6 +162,12 @@ export class BanManager extends EventEmitter {
     };
     for (const f of DECISION_FIELDS) if (input[f] !== undefined) (record as unknown as Record<string, unknown>)[f] = input[f];
     return this.enqueue(record);
+  }
+
+  /** Why the ledger's `ip` must not be banned, or null. */
+  private conflict(ip: string): string | null {
+    const address = parseAddressOrPrefix(ip);
+    return address ? (this.options.protect ?? selfConflict)(address) : null;
   }
 
   /** The error for bans asked of a backend whose start failed. */
@@ -189,6 +218,12 @@ export class BanManager extends EventEmitter {
         const e = this.eventOf('ban', b.record);
         this.emit('event', e);
         b.resolve(e);
+      }
+      if (this.options.killConnections) {
+        // The bans hold; a failure here only leaves old connections open, and the status says so.
+        await this.options.killConnections(addressesOf(records)).catch((err: Error) => {
+          this.lastError = err.message;
+        });
       }
     } catch (err) {
       this.lastError = (err as Error).message;

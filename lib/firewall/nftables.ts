@@ -1,11 +1,13 @@
 /**
- * nftables: one table (shared by jails), and per jail one chain and one timeout set per family:
- * `setName` for IPv4 and `setName-v6` for IPv6, both flagged interval (so prefixes fit) and timeout.
- * The kernel lifts a ban by itself when its timeout runs out, even if Node-RED is down.
+ * nftables: one table (shared by jails), and per jail one chain and per family one timeout set for
+ * addresses (`setName` for IPv4, `setName-v6` for IPv6) and one interval set for prefix bans
+ * (`setName-net`, `setName-net6`). Addresses go in plain hash sets because nft deletes elements of an
+ * interval set slowly (10,000 took 40 s); prefixes are few. The kernel lifts a ban by itself when its
+ * timeout runs out, even if Node-RED is down. Many bans go in with one `nft -f` transaction.
  */
 import type { Address } from '../ip';
-import { FirewallError, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
-import { run } from './run';
+import { FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
+import { run, type Runner } from './run';
 
 const NAME = /^[A-Za-z][\w-]{0,30}$/;
 
@@ -15,8 +17,13 @@ export class NftablesBackend implements FirewallBackend {
   private readonly chain: string;
   private readonly set4: string;
   private readonly set6: string;
+  private readonly net4: string;
+  private readonly net6: string;
+
+  private readonly run: Runner;
 
   constructor(private readonly options: BackendOptions, private readonly nft = 'nft') {
+    this.run = options.runner ?? run;
     if (!NAME.test(options.table)) throw new FirewallError(`table "${options.table}": use letters, digits, - and _ (at most 31), starting with a letter`);
     if (!NAME.test(options.setName) || options.setName.length > 28) {
       throw new FirewallError(`setName "${options.setName}": use letters, digits, - and _ (at most 28), starting with a letter`);
@@ -27,6 +34,12 @@ export class NftablesBackend implements FirewallBackend {
     // The IPv4 set carries the name itself (what `nft list set inet fail2ban f2b-sshd` looks for).
     this.set4 = options.setName;
     this.set6 = `${options.setName}-v6`;
+    this.net4 = `${options.setName}-net`;
+    this.net6 = `${options.setName}-net6`;
+  }
+
+  private get sets(): string[] {
+    return [this.set4, this.set6, this.net4, this.net6];
   }
 
   private ruleMatch(): string {
@@ -41,63 +54,111 @@ export class NftablesBackend implements FirewallBackend {
     const match = this.ruleMatch();
     const script = [
       `add table ${t}`,
-      `add set ${t} ${this.set4} { type ipv4_addr; flags interval, timeout; }`,
-      `add set ${t} ${this.set6} { type ipv6_addr; flags interval, timeout; }`,
       // priority -1: before a distribution's own input filter (priority 0) accepts the packet
       `add chain ${t} ${this.chain} { type filter hook input priority -1; policy accept; }`,
       `flush chain ${t} ${this.chain}`,
+      // An address set made by an older version with the interval flag is made again (the ledger refills it).
+      ...(await this.intervalAddressSets()).map((set) => `delete set ${t} ${set}`),
+      `add set ${t} ${this.set4} { type ipv4_addr; flags timeout; }`,
+      `add set ${t} ${this.set6} { type ipv6_addr; flags timeout; }`,
+      `add set ${t} ${this.net4} { type ipv4_addr; flags interval, timeout; }`,
+      `add set ${t} ${this.net6} { type ipv6_addr; flags interval, timeout; }`,
       `add rule ${t} ${this.chain} ip saddr @${this.set4} ${match}drop`,
       `add rule ${t} ${this.chain} ip6 saddr @${this.set6} ${match}drop`,
+      `add rule ${t} ${this.chain} ip saddr @${this.net4} ${match}drop`,
+      `add rule ${t} ${this.chain} ip6 saddr @${this.net6} ${match}drop`,
       '',
     ].join('\n');
-    await run(this.nft, ['-f', '-'], script);
+    await this.run(this.nft, ['-f', '-'], script);
+  }
+
+  /** Our address sets that exist with the interval flag. */
+  private async intervalAddressSets(): Promise<string[]> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.run(this.nft, ['-j', 'list', 'sets', 'table', 'inet', this.table]));
+    } catch {
+      return []; // no table yet
+    }
+    const doc = JSON.parse(stdout) as { nftables: Array<{ set?: { name: string; flags?: string[] } }> };
+    return doc.nftables
+      .filter((i) => i.set && [this.set4, this.set6].includes(i.set.name) && i.set.flags?.includes('interval'))
+      .map((i) => i.set!.name);
   }
 
   private setOf(ip: Address): string {
+    if (ip.isPrefix) return ip.family === 4 ? this.net4 : this.net6;
     return ip.family === 4 ? this.set4 : this.set6;
   }
 
   async ban(requests: BanRequest[]): Promise<void> {
     if (requests.length === 0) return;
     const present = new Set(await this.list());
-    const lines: string[] = [];
+    // A new ban of an address already held replaces its timeout: delete, then add, in one transaction.
+    const again = requests.filter((r) => present.has(r.ip.text)).map((r) => r.ip);
+    const adds = new Map<string, string[]>();
     for (const r of requests) {
-      const set = `inet ${this.table} ${this.setOf(r.ip)}`;
-      // A new ban of an address already held replaces its timeout.
-      if (present.has(r.ip.text)) lines.push(`delete element ${set} { ${r.ip.text} }`);
       const timeout = r.seconds < 0 ? '' : ` timeout ${Math.max(1, Math.ceil(r.seconds))}s`;
-      lines.push(`add element ${set} { ${r.ip.text}${timeout} }`);
+      const set = this.setOf(r.ip);
+      adds.set(set, [...(adds.get(set) ?? []), `${r.ip.text}${timeout}`]);
     }
-    await run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    const lines = [...this.deletions(again)];
+    for (const [set, elems] of adds) lines.push(...statements(`add element inet ${this.table} ${set}`, elems));
+    await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+  }
+
+  /** `delete element` statements for `ips`, many elements per statement (one per element is slow on interval sets). */
+  private deletions(ips: Address[]): string[] {
+    const lines: string[] = [];
+    for (const set of this.sets) {
+      const elems = ips.filter((ip) => this.setOf(ip) === set).map((ip) => ip.text);
+      lines.push(...statements(`delete element inet ${this.table} ${set}`, elems));
+    }
+    return lines;
   }
 
   async unban(ips: Address[]): Promise<void> {
     if (ips.length === 0) return;
     const present = new Set(await this.list());
-    const lines = ips
-      .filter((ip) => present.has(ip.text))
-      .map((ip) => `delete element inet ${this.table} ${this.setOf(ip)} { ${ip.text} }`);
-    if (lines.length) await run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    const lines = this.deletions(ips.filter((ip) => present.has(ip.text)));
+    if (lines.length) await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
   }
 
+  /**
+   * The elements of this jail's sets, read in one call. Throws when a set, the chain or its rules are
+   * gone (a flush, a reload), so that the manager makes them again.
+   */
   async list(): Promise<string[]> {
-    const out: string[] = [];
-    for (const set of [this.set4, this.set6]) {
-      const { stdout } = await run(this.nft, ['-j', 'list', 'set', 'inet', this.table, set]);
-      out.push(...elementsOf(stdout));
+    const { stdout } = await this.run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
+    const doc = JSON.parse(stdout) as { nftables: Array<{ set?: { name: string }; rule?: { chain: string } }> };
+    const sets = doc.nftables.filter((i) => i.set && this.sets.includes(i.set.name));
+    const rules = doc.nftables.filter((i) => i.rule?.chain === this.chain).length;
+    if (sets.length !== this.sets.length || rules < this.sets.length) {
+      throw new FirewallError(`nftables: the sets or rules of ${this.chain} in table inet ${this.table} are missing`);
     }
-    return out;
+    return elementsOf(JSON.stringify({ nftables: sets }));
+  }
+
+  check(ip: Address): Promise<boolean> {
+    return heldBy(this, ip);
   }
 
   async stop(removeBans: boolean): Promise<void> {
     if (!removeBans) return; // bans stay in the kernel and expire on their own
     const t = `inet ${this.table}`;
-    await run(this.nft, ['-f', '-'], `delete chain ${t} ${this.chain}\ndelete set ${t} ${this.set4}\ndelete set ${t} ${this.set6}\n`);
+    await this.run(this.nft, ['-f', '-'], [`delete chain ${t} ${this.chain}`, ...this.sets.map((set) => `delete set ${t} ${set}`), ''].join('\n'));
     // Remove the table only if no other jail uses it.
-    const { stdout } = await run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
+    const { stdout } = await this.run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
     const items = (JSON.parse(stdout).nftables as Array<Record<string, unknown>>).filter((i) => 'chain' in i || 'set' in i);
-    if (items.length === 0) await run(this.nft, ['delete', 'table', 'inet', this.table]);
+    if (items.length === 0) await this.run(this.nft, ['delete', 'table', 'inet', this.table]);
   }
+}
+
+/** `head { a, b, ... }` statements of at most 1000 elements each. */
+function statements(head: string, elems: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < elems.length; i += 1000) out.push(`${head} { ${elems.slice(i, i + 1000).join(', ')} }`);
+  return out;
 }
 
 type NftElem = string | { prefix?: { addr: string; len: number }; elem?: { val: NftElem }; range?: [string, string] };

@@ -1,5 +1,5 @@
 /** The ban ledger: what is banned until when, written to disk before the firewall is touched. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
 import { dirname } from 'path';
 
 export interface BanRecord {
@@ -66,6 +66,14 @@ export class Ledger {
     if (changed) this.save();
   }
 
+  /** Forgets every ban and deletes the file: for a node deleted from the flows, whose bans were lifted. */
+  discard(): void {
+    this.bans.clear();
+    if (!this.file) return;
+    rmSync(this.file, { force: true });
+    rmSync(`${this.file}.tmp`, { force: true });
+  }
+
   /** Writes to a temporary file, flushes it, and renames it over the ledger: a crash leaves one or the other. */
   save(): void {
     if (!this.file) return;
@@ -79,5 +87,16 @@ export class Ledger {
       closeSync(fd);
     }
     renameSync(tmp, this.file);
+    // The rename itself survives a power cut only once the directory is flushed too.
+    try {
+      const dir = openSync(dirname(this.file), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch {
+      /* some file systems cannot fsync a directory; the file itself is flushed */
+    }
   }
 }

@@ -1,7 +1,7 @@
 /** firewall-ban: bans and lifts addresses in the firewall, keeps the ledger, restores and repairs bans. */
 import { join } from 'path';
 import { parseBantime } from '../../lib/duration';
-import { BanManager, createBackend, InvalidAddressError, parsePorts } from '../../lib/firewall';
+import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
 import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
@@ -17,6 +17,7 @@ export = function register(RED: NodeAPI): void {
     const jail = String(def.name || 'jail');
     const backendName = String(def.backend || 'dry-run');
     let manager: BanManager | null = null;
+    let ledger: Ledger | null = null;
     let cancelReport: (() => void) | null = null;
     let startError: string | null = null;
 
@@ -33,14 +34,24 @@ export = function register(RED: NodeAPI): void {
 
     try {
       const setName = String(def.setName || `f2b-${jail.replace(/[^\w-]/g, '-')}`);
+      const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
       const backend = createBackend(backendName, {
         setName,
         table: String(def.table || 'fail2ban'),
         ports: parsePorts(def.ports as string | undefined),
         protocol: String(def.protocol || 'tcp'),
+        jail,
+        actionFile: text(def.actionFile),
+        actionOptions: text(def.actionOptions),
+        banCommand: text(def.banCommand),
+        unbanCommand: text(def.unbanCommand),
+        checkCommand: text(def.checkCommand),
+        hostsFile: text(def.hostsFile) || undefined,
       });
+      // An action file's undefined tags stay as they are, as in fail2ban; the log says which.
+      for (const w of (backend as { warnings?: string[] }).warnings ?? []) node.warn(w);
       const persist = booleanProperty(def.persist, true);
-      const ledger = new Ledger(persist ? join(stateDir(RED), `bans-${node.id}.json`) : null);
+      ledger = new Ledger(persist ? join(stateDir(RED), `bans-${node.id}.json`) : null);
       ledger.load();
       manager = new BanManager({
         backend,
@@ -48,6 +59,7 @@ export = function register(RED: NodeAPI): void {
         jail,
         defaultBantime: parseBantime(def.bantime || '10m'),
         reconcile: numberProperty(def.reconcile, 30, 'reconcile'),
+        killConnections: booleanProperty(def.killConnections, false) ? (ips) => killConnections(ips) : undefined,
       });
       node.manager = manager;
       manager.on('event', (e: FirewallEvent) => {
@@ -106,11 +118,16 @@ export = function register(RED: NodeAPI): void {
       }
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
       cancelReport?.();
       if (!manager) return done();
-      closeAfter(node, manager.stop(booleanProperty(def.unbanOnStop, false)), done);
+      // A node deleted from the flows lifts its bans and deletes its ledger: nothing would ever lift
+      // them otherwise. If lifting fails, the ledger stays, so the bans are not forgotten.
+      const work = manager.stop(removed || booleanProperty(def.unbanOnStop, false)).then(() => {
+        if (removed && ledger?.size === 0) ledger.discard();
+      });
+      closeAfter(node, work, done);
     });
   }
 

@@ -54,7 +54,7 @@ test('the editor shows the palette, opens every dialog of the example jail, and 
     'f2bex.tail': ['paths', 'start', 'resume', 'source', 'journalMatch', 'encoding'],
     'f2bex.match': ['filterSource', 'filterName', 'filterFile', 'filterOptions', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines'],
     'f2bex.window': ['maxretry', 'findtime', 'bantime', 'increment', 'factor', 'multipliers', 'maxtime', 'rndtime', 'ignoreip', 'ignoreself', 'keyProperty', 'jail', 'subnetV4', 'subnetV6', 'subnetThreshold', 'maxEntries'],
-    'f2bex.ban': ['backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop'],
+    'f2bex.ban': ['backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
     'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'whoisServer', 'whoisTimeout', 'digest', 'maxPerHour', 'skipRestored'],
   };
   for (const [id, props] of Object.entries(fields)) {

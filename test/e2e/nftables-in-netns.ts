@@ -67,6 +67,11 @@ async function main(): Promise<void> {
     const named = elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-sshd'], { encoding: 'utf8' }));
     assert.deepEqual(named, ['192.0.2.55']);
 
+    // A prefix goes into the interval set f2b-lab-net.
+    fw.receive({ payload: { action: 'ban', ip: '198.51.100.0/24', bantime: 600 } });
+    await waitFor(() => events.filter((e) => (e.payload as { event: string }).event === 'ban').length === 5, 'the prefix ban');
+    assert.deepEqual(elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab-net'], { encoding: 'utf8' })), ['198.51.100.0/24']);
+
     await helper.unload(); // unbanOnStop: the node removes what it made
     const table = spawnSync('nft', ['list', 'table', 'inet', 'fail2ban']);
     assert.equal(table.status, 0, 'the table stays while another jail (f2b-sshd, unbanOnStop off) uses it');

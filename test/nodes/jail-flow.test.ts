@@ -107,7 +107,7 @@ test('bad configuration: red status with a reason, a Catch, and the rest of the 
     { id: 'tail', type: 'log-tail', paths: '', wires: [[]] },
     { id: 'nofilter', type: 'failregex-match', filterSource: 'builtin', filterName: 'no-such-filter', wires: [[]] },
     { id: 'badregex', type: 'failregex-match', filterSource: 'inline', failregex: 'Failed (<HOST>', wires: [[]] },
-    { id: 'backend', type: 'firewall-ban', backend: 'ufw', wires: [[]] },
+    { id: 'backend', type: 'firewall-ban', backend: 'command', banCommand: '/usr/local/bin/block', unbanCommand: '/usr/local/bin/unblock <ip>', wires: [[]] },
     { id: 'unknown', type: 'firewall-ban', backend: 'pf', wires: [[]] },
     { id: 'good', type: 'failregex-match', filterSource: 'builtin', filterName: 'sshd', wires: [['out']] },
     { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -128,7 +128,7 @@ test('bad configuration: red status with a reason, a Catch, and the rest of the 
   assert.match(errorOf('tail')!.message, /no paths to follow/);
   assert.match(errorOf('nofilter')!.message, /no built-in filter named "no-such-filter"; built-in filters: .*sshd/);
   assert.match(errorOf('badregex')!.message, /failregex "Failed \(<HOST>": missing \), unterminated subpattern/);
-  assert.match(errorOf('backend')!.message, /backend "ufw" is not available/);
+  assert.match(errorOf('backend')!.message, /banCommand: the command must contain <ip>/);
   assert.match(errorOf('unknown')!.message, /unknown backend "pf"/);
 
   helper.getNode('good').receive({ payload: `${new Date().toISOString()} box sshd[1]: Invalid user x from 192.0.2.50 port 1` });

@@ -7,6 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 export interface Host {
   ns: string;
   address: string;
+  /** An IPv6 unique local address on the same link (the namespaces have no default route). */
+  address6: string;
 }
 
 export interface Lab {
@@ -27,8 +29,8 @@ export function labUnavailable(): string | null {
 
 export function createLab(tag: string): Lab {
   const id = `${tag}${process.pid % 100000}`;
-  const server: Host = { ns: `f2b-${id}-s`, address: '10.231.7.1' };
-  const client: Host = { ns: `f2b-${id}-c`, address: '10.231.7.2' };
+  const server: Host = { ns: `f2b-${id}-s`, address: '10.231.7.1', address6: 'fd00:f2b::1' };
+  const client: Host = { ns: `f2b-${id}-c`, address: '10.231.7.2', address6: 'fd00:f2b::2' };
   const vs = `v${id}s`.slice(0, 15);
   const vc = `v${id}c`.slice(0, 15);
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
@@ -52,6 +54,7 @@ export function createLab(tag: string): Lab {
     ip('link', 'set', vc, 'netns', client.ns);
     for (const [host, dev] of [[server, vs], [client, vc]] as const) {
       ip('-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', dev);
+      ip('-n', host.ns, 'addr', 'add', `${host.address6}/64`, 'dev', dev, 'nodad');
       ip('-n', host.ns, 'link', 'set', dev, 'up');
       ip('-n', host.ns, 'link', 'set', 'lo', 'up');
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -93,7 +93,7 @@ test('anything that is not an address is refused before it reaches a backend', a
 test('backends: unknown names, ports, and a missing nft binary say what to do', async () => {
   const opts = { setName: 'f2b-sshd', table: 'fail2ban', ports: [], protocol: 'tcp' };
   assert.throws(() => createBackend('pf', opts), /unknown backend "pf": choose one of/);
-  assert.throws(() => createBackend('ufw', opts), /not available in this version yet/);
+  assert.throws(() => createBackend('command', opts), /banCommand is empty: the command backend needs/);
   assert.throws(() => parsePorts('22, ssh'), /"ssh" is not a port/);
   assert.deepEqual(parsePorts('22, 2222 1000:2000'), ['22', '2222', '1000-2000']);
   assert.throws(() => createBackend('nftables', { ...opts, setName: 'bad name;' }), FirewallError);
@@ -126,4 +126,24 @@ test('bans that arrive while the backend starts wait for it; after a failed star
   await assert.rejects(early, /backend did not start: nft not found/);
   await assert.rejects(b.m.ban({ ip: '192.0.2.202' }), /backend did not start/);
   assert.deepEqual(broken.history, []);
+});
+
+test("a ledger ban that is now this machine's own address is not restored; killConnections gets each new ban", async () => {
+  const file = join(dir, 'own.json');
+  const now = Date.now();
+  const rec = (ip: string) => ({ ip, jail: 'sshd', start: now, until: now + 600_000, bantime: 600 });
+  writeFileSync(file, JSON.stringify({ version: 1, bans: [rec('127.0.0.1'), rec('192.0.2.5')] }));
+  const ledger = new Ledger(file);
+  ledger.load();
+  const killed: string[][] = [];
+  const m = new BanManager({ backend: new DryRunBackend(), ledger, jail: 'sshd', defaultBantime: 600, reconcile: 0, killConnections: async (ips) => void killed.push(ips.map((i) => i.text)) });
+  const events: FirewallEvent[] = [];
+  m.on('event', (e: FirewallEvent) => events.push(e));
+  await m.start();
+  assert.deepEqual(events.map((e) => `${e.event} ${e.ip}`).sort(), ['error 127.0.0.1', 'restore 192.0.2.5']);
+  assert.match(String(events.find((e) => e.event === 'error')!.error), /not restored: 127\.0\.0\.1 is 127\.0\.0\.0\/8, loopback/);
+  assert.deepEqual(ledger.all().map((r) => r.ip), ['192.0.2.5']);
+  await Promise.all([m.ban({ ip: '198.51.100.1' }), m.ban({ ip: '198.51.100.2' })]);
+  assert.deepEqual(killed, [['198.51.100.1', '198.51.100.2']]);
+  await m.stop(true);
 });
