@@ -17,6 +17,8 @@ import { findRotated, hashHead, readHead, readRotated, type Wanted } from './rot
 
 /** A new, still empty file at the path is taken up after the old one has been quiet this long (ms). */
 export const QUIET_MS = 2000;
+/** A deleted file, with nothing at its path, is closed after being quiet this long (ms). */
+export const GONE_MS = 30000;
 
 export interface TailHost {
   readonly encoding: BufferEncoding;
@@ -25,6 +27,8 @@ export interface TailHost {
   position(file: string, pos: FilePosition | undefined): void;
   rotated(file: string, how: 'renamed' | 'truncated' | 'resumed'): void;
   error(err: Error, file: string): void;
+  /** True when some tail has read the file with this identity (a glob also matching rotated names). */
+  known(id: string): boolean;
 }
 
 interface Current {
@@ -57,6 +61,24 @@ async function lastLineStart(fh: fsp.FileHandle, size: number): Promise<number> 
   return len === size ? 0 : size;
 }
 
+/** An error a person can act on. */
+function explain(err: NodeJS.ErrnoException, path: string): Error {
+  switch (err.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new Error(`cannot read ${path}: permission denied; let the user running Node-RED read it (on Debian, add it to the "adm" group)`);
+    case 'EISDIR':
+      return new Error(`${path} is a directory, not a log file: name the files in it, or a glob such as ${path.replace(/\/+$/, '')}/*.log`);
+    default:
+      return err;
+  }
+}
+
+/** The device and inode of a file, as one string. */
+export function identity(dev: number, ino: number): string {
+  return `${dev}:${ino}`;
+}
+
 export class FileTail {
   private cur: Current | null = null;
   private running: Promise<void> | null = null;
@@ -66,6 +88,8 @@ export class FileTail {
   private lastError = '';
   /** Lines dropped for being longer than MAX_LINE. */
   dropped = 0;
+  /** Identities (see identity()) of every file read at this path: rotated names of them are not new logs. */
+  readonly seen = new Set<string>();
 
   constructor(
     readonly path: string,
@@ -92,9 +116,9 @@ export class FileTail {
           await this.pass();
           this.lastError = '';
         } catch (err) {
-          const text = (err as Error).message;
-          if (text !== this.lastError && !this.closed) this.host.error(err as Error, this.path);
-          this.lastError = text;
+          const explained = explain(err as NodeJS.ErrnoException, this.path);
+          if (explained.message !== this.lastError && !this.closed) this.host.error(explained, this.path);
+          this.lastError = explained.message;
         }
       } while (this.again && !this.closed);
     })().finally(() => {
@@ -117,13 +141,19 @@ export class FileTail {
     this.host.position(this.path, { dev: cur.dev, ino: cur.ino, head: cur.headHash, pos: cur.split.offset });
   }
 
-  private async openAt(offset: number | 'end', save = true): Promise<void> {
+  /**
+   * Opens the path, reading from `offset`; 'new' is a file that appeared or replaced the old one: read
+   * from its start, unless another tail has read it already (then only what is written from now on).
+   */
+  private async openAt(offset: number | 'end' | 'new', save = true): Promise<void> {
     const fh = await fsp.open(this.path, 'r');
     try {
       const fst = await fh.stat();
       const head = await readHead(fh);
-      const pos = offset === 'end' ? await lastLineStart(fh, fst.size) : offset;
+      const fromEnd = offset === 'end' || (offset === 'new' && this.host.known(identity(fst.dev, fst.ino)));
+      const pos = fromEnd ? await lastLineStart(fh, fst.size) : offset === 'new' ? 0 : (offset as number);
       this.cur = { fh, dev: fst.dev, ino: fst.ino, head, headHash: hashHead(head), split: new LineSplitter(this.host.encoding, pos), lastGrowth: Date.now() };
+      this.seen.add(identity(fst.dev, fst.ino));
       if (save) this.save(this.cur);
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -168,12 +198,12 @@ export class FileTail {
       await this.recover({ head: saved.head, pos: saved.pos, dev: saved.dev, ino: saved.ino, notIno: st?.ino });
       this.started = true;
       if (this.closed) return;
-      if (st) await this.openAt(0);
+      if (st) await this.openAt('new');
       else this.host.position(this.path, undefined);
       return;
     }
     this.started = true;
-    if (st) await this.openAt(this.opts.fromEnd ? 'end' : 0);
+    if (st) await this.openAt(this.opts.fromEnd ? 'end' : 'new');
   }
 
   /** True when the open file was truncated or rewritten from its start. */
@@ -210,7 +240,7 @@ export class FileTail {
     if (!this.cur) {
       const st = await statOrNull(this.path);
       if (!st || this.closed) return;
-      await this.openAt(0);
+      await this.openAt('new');
     }
     let cur = this.cur!;
     if (await this.changedInPlace(cur)) {
@@ -224,6 +254,14 @@ export class FileTail {
     }
     await this.drain(cur);
     const st = await statOrNull(this.path);
+    if (!st && Date.now() - cur.lastGrowth > GONE_MS && (await cur.fh.stat()).nlink === 0) {
+      // Deleted, nothing new at the path, and quiet: let its disk space go. A new file is read from its start.
+      cur.split.flush(this.emitLine);
+      this.cur = null;
+      await cur.fh.close().catch(() => undefined);
+      this.host.position(this.path, undefined);
+      return;
+    }
     if (st && (st.ino !== cur.ino || st.dev !== cur.dev) && (st.size > 0 || Date.now() - cur.lastGrowth > QUIET_MS)) {
       // Another file has taken the path: finish this one, then move.
       await this.drain(cur);
@@ -232,7 +270,7 @@ export class FileTail {
       this.cur = null;
       await cur.fh.close().catch(() => undefined);
       this.host.rotated(this.path, 'renamed');
-      await this.openAt(0);
+      await this.openAt('new');
       cur = this.cur!;
       await this.drain(cur);
     }

@@ -4,9 +4,9 @@
  * poll every `pollMs` catches what watching misses (network filesystems, watch limits, rotations).
  */
 import { EventEmitter } from 'events';
-import { watch, type FSWatcher } from 'fs';
+import { statSync, watch, type FSWatcher } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
-import { FileTail, type TailHost } from './file-tail';
+import { FileTail, identity, type TailHost } from './file-tail';
 import { expandPath, hasWildcard, matchesGlob } from './glob';
 import type { FilePosition, PositionStore } from './positions';
 
@@ -22,6 +22,8 @@ export interface FollowerOptions {
   /** Former name of pollMs. */
   rescanMs?: number;
 }
+
+const COMPRESSED = /\.(?:gz|bz2|xz|zst|lz4|lzma|z|zip)$/i;
 
 interface Pattern {
   text: string;
@@ -90,6 +92,7 @@ export class Follower extends EventEmitter {
       this.emit('rotate', file, how);
     },
     error: (err, file) => this.emit('error', err, file),
+    known: (id) => [...this.tails.values()].some((t) => t.seen.has(id)),
   };
 
   private savePosition(file: string, pos: FilePosition | undefined): void {
@@ -133,11 +136,24 @@ export class Follower extends EventEmitter {
       }
       for (const file of files) {
         if (this.tails.has(file) || this.stopped) continue;
+        // A glob such as auth.log* also matches compressed rotations: those are not logs to follow.
+        if (p.glob && COMPRESSED.test(file) && !COMPRESSED.test(p.abs)) continue;
+        // Nor is a rotated name of a file already read (auth.log.1 after auth.log was renamed).
+        if (p.glob && !initial && this.rotatedName(file)) continue;
         const tail = new FileTail(file, this.host, { fromEnd: initial && this.options.start === 'end', saved: this.options.positions?.get(file) });
         this.tails.set(file, tail);
         tail.check();
         this.emit('follow', file);
       }
+    }
+  }
+
+  private rotatedName(file: string): boolean {
+    try {
+      const st = statSync(file);
+      return this.host.known(identity(st.dev, st.ino));
+    } catch {
+      return true;
     }
   }
 

@@ -37,6 +37,8 @@ export class JournalFollower extends EventEmitter {
   private stopped = false;
   private restart: NodeJS.Timeout | null = null;
   private saveError = '';
+  /** The last entry read: journalctl, started again, continues after it even without saved positions. */
+  private cursor: string | undefined;
   lines = 0;
 
   constructor(private readonly options: JournalOptions) {
@@ -49,7 +51,7 @@ export class JournalFollower extends EventEmitter {
   /** journalctl's arguments for the next start: after the saved cursor if there is one. */
   args(): string[] {
     const args = ['-f', '-o', 'json', '--no-pager'];
-    const cursor = this.options.positions?.cursor;
+    const cursor = this.cursor ?? this.options.positions?.cursor;
     if (cursor) args.push(`--after-cursor=${cursor}`);
     else args.push(...(this.options.start === 'end' ? ['-n', '0'] : ['-n', 'all']));
     const path = this.options.path ?? this.options.file;
@@ -92,7 +94,10 @@ export class JournalFollower extends EventEmitter {
         const c = this.entry(l);
         if (c) cursor = c;
       }
-      if (cursor && this.options.positions) this.saveCursor(cursor);
+      if (cursor) {
+        this.cursor = cursor;
+        if (this.options.positions) this.saveCursor(cursor);
+      }
     });
     child.on('close', (code, signal) => {
       if (this.child !== child || this.stopped) return;

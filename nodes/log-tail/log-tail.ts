@@ -30,6 +30,9 @@ export = function register(RED: NodeAPI): void {
       if (resume) {
         positions = new PositionStore(positionsFile);
         if (positions.problem) node.warn(positions.problem);
+      } else {
+        // Positions from when resume was on would be stale by the time it is turned on again.
+        new PositionStore(positionsFile).remove();
       }
       if (source === 'journal') {
         const journalPath = String(def.journalPath ?? '').trim() || undefined;

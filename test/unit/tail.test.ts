@@ -214,3 +214,38 @@ test('glob: files created later are read from their start; start=end skips what 
     await f.stop();
   }
 });
+
+test('a glob that also matches rotated names (app.log*) reads nothing twice and skips compressed files', async () => {
+  const d = tmp();
+  const log = join(d, 'app.log');
+  writeFileSync(log, '');
+  const { f, lines } = follow([`${log}*`], { start: 'end' });
+  try {
+    await settle();
+    appendFileSync(log, 'one\ntwo\n');
+    await waitFor(() => lines.length === 2, 'two lines');
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'three\n');
+    writeFileSync(`${log}.2.gz`, gzipSync('old compressed\n'));
+    await waitFor(() => lines.length === 3, 'three lines');
+    await settle();
+    await settle();
+    assert.deepEqual(lines, ['one', 'two', 'three']);
+    assert.deepEqual(f.files, [log]);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a directory given as a file: an error that says what to do', async () => {
+  const d = tmp();
+  const { f, errors } = follow([d]);
+  try {
+    await waitFor(() => errors.length > 0, 'an error');
+    assert.match(errors[0], /is a directory, not a log file: .*\/\*\.log/);
+    await settle();
+    assert.equal(errors.length, 1, 'reported once, not at every poll');
+  } finally {
+    await f.stop();
+  }
+});
