@@ -249,3 +249,32 @@ test('a directory given as a file: an error that says what to do', async () => {
     await f.stop();
   }
 });
+
+test('draining a large file yields to the event loop: timers keep running, lines stay in order', async () => {
+  const d = tmp();
+  const log = join(d, 'big.log');
+  const n = 300_000;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(`line ${i} ${'x'.repeat(40)}\n`);
+  writeFileSync(log, parts.join(''));
+  let ticks = 0;
+  let ticksAtEnd = -1;
+  let next = 0;
+  let disorder = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const f = new Follower({ paths: [log], start: 'beginning', encoding: 'utf8' });
+  f.on('line', (l: string) => {
+    if (l !== `line ${next} ${'x'.repeat(40)}`) disorder++;
+    next++;
+    if (next === n) ticksAtEnd = ticks;
+  });
+  f.start();
+  try {
+    await waitFor(() => next === n, `${n} lines`, 20000);
+    assert.equal(disorder, 0);
+    assert.ok(ticksAtEnd >= 3, `a 1 ms timer ran ${ticksAtEnd} times while ${n} lines were read`);
+  } finally {
+    clearInterval(timer);
+    await f.stop();
+  }
+});
