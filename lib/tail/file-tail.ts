@@ -161,14 +161,15 @@ export class FileTail {
     }
   }
 
-  /** Reads, from a rotated copy, what was not read yet of content `want`. */
-  private async recover(want: Wanted): Promise<boolean> {
+  /**
+   * Reads, from a rotated copy, what was not read yet of content `want`. Meanwhile the position is saved
+   * as `{...at, head: want.head, pos}`: a restart finds the same content again and goes on from there.
+   */
+  private async recover(want: Wanted, at: { dev: number; ino: number }): Promise<boolean> {
     const rotated = await findRotated(this.path, want);
     if (!rotated) return false;
-    const headHash = want.head;
     await readRotated(rotated, want.pos, this.host.encoding, this.emitLine, (offset) => {
-      // Where to resume inside the old content, should Node-RED stop now.
-      if (want.ino !== undefined) this.host.position(this.path, { dev: want.dev ?? 0, ino: want.ino, head: headHash, pos: offset });
+      this.host.position(this.path, { dev: at.dev, ino: at.ino, head: want.head, pos: offset });
     }, () => this.closed);
     return true;
   }
@@ -188,14 +189,15 @@ export class FileTail {
         cur.split.reset(0);
         // Truncated (copytruncate) while we were away: the rest of the old content is in the copy.
         this.host.rotated(this.path, 'truncated');
-        await this.recover({ head: saved.head, pos: saved.pos, notIno: saved.ino });
+        await this.recover({ head: saved.head, pos: saved.pos, notIno: saved.ino }, saved);
         this.started = true;
+        if (this.closed) return;
         this.save(cur);
         return;
       }
       // Renamed or deleted while we were away: finish it from its rotated name, then the new file.
       this.host.rotated(this.path, 'resumed');
-      await this.recover({ head: saved.head, pos: saved.pos, dev: saved.dev, ino: saved.ino, notIno: st?.ino });
+      await this.recover({ head: saved.head, pos: saved.pos, dev: saved.dev, ino: saved.ino, notIno: st?.ino }, saved);
       this.started = true;
       if (this.closed) return;
       if (st) await this.openAt('new');
@@ -245,7 +247,7 @@ export class FileTail {
     let cur = this.cur!;
     if (await this.changedInPlace(cur)) {
       this.host.rotated(this.path, 'truncated');
-      if (cur.head) await this.recover({ head: cur.headHash, pos: cur.split.offset, notIno: cur.ino });
+      if (cur.head) await this.recover({ head: cur.headHash, pos: cur.split.offset, notIno: cur.ino }, cur);
       if (this.closed) return;
       cur.split.reset(0);
       cur.head = await readHead(cur.fh);
