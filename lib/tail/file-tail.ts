@@ -13,7 +13,7 @@
 import { promises as fsp, type Stats } from 'fs';
 import { LineSplitter } from './lines';
 import type { FilePosition } from './positions';
-import { findRotated, hashHead, readHead, readRotated, type Wanted } from './rotated';
+import { findRotated, findUnread, hashHead, headOf, readHead, readRotated, type Known, type Rotated, type Wanted } from './rotated';
 
 /** A new, still empty file at the path is taken up after the old one has been quiet this long (ms). */
 export const QUIET_MS = 2000;
@@ -25,10 +25,13 @@ export interface TailHost {
   line(text: string, file: string): void;
   /** After every batch of lines: where to resume (undefined: nothing to keep). */
   position(file: string, pos: FilePosition | undefined): void;
-  rotated(file: string, how: 'renamed' | 'truncated' | 'resumed'): void;
+  rotated(file: string, how: 'renamed' | 'truncated' | 'resumed' | 'missed'): void;
   error(err: Error, file: string): void;
-  /** True when some tail has read the file with this identity (a glob also matching rotated names). */
-  known(id: string): boolean;
+  /**
+   * True when another tail has this file open (device:inode) or has read a content with this first
+   * line: a glob that also matches rotated names must not read them again.
+   */
+  known(id: string, head: string, asker: FileTail | null): boolean;
 }
 
 interface Current {
@@ -88,8 +91,11 @@ export class FileTail {
   private lastError = '';
   /** Lines dropped for being longer than MAX_LINE. */
   dropped = 0;
-  /** Identities (see identity()) of every file read at this path: rotated names of them are not new logs. */
-  readonly seen = new Set<string>();
+  /**
+   * First-line hashes of every content read at this path: a copy or a gzip of it is not read again.
+   * (Inode numbers are no identity once a file is closed: a deleted file's inode is soon reused.)
+   */
+  readonly heads = new Set<string>();
 
   constructor(
     readonly path: string,
@@ -100,6 +106,11 @@ export class FileTail {
   /** True while a file is open at this path (or its rotated predecessor is still being read). */
   get following(): boolean {
     return this.cur !== null;
+  }
+
+  /** device:inode of the file open now. */
+  get openId(): string | null {
+    return this.cur ? identity(this.cur.dev, this.cur.ino) : null;
   }
 
   /** Looks for new lines and rotations now (coalesced: at most one pass at a time, then one more). */
@@ -150,10 +161,10 @@ export class FileTail {
     try {
       const fst = await fh.stat();
       const head = await readHead(fh);
-      const fromEnd = offset === 'end' || (offset === 'new' && this.host.known(identity(fst.dev, fst.ino)));
+      const fromEnd = offset === 'end' || (offset === 'new' && this.host.known(identity(fst.dev, fst.ino), hashHead(head), this));
       const pos = fromEnd ? await lastLineStart(fh, fst.size) : offset === 'new' ? 0 : (offset as number);
       this.cur = { fh, dev: fst.dev, ino: fst.ino, head, headHash: hashHead(head), split: new LineSplitter(this.host.encoding, pos), lastGrowth: Date.now() };
-      this.seen.add(identity(fst.dev, fst.ino));
+      if (head) this.heads.add(this.cur.headHash);
       if (save) this.save(this.cur);
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -165,13 +176,46 @@ export class FileTail {
    * Reads, from a rotated copy, what was not read yet of content `want`. Meanwhile the position is saved
    * as `{...at, head: want.head, pos}`: a restart finds the same content again and goes on from there.
    */
-  private async recover(want: Wanted, at: { dev: number; ino: number }): Promise<boolean> {
-    const rotated = await findRotated(this.path, want);
-    if (!rotated) return false;
-    await readRotated(rotated, want.pos, this.host.encoding, this.emitLine, (offset) => {
-      this.host.position(this.path, { dev: at.dev, ino: at.ino, head: want.head, pos: offset });
-    }, () => this.closed);
-    return true;
+  private async recover(want: Wanted, at: { dev: number; ino: number }): Promise<Rotated | null> {
+    // logrotate may rename the copy between the look and the read: then look again.
+    for (let attempt = 0; attempt < 5 && !this.closed; attempt++) {
+      const rotated = await findRotated(this.path, want);
+      if (!rotated) return null;
+      const read = await readRotated(rotated, want.pos, this.host.encoding, this.emitLine, (offset) => {
+        this.host.position(this.path, { dev: at.dev, ino: at.ino, head: want.head, pos: offset });
+      }, () => this.closed);
+      if (read === null) continue;
+      this.heads.add(want.head);
+      return rotated;
+    }
+    return null;
+  }
+
+  /**
+   * Reads, oldest first, whole rotations written after `after` (mtime) that were never read: logrotate
+   * ran more than once while this tail was behind (a burst) or stopped. The live file must be open
+   * already (its identity and first line known), so that a copy of it is not taken for unread content;
+   * `before` is when it was opened: what was written later is newer than it, not older.
+   */
+  private async catchUp(finished: Known, after: number, before: number): Promise<void> {
+    const live: Known | undefined = this.cur ? { id: identity(this.cur.dev, this.cur.ino), head: this.cur.headHash } : undefined;
+    // For copytruncate the live content shares the inode of the old: only its first line tells it apart.
+    if (live && finished.id === live.id) live.id = undefined;
+    for (let moved = 0; moved < 20 && !this.closed; ) {
+      const [next] = await findUnread(this.path, finished, live, { after, before }, this.heads);
+      if (!next) return;
+      const read = await readRotated(next, 0, this.host.encoding, this.emitLine, (offset) => {
+        this.host.position(this.path, { dev: next.dev, ino: next.ino, head: next.head, pos: offset });
+      }, () => this.closed);
+      if (read === null) {
+        moved++; // renamed meanwhile: look again
+        continue;
+      }
+      this.heads.add(next.head);
+      this.host.rotated(this.path, 'missed');
+      finished = { id: identity(next.dev, next.ino), head: next.head };
+      after = next.mtimeMs;
+    }
   }
 
   /** The first open: a saved position if it still holds, else the start option. */
@@ -189,18 +233,23 @@ export class FileTail {
         cur.split.reset(0);
         // Truncated (copytruncate) while we were away: the rest of the old content is in the copy.
         this.host.rotated(this.path, 'truncated');
-        await this.recover({ head: saved.head, pos: saved.pos, notIno: saved.ino }, saved);
+        const opened = Date.now();
+        const copy = await this.recover({ head: saved.head, pos: saved.pos, notIno: saved.ino }, saved);
+        if (copy) await this.catchUp({ id: identity(copy.dev, copy.ino), head: saved.head }, copy.mtimeMs, opened);
         this.started = true;
         if (this.closed) return;
         this.save(cur);
         return;
       }
       // Renamed or deleted while we were away: finish it from its rotated name, then the new file.
+      if (st) await this.openAt('new', false);
+      const opened = Date.now();
       this.host.rotated(this.path, 'resumed');
-      await this.recover({ head: saved.head, pos: saved.pos, dev: saved.dev, ino: saved.ino, notIno: st?.ino }, saved);
+      const old = await this.recover({ head: saved.head, pos: saved.pos, dev: saved.dev, ino: saved.ino, notIno: st?.ino }, saved);
+      if (old) await this.catchUp({ id: identity(old.dev, old.ino), head: saved.head }, old.mtimeMs, opened);
       this.started = true;
       if (this.closed) return;
-      if (st) await this.openAt('new');
+      if (this.cur) this.save(this.cur);
       else this.host.position(this.path, undefined);
       return;
     }
@@ -212,28 +261,62 @@ export class FileTail {
   private async changedInPlace(cur: Current): Promise<boolean> {
     const st = await cur.fh.stat();
     if (st.size < cur.split.end) return true;
-    if (!cur.head) return false;
-    const buf = Buffer.allocUnsafe(cur.head.length);
-    const { bytesRead } = await cur.fh.read(buf, 0, buf.length, 0);
-    return bytesRead < buf.length || !buf.equals(cur.head);
+    return !(await this.sameHead(cur));
   }
 
-  private async drain(cur: Current): Promise<void> {
+  /** True while the file still starts with the first line it had (not truncated or rewritten). */
+  private async sameHead(cur: Current): Promise<boolean> {
+    if (!cur.head) return true;
+    const buf = Buffer.allocUnsafe(cur.head.length);
+    const { bytesRead } = await cur.fh.read(buf, 0, buf.length, 0);
+    return bytesRead === buf.length && buf.equals(cur.head);
+  }
+
+  /**
+   * Reads to the end of the file. Returns false, with the last chunk left unread, when the file turned
+   * out to be truncated and written again meanwhile (the chunk may hold the new content, at the old offset).
+   */
+  private async drain(cur: Current): Promise<boolean> {
     for (;;) {
-      if (this.closed) return;
+      if (this.closed) return true;
       const space = cur.split.space();
       const { bytesRead } = await cur.fh.read(cur.split.buf, cur.split.have, space, cur.split.end);
-      if (bytesRead === 0) break;
+      if (bytesRead === 0) return true;
+      // Checked after the read: a truncation before it shows in the first line now.
+      if (!(await this.sameHead(cur))) return false;
       cur.lastGrowth = Date.now();
+      if (!cur.head && cur.split.offset === 0) {
+        cur.head = headOf(cur.split.buf, cur.split.have + bytesRead);
+        cur.headHash = hashHead(cur.head);
+        if (cur.head) this.heads.add(cur.headHash);
+      }
       const before = cur.split.dropped;
       cur.split.took(bytesRead, this.emitLine);
       this.dropped += cur.split.dropped - before;
       if (!cur.head) {
         cur.head = await readHead(cur.fh);
         cur.headHash = hashHead(cur.head);
+        if (cur.head) this.heads.add(cur.headHash);
       }
       this.save(cur);
     }
+  }
+
+  /** The file was truncated (copytruncate): the rest of the old content from the copy, then from 0. */
+  private async truncated(cur: Current): Promise<void> {
+    this.host.rotated(this.path, 'truncated');
+    const old = { head: cur.head, hash: cur.headHash, pos: cur.split.offset };
+    // The content there now is read next, from its start; its first line tells it apart should it be
+    // copied away and truncated too before it is read.
+    cur.split.reset(0);
+    cur.head = await readHead(cur.fh);
+    cur.headHash = hashHead(cur.head);
+    if (cur.head) this.heads.add(cur.headHash);
+    const opened = Date.now();
+    const copy = old.head ? await this.recover({ head: old.hash, pos: old.pos, notIno: cur.ino }, cur) : null;
+    if (copy) await this.catchUp({ id: identity(copy.dev, copy.ino), head: old.hash }, copy.mtimeMs, opened);
+    if (this.closed) return;
+    this.save(cur);
   }
 
   private async pass(): Promise<void> {
@@ -245,16 +328,9 @@ export class FileTail {
       await this.openAt('new');
     }
     let cur = this.cur!;
-    if (await this.changedInPlace(cur)) {
-      this.host.rotated(this.path, 'truncated');
-      if (cur.head) await this.recover({ head: cur.headHash, pos: cur.split.offset, notIno: cur.ino }, cur);
-      if (this.closed) return;
-      cur.split.reset(0);
-      cur.head = await readHead(cur.fh);
-      cur.headHash = hashHead(cur.head);
-      this.save(cur);
-    }
-    await this.drain(cur);
+    if (await this.changedInPlace(cur)) await this.truncated(cur);
+    while (!(await this.drain(cur))) await this.truncated(cur);
+    if (this.closed) return;
     const st = await statOrNull(this.path);
     if (!st && Date.now() - cur.lastGrowth > GONE_MS && (await cur.fh.stat()).nlink === 0) {
       // Deleted, nothing new at the path, and quiet: let its disk space go. A new file is read from its start.
@@ -266,15 +342,21 @@ export class FileTail {
     }
     if (st && (st.ino !== cur.ino || st.dev !== cur.dev) && (st.size > 0 || Date.now() - cur.lastGrowth > QUIET_MS)) {
       // Another file has taken the path: finish this one, then move.
-      await this.drain(cur);
+      while (!(await this.drain(cur))) await this.truncated(cur);
       if (this.closed) return;
       cur.split.flush(this.emitLine);
+      const finished = { id: identity(cur.dev, cur.ino), head: cur.headHash, mtime: (await cur.fh.stat()).mtimeMs };
       this.cur = null;
       await cur.fh.close().catch(() => undefined);
       this.host.rotated(this.path, 'renamed');
-      await this.openAt('new');
+      // The new file is opened first: rotations between the two are read before it, and if it is
+      // rotated away meanwhile, the descriptor still reads it.
+      await this.openAt('new', false);
       cur = this.cur!;
-      await this.drain(cur);
+      await this.catchUp(finished, finished.mtime, Date.now());
+      if (this.closed) return;
+      this.save(cur);
+      while (!(await this.drain(cur))) await this.truncated(cur);
     }
   }
 }

@@ -4,10 +4,11 @@
  * poll every `pollMs` catches what watching misses (network filesystems, watch limits, rotations).
  */
 import { EventEmitter } from 'events';
-import { statSync, watch, type FSWatcher } from 'fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, watch, type FSWatcher } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import { FileTail, identity, type TailHost } from './file-tail';
 import { expandPath, hasWildcard, matchesGlob } from './glob';
+import { HEAD_MAX, hashHead, headOf } from './rotated';
 import type { FilePosition, PositionStore } from './positions';
 
 export interface FollowerOptions {
@@ -92,7 +93,7 @@ export class Follower extends EventEmitter {
       this.emit('rotate', file, how);
     },
     error: (err, file) => this.emit('error', err, file),
-    known: (id) => [...this.tails.values()].some((t) => t.seen.has(id)),
+    known: (id, head, asker) => [...this.tails.values()].some((t) => t !== asker && (t.openId === id || (head !== '' && t.heads.has(head)))),
   };
 
   private savePosition(file: string, pos: FilePosition | undefined): void {
@@ -148,12 +149,19 @@ export class Follower extends EventEmitter {
     }
   }
 
+  /** True when `file` is a rotated name of a file some tail has open or has read (by first line). */
   private rotatedName(file: string): boolean {
+    let fd: number | null = null;
     try {
-      const st = statSync(file);
-      return this.host.known(identity(st.dev, st.ino));
+      fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      const buf = Buffer.allocUnsafe(HEAD_MAX);
+      const n = readSync(fd, buf, 0, HEAD_MAX, 0);
+      return this.host.known(identity(st.dev, st.ino), hashHead(headOf(buf, n)), null);
     } catch {
       return true;
+    } finally {
+      if (fd !== null) closeSync(fd);
     }
   }
 

@@ -89,7 +89,7 @@ after(() => rt.close());
 /** Deploys log-tail on `log` and collects the line numbers that leave it. */
 async function deploy(log: string): Promise<number[]> {
   await helper.load(NODES, onTab([
-    { id: 'tail', type: 'log-tail', paths: log, start: 'end', resume: true, wires: [['out']] },
+    { id: 'tail', type: 'log-tail', paths: log, start: 'beginning', resume: true, wires: [['out']] },
     { id: 'out', type: 'helper' },
   ]));
   const got: number[] = [];
