@@ -346,14 +346,19 @@ export class FileTail {
       if (this.closed) return;
       cur.split.flush(this.emitLine);
       const finished = { id: identity(cur.dev, cur.ino), head: cur.headHash, mtime: (await cur.fh.stat()).mtimeMs };
+      const old = cur.fh;
       this.cur = null;
-      await cur.fh.close().catch(() => undefined);
       this.host.rotated(this.path, 'renamed');
-      // The new file is opened first: rotations between the two are read before it, and if it is
-      // rotated away meanwhile, the descriptor still reads it.
-      await this.openAt('new', false);
-      cur = this.cur!;
-      await this.catchUp(finished, finished.mtime, Date.now());
+      try {
+        // The new file is opened first: rotations between the two are read before it, and if it is
+        // rotated away meanwhile, the descriptor still reads it. The old one stays open meanwhile, so
+        // that its inode number is not given to another file.
+        await this.openAt('new', false);
+        cur = this.cur!;
+        await this.catchUp(finished, finished.mtime, Date.now());
+      } finally {
+        await old.close().catch(() => undefined);
+      }
       if (this.closed) return;
       this.save(cur);
       while (!(await this.drain(cur))) await this.truncated(cur);

@@ -141,9 +141,11 @@ export interface Known {
   head: string;
 }
 
+/** By first line when both have one; by device:inode otherwise (only safe for a file held open). */
 function isKnown(r: Rotated, k: Known | undefined): boolean {
   if (!k) return false;
-  return (k.id !== undefined && k.id === `${r.dev}:${r.ino}`) || (k.head !== '' && r.head === k.head);
+  if (k.head !== '' && r.head !== '') return r.head === k.head;
+  return k.id !== undefined && k.id === `${r.dev}:${r.ino}`;
 }
 
 /**
