@@ -22,6 +22,7 @@ const file = process.argv[1];
 let fd = fs.openSync(file, 'a');
 let n = 0;
 process.on('SIGHUP', () => { const old = fd; fd = fs.openSync(file, 'a'); fs.closeSync(old); });
+process.stdout.write('ready\\n');
 const pad = 'x'.repeat(60);
 function write(k) { let s = ''; for (let i = 0; i < k; i++) s += 'line ' + (++n) + ' ' + pad + '\\n'; fs.writeSync(fd, s); }
 let queue = Promise.resolve();
@@ -42,24 +43,30 @@ require('readline').createInterface({ input: process.stdin }).on('line', (cmd) =
 
 interface Writer {
   child: ChildProcess;
+  /** Resolves once the writer handles SIGHUP (before that, logrotate's kill -HUP would end it). */
+  ready: Promise<void>;
   run(cmd: string): Promise<number>;
 }
 
 function startWriter(file: string): Writer {
   const child = spawn(process.execPath, ['-e', WRITER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting: Array<(n: number) => void> = [];
+  let isReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (isReady = r));
   let buf = '';
   child.stdout!.on('data', (d) => {
     buf += d;
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       const m = /^done (\d+)/.exec(buf.slice(0, i));
+      if (buf.slice(0, i) === 'ready') isReady();
       buf = buf.slice(i + 1);
       if (m) waiting.shift()?.(Number(m[1]));
     }
   });
   return {
     child,
+    ready,
     run(cmd) {
       return new Promise((resolve) => {
         waiting.push(resolve);
@@ -130,6 +137,7 @@ async function scenario(mode: string, options: string[], postrotate: boolean) {
   if (postrotate) lines.push('  postrotate', `    kill -HUP ${writer.child.pid}`, '  endscript');
   writeFileSync(conf, `${lines.join('\n')}\n}\n`, { mode: 0o644 });
   const state = join(dir, 'logrotate.status');
+  await writer.ready;
   const got = await deploy(log);
 
   // Steady appends with two rotations during them, then a burst with a rotation in its middle.
