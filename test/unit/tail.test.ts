@@ -278,3 +278,58 @@ test('draining a large file yields to the event loop: timers keep running, lines
     await f.stop();
   }
 });
+
+test('several rotations while behind: the rotations in between are read from their rotated names, in order', async () => {
+  const d = tmp();
+  const log = join(d, 'app.log');
+  writeFileSync(log, 'a1\n');
+  writeFileSync(`${log}.9`, 'much older, never to be read\n');
+  const { f, lines, rotations } = follow([log], { start: 'beginning' });
+  try {
+    await waitFor(() => lines.length === 2 || lines.length === 1, 'the first line');
+    await settle();
+    // All at once (the follower cannot look in between), as logrotate does with "create" and "compress":
+    // three rotations, the older ones compressed.
+    const gz = (from: string, to: string) => {
+      writeFileSync(to, gzipSync(readFileSync(from)));
+      unlinkSync(from);
+    };
+    appendFileSync(log, 'a2\n');
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'b1\nb2\n');
+    renameSync(`${log}.1`, `${log}.2`);
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'c1\n');
+    gz(`${log}.2`, `${log}.2.gz`);
+    renameSync(`${log}.2.gz`, `${log}.3.gz`);
+    renameSync(`${log}.1`, `${log}.2`);
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'd1\n');
+    gz(`${log}.2`, `${log}.2.gz`);
+    await waitFor(() => lines.includes('d1'), 'the newest file');
+    await settle();
+    assert.deepEqual(lines, ['a1', 'a2', 'b1', 'b2', 'c1', 'd1']);
+    assert.ok(rotations.includes('missed'), JSON.stringify(rotations));
+
+    // The same with copytruncate: two copies made and truncated before the follower looks.
+    const shift = () => {
+      for (const [from, to] of [['.3.gz', '.4.gz'], ['.2.gz', '.3.gz'], ['.1', '.2']]) renameSync(`${log}${from}`, `${log}${to}`);
+      gz(`${log}.2`, `${log}.2.gz`);
+    };
+    appendFileSync(log, 'd2\n');
+    shift();
+    copyFileSync(log, `${log}.1`);
+    truncateSync(log, 0);
+    appendFileSync(log, 'e1\n');
+    renameSync(`${log}.4.gz`, `${log}.5.gz`);
+    shift();
+    copyFileSync(log, `${log}.1`);
+    truncateSync(log, 0);
+    appendFileSync(log, 'f1\n');
+    await waitFor(() => lines.includes('f1'), 'the newest content');
+    await settle();
+    assert.deepEqual(lines.slice(6), ['d2', 'e1', 'f1']);
+  } finally {
+    await f.stop();
+  }
+});
