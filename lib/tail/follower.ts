@@ -44,6 +44,8 @@ export class Follower extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private saveError = '';
+  /** Rotated names a glob matched and that were skipped (path -> device:inode:mtime). */
+  private readonly skipped = new Map<string, string>();
   /** Lines delivered, rotations seen. */
   lines = 0;
   rotations = 0;
@@ -155,9 +157,15 @@ export class Follower extends EventEmitter {
     try {
       fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
       const st = fstatSync(fd);
+      // Judged once per version of the file, not at every scan.
+      const version = `${st.dev}:${st.ino}:${st.mtimeMs}`;
+      if (this.skipped.get(file) === version) return true;
       const buf = Buffer.allocUnsafe(HEAD_MAX);
       const n = readSync(fd, buf, 0, HEAD_MAX, 0);
-      return this.host.known(identity(st.dev, st.ino), hashHead(headOf(buf, n)), null);
+      const rotated = this.host.known(identity(st.dev, st.ino), hashHead(headOf(buf, n)), null);
+      if (rotated) this.skipped.set(file, version);
+      else this.skipped.delete(file);
+      return rotated;
     } catch {
       return true;
     } finally {
