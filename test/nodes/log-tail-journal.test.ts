@@ -3,10 +3,11 @@
  * journal export format, and log-tail's journalctl reads it with --file.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import { JournalFollower } from '../../lib/tail';
 import type { NodeMessage } from '../../nodes/node-red';
 import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
 
@@ -78,4 +79,28 @@ test('journal: matches filter entries, msg.timestamp comes from the entry, new e
   await new Promise((r) => setTimeout(r, 500));
   assert.deepEqual(out.map((m) => m.payload), [sshd(4, 0).message, sshd(5, 0).message]);
   assert.equal(out[1].timestamp, t0 + 5000);
+});
+
+test('journal: journalctl killed is started again after the last entry read; nothing lost, nothing twice', { skip: REMOTE ? false : 'systemd-journal-remote is not installed', timeout: 30000 }, async () => {
+  const dir = mkdtempSync(join(rt.userDir, 'journal-restart-'));
+  const journal = join(dir, 'remote.journal');
+  const t0 = Date.UTC(2026, 0, 3, 0, 0, 0);
+  await append(dir, journal, [sshd(11, t0)]);
+  const follower = new JournalFollower({ matches: ['_SYSTEMD_UNIT=sshd.service'], start: 'beginning', path: journal, restartMs: 200 });
+  const got: string[] = [];
+  const errors: string[] = [];
+  follower.on('line', (m: string) => got.push(m));
+  follower.on('error', (e: Error) => errors.push(e.message));
+  follower.start();
+  try {
+    await waitFor(() => got.length === 1, 'the first entry', 10000);
+    (follower as unknown as { child: ChildProcess }).child.kill('SIGKILL');
+    await append(dir, journal, [sshd(12, t0 + 1000), sshd(13, t0 + 2000)]);
+    await waitFor(() => got.length === 3, 'the entries written while journalctl was down', 10000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(got, [sshd(11, 0).message, sshd(12, 0).message, sshd(13, 0).message]);
+    assert.match(errors[0] ?? '', /journalctl stopped .*starting it again/);
+  } finally {
+    await follower.stop();
+  }
 });
