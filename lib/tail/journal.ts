@@ -37,6 +37,8 @@ export class JournalFollower extends EventEmitter {
   private stopped = false;
   private restart: NodeJS.Timeout | null = null;
   private saveError = '';
+  /** The last failure reported: the same one again (journalctl restarted every few seconds) is not. */
+  private lastFailure = '';
   /** The last entry read: journalctl, started again, continues after it even without saved positions. */
   private cursor: string | undefined;
   lines = 0;
@@ -77,7 +79,8 @@ export class JournalFollower extends EventEmitter {
     child.on('error', (err: NodeJS.ErrnoException) => {
       failed = true;
       const text = err.code === 'ENOENT' ? 'journalctl not found: install systemd or use source "file"' : err.message;
-      this.emit('error', new Error(text), 'journal');
+      if (text !== this.lastFailure) this.emit('error', new Error(text), 'journal');
+      this.lastFailure = text;
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -104,7 +107,9 @@ export class JournalFollower extends EventEmitter {
       this.child = null;
       if (!failed) {
         const why = stderr.trim() || (signal ? `killed by ${signal}` : `exit code ${code}`);
-        this.emit('error', new Error(`journalctl stopped (${why}); starting it again`), 'journal');
+        const text = `journalctl stopped (${why}); starting it again`;
+        if (text !== this.lastFailure) this.emit('error', new Error(text), 'journal');
+        this.lastFailure = text;
       }
       // Start again, after the last entry read: nothing is lost while it was down.
       this.restart = setTimeout(() => this.start(), this.options.restartMs ?? 5000);
@@ -122,6 +127,7 @@ export class JournalFollower extends EventEmitter {
     }
     const micros = Number(entry.__REALTIME_TIMESTAMP);
     this.lines++;
+    this.lastFailure = '';
     this.emit('line', messageText(entry.MESSAGE), Number.isFinite(micros) ? Math.floor(micros / 1000) : undefined, entry);
     return typeof entry.__CURSOR === 'string' ? entry.__CURSOR : undefined;
   }
