@@ -6,7 +6,11 @@ export function hasWildcard(path: string): boolean {
   return /[*?[]/.test(path);
 }
 
+const compiled = new Map<string, RegExp>();
+
 function patternToRegExp(pattern: string): RegExp {
+  const known = compiled.get(pattern);
+  if (known) return known;
   let re = '';
   for (const ch of pattern) {
     if (ch === '*') re += '[^/]*';
@@ -14,7 +18,14 @@ function patternToRegExp(pattern: string): RegExp {
     else if (ch === '[' || ch === ']') re += ch;
     else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  const made = new RegExp(`^${re}$`);
+  compiled.set(pattern, made);
+  return made;
+}
+
+/** True when `file`'s name matches the last component of glob `pattern` (directories are not compared). */
+export function matchesGlob(pattern: string, file: string): boolean {
+  return patternToRegExp(basename(pattern)).test(basename(file));
 }
 
 /** The regular files that match `path` now (a plain path is returned as it is, existing or not). */

@@ -1,4 +1,4 @@
-export { FailureWindows, indexKey, keyText, MAX_LINE, type BanHistory, type Decision, type JournalRecord, type JournalSink, type SubnetPolicy, type WindowPolicy, type WindowState } from './windows';
+export { FailureWindows, indexKey, keyText, MAX_KEPT_LINE, type BanHistory, type Decision, type JournalRecord, type JournalSink, type SubnetPolicy, type WindowPolicy, type WindowState } from './windows';
 export { banTimeFor, failureWeight, parseMultipliers, type IncrementPolicy } from './policy';
 export { WindowStore, windowStateFile, type LoadReport, type StoreOptions } from './store';
 export { offenderOf, unitForSubnetV6 } from './subnet';

@@ -97,7 +97,7 @@ interface Member {
 }
 
 /** Lines longer than this are cut when kept (an attacker chooses their length). */
-export const MAX_LINE = 1000;
+export const MAX_KEPT_LINE = 1000;
 /** A ban record is forgotten this long after 3 × its ban time has passed (fail2ban forgets bad IPs likewise). */
 const BAN_MEMORY_MS = 24 * 3600 * 1000;
 const INITIAL = 1024;
@@ -220,7 +220,7 @@ export class FailureWindows {
         if (this.increment) weight = failureWeight(record.count, this.maxretry);
       }
     }
-    const text = line === undefined ? '' : line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
+    const text = line === undefined ? '' : line.length > MAX_KEPT_LINE ? line.slice(0, MAX_KEPT_LINE) : line;
     if (this.journal) this.journal.failure(key, time, text, weight);
     return this.count(key, slot, time, text, weight, now, true);
   }

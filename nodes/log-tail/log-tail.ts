@@ -1,6 +1,7 @@
 /** log-tail: follows log files (or the journal) and sends one message per new line. */
-import { Follower, JournalFollower } from '../../lib/tail';
-import { closeAfter, linesProperty, reportConfigError, shortStatus, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { join } from 'path';
+import { Follower, JournalFollower, PositionStore } from '../../lib/tail';
+import { booleanProperty, closeAfter, linesProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function LogTailNode(this: Node, def: NodeDef): void {
@@ -9,6 +10,10 @@ export = function register(RED: NodeAPI): void {
     const source = String(def.source || 'file');
     const encoding = String(def.encoding || 'utf8') as BufferEncoding;
     const start = def.start === 'beginning' ? 'beginning' : 'end';
+    const resume = booleanProperty(def.resume, true);
+    // Read positions of this node, kept under the user directory (resume on).
+    const positionsFile = join(stateDir(RED), `tail-${node.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+    let positions: PositionStore | null = null;
     let follower: Follower | JournalFollower | null = null;
     let cancelReport: (() => void) | null = null;
     let lastLines = 0;
@@ -22,27 +27,40 @@ export = function register(RED: NodeAPI): void {
 
     try {
       if (!Buffer.isEncoding(encoding)) throw new Error(`encoding "${encoding}" is not known; use utf8, latin1, ascii or utf16le`);
+      if (resume) {
+        positions = new PositionStore(positionsFile);
+        if (positions.problem) node.warn(positions.problem);
+      } else {
+        // Positions from when resume was on would be stale by the time it is turned on again.
+        new PositionStore(positionsFile).remove();
+      }
       if (source === 'journal') {
-        follower = new JournalFollower({ matches: linesProperty(def.journalMatch).flatMap((l) => l.split(/\s+/)), start });
+        const journalPath = String(def.journalPath ?? '').trim() || undefined;
+        follower = new JournalFollower({ matches: linesProperty(def.journalMatch).flatMap((l) => l.split(/\s+/)), start, path: journalPath, positions: positions ?? undefined });
         follower.on('line', (line: string, timestamp?: number) => emit(line, 'journal', timestamp));
       } else if (source === 'file') {
-        follower = new Follower({ paths: linesProperty(def.paths), start, encoding });
+        follower = new Follower({ paths: linesProperty(def.paths), start, encoding, positions: positions ?? undefined });
         follower.on('line', (line: string, file: string) => emit(line, file));
       } else {
         throw new Error(`source "${source}" is not known: use file or journal`);
       }
       follower.on('error', (err: Error, file: string) => {
         errorShown = true;
-        node.status({ fill: 'red', shape: 'ring', text: shortStatus(`${file}: ${err.message}`) });
-        node.error(`${file}: ${err.message}`, { topic: file, payload: err.message, filename: file });
+        const text = file === 'journal' || err.message.includes(file) ? err.message : `${file}: ${err.message}`;
+        node.status({ fill: 'red', shape: 'ring', text: shortStatus(text) });
+        node.error(text, { topic: file, payload: err.message, filename: file });
       });
       follower.start();
     } catch (err) {
       follower = null;
+      positions?.close();
+      positions = null;
       cancelReport = reportConfigError(RED, node, err);
     }
 
-    // Status once a second: what is followed and how fast lines come.
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+    // Status once a second: what is followed, how fast lines come, rotations seen.
     const timer = follower
       ? setInterval(() => {
           if (!follower) return;
@@ -51,12 +69,17 @@ export = function register(RED: NodeAPI): void {
           if (errorShown && rate === 0) return;
           errorShown = false;
           if (follower instanceof Follower) {
-            const missing = follower.missing.length;
-            const files = follower.files.length;
-            if (files === 0 || missing === files) {
-              node.status({ fill: 'yellow', shape: 'ring', text: files === 0 ? 'waiting for files to match' : `waiting for ${follower.missing[0]}` });
+            const missing = follower.missing;
+            const unmatched = follower.unmatched;
+            const following = follower.files.length - missing.length;
+            const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}`;
+            if (missing.length > 0) {
+              const what = following > 0 ? `${following} followed, ` : '';
+              node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`${what}waiting for ${missing[0]}${missing.length > 1 ? ` +${missing.length - 1}` : ''}`) });
+            } else if (following === 0) {
+              node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`waiting for files to match ${unmatched[0] ?? ''}`) });
             } else {
-              node.status({ fill: 'green', shape: 'dot', text: `${files - missing} file${files - missing === 1 ? '' : 's'}, ${rate} lines/s, ${follower.lines} lines` });
+              node.status({ fill: 'green', shape: 'dot', text: `${plural(following, 'file')}, ${counts}` });
             }
           } else {
             node.status({ fill: 'green', shape: 'dot', text: `journal, ${rate} lines/s, ${follower.lines} lines` });
@@ -70,13 +93,23 @@ export = function register(RED: NodeAPI): void {
       done();
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       if (timer) clearInterval(timer);
       cancelReport?.();
       const f = follower;
+      const p = positions;
       follower = null;
-      if (!f) return done();
-      closeAfter(node, f.stop(), done);
+      positions = null;
+      const stopped = f ? f.stop() : Promise.resolve();
+      closeAfter(
+        node,
+        stopped.then(() => {
+          // A node deleted from the flow forgets its positions; a redeploy or restart keeps them.
+          if (removed) p?.remove();
+          else p?.close();
+        }),
+        done,
+      );
     });
   }
   RED.nodes.registerType('log-tail', LogTailNode);

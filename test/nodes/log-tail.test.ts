@@ -56,3 +56,26 @@ test('globs follow every matching file; a renamed (rotated) file is finished and
   await waitFor(() => out.length >= 4, 'the late line and the fresh file', 5000);
   assert.deepEqual(out.slice(2).map((m) => m.payload), ['late a', 'fresh a']);
 });
+
+test('status: files followed, lines per second, rotations seen', async () => {
+  const log = join(rt.userDir, 'status.log');
+  writeFileSync(log, '');
+  await helper.load(NODES, onTab([
+    { id: 'tail', type: 'log-tail', paths: log, start: 'end', wires: [['out']] },
+    { id: 'watcher', type: 'status', scope: null, wires: [['statuses']] },
+    { id: 'out', type: 'helper' },
+    { id: 'statuses', type: 'helper' },
+  ]));
+  const out: NodeMessage[] = [];
+  const texts: string[] = [];
+  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  helper.getNode('statuses').on('input', (m: NodeMessage) => texts.push(String((m.status as { text: string }).text)));
+  await new Promise((r) => setTimeout(r, 300));
+  appendFileSync(log, 'a\nb\nc\n');
+  await waitFor(() => out.length === 3, 'three lines');
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, 'd\n');
+  await waitFor(() => out.length === 4, 'the line of the new file');
+  await waitFor(() => texts.some((t) => /^1 file, \d+ lines\/s, 1 rotation$/.test(t)), 'a status with the rotation', 3000).catch((e) => assert.fail(`${e.message}: ${JSON.stringify(texts)}`));
+  assert.ok(texts.some((t) => /^1 file, [1-9]\d* lines\/s/.test(t)), JSON.stringify(texts));
+});
