@@ -53,6 +53,8 @@ export = function register(RED: NodeAPI): void {
       manager.on('event', (e: FirewallEvent) => {
         node.send({ topic: e.ip, payload: e });
         showStatus();
+        // The editor's Bans tab redraws this node's bans (issue 8).
+        RED.comms?.publish('firewall-ban/bans', { id: node.id, event: e.event, ip: e.ip }, false);
       });
       node.status({ fill: 'yellow', shape: 'ring', text: `starting ${backendName}` });
       manager.start().then(
@@ -125,6 +127,24 @@ export = function register(RED: NodeAPI): void {
     const manager = managerOf(req.params.id);
     if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
     res.json(manager.list());
+  });
+
+  // The Bans tab's "ban by hand" (issue 8): {ip, bantime?}; the ban goes through the manager like any other.
+  RED.httpAdmin.post('/firewall-ban/:id/ban', RED.auth.needsPermission('firewall-ban.write'), (req, res) => {
+    const manager = managerOf(req.params.id);
+    if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    let bantime: number | undefined;
+    try {
+      bantime = body.bantime === undefined || body.bantime === null || body.bantime === '' ? undefined : parseBantime(body.bantime);
+    } catch (err) {
+      return res.status(400).json({ error: errorText(err) });
+    }
+    const ip = typeof body.ip === 'string' ? body.ip.trim() : body.ip;
+    manager.ban({ ip, bantime, reason: 'banned by hand in the editor' }).then(
+      (e) => res.json(e),
+      (err: Error) => res.status(err instanceof InvalidAddressError ? 400 : 500).json({ error: err.message }),
+    );
   });
 
   RED.httpAdmin.post('/firewall-ban/:id/unban', RED.auth.needsPermission('firewall-ban.write'), (req, res) => {
