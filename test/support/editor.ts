@@ -20,7 +20,10 @@ export interface Editor {
   base: string;
   userDir: string;
   page: Page;
+  /** Script errors and warnings on the page (the browser's own "Failed to load resource" lines are in httpErrors). */
   problems: string[];
+  /** "404 GET http://.../path" for each answer of 400 or more the page received. */
+  httpErrors: string[];
   output(): string;
   close(): Promise<void>;
 }
@@ -49,13 +52,17 @@ export async function openEditor(): Promise<Editor> {
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const problems: string[] = [];
+    const httpErrors: string[] = [];
     page.on('pageerror', (e) => problems.push(String(e)));
     page.on('console', (m) => {
-      if ((m.type() === 'error' || m.type() === 'warning') && !/ERR_NAME_NOT_RESOLVED|ERR_CONNECTION_REFUSED|JQMIGRATE/.test(m.text())) problems.push(m.text());
+      if ((m.type() === 'error' || m.type() === 'warning') && !/ERR_NAME_NOT_RESOLVED|ERR_CONNECTION_REFUSED|JQMIGRATE|Failed to load resource/.test(m.text())) problems.push(m.text());
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) httpErrors.push(`${r.status()} ${r.request().method()} ${r.url().replace(base, '')}`);
     });
     await page.goto(base, { waitUntil: 'networkidle' });
     await page.waitForSelector('#red-ui-palette-container-fail2ban .red-ui-palette-node', { timeout: 30000 });
-    return { base, userDir, page, problems, output: () => out, close };
+    return { base, userDir, page, problems, httpErrors, output: () => out, close };
   } catch (err) {
     await close();
     throw err;
