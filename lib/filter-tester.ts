@@ -15,6 +15,9 @@ export const MAX_TEST_LINES = 200;
 export const MAX_TEST_LINE_LENGTH = 8192;
 /** A request that takes longer is stopped. */
 export const TEST_TIME_LIMIT_MS = 2000;
+/** Worker threads running at once; more requests are refused until one ends. */
+export const MAX_RUNNING_TESTS = 4;
+let running = 0;
 
 export interface FilterTestRequest {
   /** failregex-match's properties, as in the dialog. */
@@ -98,7 +101,7 @@ export function testFilter(request: FilterTestRequest): FilterTestReport {
 
 /** Why a test was refused or stopped; `timeout` when the time limit ended it. */
 export class FilterTestError extends Error {
-  constructor(message: string, readonly timeout = false) {
+  constructor(message: string, readonly timeout = false, readonly busy = false) {
     super(message);
     this.name = 'FilterTestError';
   }
@@ -109,6 +112,10 @@ export class FilterTestError extends Error {
  * backtracks for minutes costs this many milliseconds and no more. Rejects with a FilterTestError.
  */
 export function runFilterTest(request: FilterTestRequest, timeoutMs = TEST_TIME_LIMIT_MS): Promise<FilterTestReport> {
+  if (running >= MAX_RUNNING_TESTS) {
+    return Promise.reject(new FilterTestError(`${running} tests are running already; try again in a moment`, false, true));
+  }
+  running++;
   return new Promise((resolve, reject) => {
     let settled = false;
     const worker = new Worker(join(__dirname, 'filter-tester-worker.js'), {
@@ -120,6 +127,7 @@ export function runFilterTest(request: FilterTestRequest, timeoutMs = TEST_TIME_
     const finish = (err: Error | null, report?: FilterTestReport) => {
       if (settled) return;
       settled = true;
+      running--;
       clearTimeout(timer);
       void worker.terminate();
       if (err) reject(err);

@@ -99,7 +99,10 @@ export = function register(RED: NodeAPI): void {
     const body = (req.body ?? {}) as Record<string, unknown>;
     runFilterTest({ settings: (body.settings ?? {}) as Record<string, unknown>, lines: body.lines as string[], now: body.now as number | undefined }).then(
       (report) => res.json(report),
-      (err: Error) => res.status(err instanceof FilterTestError && err.timeout ? 422 : 400).json({ error: err.message, timeout: err instanceof FilterTestError && err.timeout }),
+      (err: Error) => {
+        const e = err instanceof FilterTestError ? err : null;
+        res.status(e?.busy ? 503 : e?.timeout ? 422 : 400).json({ error: err.message, timeout: !!e?.timeout });
+      },
     );
   });
 };

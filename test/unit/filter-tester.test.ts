@@ -1,7 +1,7 @@
 /** The live tester's core: fail2ban-regex's answers for sample lines, and the time limit on a backtracking pattern. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_TEST_LINES, runFilterTest, testFilter } from '../../lib/filter-tester';
+import { MAX_RUNNING_TESTS, MAX_TEST_LINES, runFilterTest, testFilter } from '../../lib/filter-tester';
 
 const failed = 'Nov 24 10:00:01 box sshd[1]: Failed password for root from 192.0.2.7 port 22 ssh2';
 const accepted = 'Nov 24 10:00:02 box sshd[1]: Accepted password for bob from 192.0.2.8 port 22 ssh2';
@@ -53,4 +53,10 @@ test('in a worker: the same answer; a backtracking pattern is stopped at the tim
     return true;
   });
   await assert.rejects(runFilterTest({ settings: { filterSource: 'file', filterFile: '/nonexistent/x.conf' }, lines: [failed] }), /x\.conf/);
+  // At most MAX_RUNNING_TESTS workers at once: the next is refused at once, and a place frees when one ends.
+  const hostile = () => runFilterTest({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: ['a'.repeat(70)] }, 400);
+  const slow = Array.from({ length: MAX_RUNNING_TESTS }, hostile);
+  await assert.rejects(runFilterTest({ settings: { filterSource: 'builtin', filterName: 'sshd' }, lines: [failed] }), (err: Error & { busy?: boolean }) => err.busy === true);
+  await Promise.allSettled(slow);
+  assert.equal((await runFilterTest({ settings: { filterSource: 'builtin', filterName: 'sshd' }, lines: [failed] })).lines[0].failures.length, 1);
 });
