@@ -45,6 +45,12 @@ test('the palette shows the five nodes under fail2ban; each can be dragged in, i
   const palette = await page.$$eval('#red-ui-palette-container-fail2ban .red-ui-palette-node', (els) => els.map((e) => e.getAttribute('data-palette-type')));
   assert.deepEqual(palette, TYPES);
   assert.equal(await page.textContent('#red-ui-palette-header-fail2ban'), 'fail2ban');
+  // Help in Node-RED's format, from the locale files.
+  for (const type of TYPES) {
+    const help = await page.evaluate((t) => (window as any).RED.nodes.getNodeHelp(t) as string, type);
+    for (const h of ['Inputs', 'Outputs', 'Details', 'References']) assert.match(help, new RegExp(`<h3>${h}</h3>`), `${type}: help has ${h}`);
+    assert.match(help, /class="message-properties"/, `${type}: help lists message properties`);
+  }
 
   const filled: Record<string, Record<string, string>> = {
     'log-tail': { source: 'file', paths: '/var/log/auth.log\n/var/log/nginx/*.log', start: 'beginning' },
