@@ -71,6 +71,12 @@ test('the live tester shows the match, address, user and time of a pasted sshd f
   assert.match((await page.textContent('#failregex-match-test-summary')) ?? '', /^The filter cannot be tried: .+/);
   await page.click('#node-dialog-cancel');
   await page.waitForSelector('.red-ui-tray', { state: 'detached' });
+  // Opened again, the dialog keeps the sample lines and tries them on the saved filter.
+  await editNode(page, 'f2bex.match', 'filterSource');
+  assert.match(await page.inputValue('#failregex-match-test-input'), /from 198\.51\.100\.7/);
+  await page.waitForFunction(() => /^3 lines: 2 matched/.test(document.querySelector('#failregex-match-test-summary')?.textContent ?? ''), undefined, { timeout: 10000 });
+  await page.click('#node-dialog-cancel');
+  await page.waitForSelector('.red-ui-tray', { state: 'detached' });
 
   // The endpoint stops a backtracking pattern after its time limit and says why.
   const started = Date.now();
