@@ -141,7 +141,8 @@ export = function register(RED: NodeAPI): void {
       return res.status(400).json({ error: errorText(err) });
     }
     const ip = typeof body.ip === 'string' ? body.ip.trim() : body.ip;
-    manager.ban({ ip, bantime, reason: 'banned by hand in the editor' }).then(
+    const who = (req as { user?: { username?: string } }).user?.username;
+    manager.ban({ ip, bantime, reason: who ? `banned by hand by ${who}` : 'banned by hand in the editor' }).then(
       (e) => res.json(e),
       (err: Error) => res.status(err instanceof InvalidAddressError ? 400 : 500).json({ error: err.message }),
     );
