@@ -31,6 +31,17 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: 'green', shape: n ? 'dot' : 'ring', text: `${n} banned (${backendName})${repaired}` });
     };
 
+    // The editor's Bans tab redraws this node's bans when told (issue 8); a burst (restoring thousands
+    // of bans at start) makes one message per 250 ms.
+    let announceTimer: NodeJS.Timeout | null = null;
+    const announceBans = () => {
+      if (announceTimer) return;
+      announceTimer = setTimeout(() => {
+        announceTimer = null;
+        RED.comms?.publish('firewall-ban/bans', { id: node.id }, false);
+      }, 250);
+    };
+
     try {
       const setName = String(def.setName || `f2b-${jail.replace(/[^\w-]/g, '-')}`);
       const backend = createBackend(backendName, {
@@ -53,8 +64,7 @@ export = function register(RED: NodeAPI): void {
       manager.on('event', (e: FirewallEvent) => {
         node.send({ topic: e.ip, payload: e });
         showStatus();
-        // The editor's Bans tab redraws this node's bans (issue 8).
-        RED.comms?.publish('firewall-ban/bans', { id: node.id, event: e.event, ip: e.ip }, false);
+        announceBans();
       });
       node.status({ fill: 'yellow', shape: 'ring', text: `starting ${backendName}` });
       manager.start().then(
@@ -110,6 +120,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
+      if (announceTimer) clearTimeout(announceTimer);
       cancelReport?.();
       if (!manager) return done();
       closeAfter(node, manager.stop(booleanProperty(def.unbanOnStop, false)), done);
