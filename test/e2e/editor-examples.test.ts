@@ -159,3 +159,27 @@ test('every example imports with no missing types and deploys; screenshots of th
   // The only error answer: the tester's for the broken pattern above.
   assert.deepEqual(editor!.httpErrors, ['400 POST /failregex-match/test']);
 });
+
+test('Import > Examples > node-red-contrib-fail2ban lists the examples and imports one onto a new flow', { skip, timeout: 60000 }, async () => {
+  const { page } = editor!;
+  await page.evaluate(() => (window as any).RED.actions.invoke('core:show-examples-import-dialog'));
+  await page.locator('.red-ui-treeList-label:visible', { hasText: /^node-red-contrib-fail2ban$/ }).first().click({ timeout: 10000 });
+  for (const name of ['mail-digest', 'recidive', 'shorewall-three-jails', 'sshd-jail', 'sshd-jail-nftables']) {
+    await page.locator('.red-ui-treeList-label:visible', { hasText: new RegExp(`^${name}$`) }).first().waitFor({ timeout: 10000 });
+  }
+  await page.locator('.red-ui-treeList-label:visible', { hasText: /^sshd-jail-nftables$/ }).first().click();
+  await page.click('#red-ui-clipboard-dialog-import-opt-new');
+  const before = await page.evaluate(() => (window as any).RED.nodes.filterNodes({ type: 'firewall-ban' }).length);
+  await page.click('#red-ui-clipboard-dialog-ok');
+  await page.waitForFunction((n) => (window as any).RED.nodes.filterNodes({ type: 'firewall-ban' }).length === n + 1, before, { timeout: 10000 });
+  // Placed on the new flow (not deployed: it would ban in this machine's nftables).
+  const imported = await page.evaluate(() => {
+    const RED = (window as any).RED;
+    return RED.nodes.filterNodes({ z: RED.workspaces.active() }).map((n: any) => [n.type, n.valid !== false, n.type === 'firewall-ban' ? n.backend : '']);
+  });
+  assert.equal(imported.length, 8, "the eight flow nodes (the mail-server is a config node)");
+  assert.ok(imported.every((n: [string, boolean, string]) => n[1]), 'every node valid');
+  assert.deepEqual(imported.filter((n: [string, boolean, string]) => n[0] === 'firewall-ban').map((n: [string, boolean, string]) => n[2]), ['nftables']);
+  await page.mouse.click(700, 600); // drops the imported nodes where they are
+  assert.deepEqual(editor!.problems, []);
+});
