@@ -68,6 +68,8 @@ export interface NodeAPI {
     post(path: string, ...handlers: RequestHandler[]): void;
   };
   auth: { needsPermission(permission: string): RequestHandler };
+  /** Messages to the editors (absent in node-red-node-test-helper's runtime). */
+  comms?: { publish(topic: string, data: unknown, retain: boolean): void };
   _(key: string, subs?: Record<string, unknown>): string;
 }
 

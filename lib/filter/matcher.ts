@@ -36,6 +36,8 @@ export interface MatchResult {
   failures: FailureMatch[];
   /** An ignoreregex matched. */
   ignored: boolean;
+  /** Index of the first ignoreregex that matched (set only when one did). */
+  ignoreregex?: number;
   /** The line's time (epoch ms), or null when none could be found. */
   time: number | null;
   /** The line was cut to `maxLineLength` before matching. */
@@ -163,6 +165,7 @@ export class Matcher {
   private lastDate: number | null = null;
   private sessions: SessionCache | null = null;
   private ignoredNow = false;
+  private ignoredBy: number | null = null;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
   constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
@@ -229,6 +232,7 @@ export class Matcher {
       }
     }
     this.ignoredNow = false;
+    this.ignoredBy = null;
     const found = this.findFailure(tuple, date);
     const failures: FailureMatch[] = [];
     let nofail = false;
@@ -238,7 +242,9 @@ export class Matcher {
       else if (fid === null) pending++;
       else failures.push(this.toFailure(index, fid, when, fail, now));
     }
-    return { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated, nofail, pending };
+    const result: MatchResult = { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated, nofail, pending };
+    if (this.ignoredBy !== null) result.ignoreregex = this.ignoredBy;
+    return result;
   }
 
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
@@ -271,6 +277,7 @@ export class Matcher {
       if (!this.ignore[i].search(buf)) continue;
       hit = i;
       this.ignoredNow = true;
+      this.ignoredBy ??= i;
       if ((!this.checkAll || this.maxlines > 1) && failed) this.lineBuffer = failed.unmatched;
       if (!this.checkAll) break;
     }

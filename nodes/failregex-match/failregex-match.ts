@@ -1,6 +1,7 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
 import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from '../../lib/filter';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
+import { FilterTestError, runFilterTest } from '../../lib/filter-tester';
 import type { Failure } from '../../lib/messages';
 import { errorText, numberProperty, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
@@ -90,5 +91,18 @@ export = function register(RED: NodeAPI): void {
   // The editor's list of built-in filters (name, what each reads, its options).
   RED.httpAdmin.get('/failregex-match/filters', RED.auth.needsPermission('failregex-match.read'), (_req, res) => {
     res.json(builtinFilterInfo());
+  });
+
+  // The dialog's live tester: the filter being edited against sample lines, in a worker thread that is
+  // stopped after 2 s. Write permission, as it compiles the user's patterns and may read a filter file.
+  RED.httpAdmin.post('/failregex-match/test', RED.auth.needsPermission('failregex-match.write'), (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    runFilterTest({ settings: (body.settings ?? {}) as Record<string, unknown>, lines: body.lines as string[], now: body.now as number | undefined }).then(
+      (report) => res.json(report),
+      (err: Error) => {
+        const e = err instanceof FilterTestError ? err : null;
+        res.status(e?.busy ? 503 : e?.timeout ? 422 : 400).json({ error: err.message, timeout: !!e?.timeout });
+      },
+    );
   });
 };

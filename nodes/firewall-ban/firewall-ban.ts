@@ -32,6 +32,17 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: 'green', shape: n ? 'dot' : 'ring', text: `${n} banned (${backendName})${repaired}` });
     };
 
+    // The editor's Bans tab redraws this node's bans when told (issue 8); a burst (restoring thousands
+    // of bans at start) makes one message per 250 ms.
+    let announceTimer: NodeJS.Timeout | null = null;
+    const announceBans = () => {
+      if (announceTimer) return;
+      announceTimer = setTimeout(() => {
+        announceTimer = null;
+        RED.comms?.publish('firewall-ban/bans', { id: node.id }, false);
+      }, 250);
+    };
+
     try {
       const setName = String(def.setName || `f2b-${jail.replace(/[^\w-]/g, '-')}`);
       const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
@@ -65,6 +76,7 @@ export = function register(RED: NodeAPI): void {
       manager.on('event', (e: FirewallEvent) => {
         node.send({ topic: e.ip, payload: e });
         showStatus();
+        announceBans();
       });
       node.status({ fill: 'yellow', shape: 'ring', text: `starting ${backendName}` });
       manager.start().then(
@@ -120,6 +132,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
+      if (announceTimer) clearTimeout(announceTimer);
       cancelReport?.();
       if (!manager) return done();
       // A node deleted from the flows lifts its bans and deletes its ledger: nothing would ever lift
@@ -142,6 +155,25 @@ export = function register(RED: NodeAPI): void {
     const manager = managerOf(req.params.id);
     if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
     res.json(manager.list());
+  });
+
+  // The Bans tab's "ban by hand" (issue 8): {ip, bantime?}; the ban goes through the manager like any other.
+  RED.httpAdmin.post('/firewall-ban/:id/ban', RED.auth.needsPermission('firewall-ban.write'), (req, res) => {
+    const manager = managerOf(req.params.id);
+    if (!manager) return res.status(404).json({ error: `no deployed firewall-ban node ${req.params.id}` });
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    let bantime: number | undefined;
+    try {
+      bantime = body.bantime === undefined || body.bantime === null || body.bantime === '' ? undefined : parseBantime(body.bantime);
+    } catch (err) {
+      return res.status(400).json({ error: errorText(err) });
+    }
+    const ip = typeof body.ip === 'string' ? body.ip.trim() : body.ip;
+    const who = (req as { user?: { username?: string } }).user?.username;
+    manager.ban({ ip, bantime, reason: who ? `banned by hand by ${who}` : 'banned by hand in the editor' }).then(
+      (e) => res.json(e),
+      (err: Error) => res.status(err instanceof InvalidAddressError ? 400 : 500).json({ error: err.message }),
+    );
   });
 
   RED.httpAdmin.post('/firewall-ban/:id/unban', RED.auth.needsPermission('firewall-ban.write'), (req, res) => {

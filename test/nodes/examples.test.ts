@@ -1,0 +1,79 @@
+/**
+ * The example flows in a real Node-RED runtime (node-red-node-test-helper, with the core switch, link,
+ * comment and debug nodes): the recidive jail counts only ban events, from the log and from other jails.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import { helper, NODES, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
+
+const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core');
+const CORE = ['function/10-switch.js', 'common/60-link.js', 'common/90-comment.js', 'common/21-debug.js'].map((f) => require(join(core, f)));
+const examples = join(__dirname, '..', '..', '..', 'examples');
+
+let rt: Runtime;
+before(async () => {
+  rt = await startRuntime();
+});
+after(() => rt.close());
+afterEach(() => helper.unload());
+
+interface Ban {
+  ip: string;
+  jail: string;
+  bantime: number;
+}
+type WithManager = { manager?: { list(): Ban[] } };
+
+test('recidive: a 5th ban within a day by any jail bans the address for a week; lifts and restores do not count', { timeout: 30000 }, async () => {
+  const log = join(rt.userDir, 'auth.log');
+  writeFileSync(log, '');
+  const flow = (JSON.parse(readFileSync(join(examples, 'recidive.json'), 'utf8')) as Array<Record<string, unknown>>).map((n) => ({
+    ...n,
+    ...(n.x !== undefined ? { z: 'tab1' } : {}),
+    ...(n.type === 'log-tail' ? { paths: log } : {}),
+  }));
+  await helper.load([...NODES, ...CORE], [{ id: 'tab1', type: 'tab', label: 'recidive' }, ...flow] as Parameters<typeof helper.load>[1]);
+  const sshdBans = () => (helper.getNode('f2brec.ban') as unknown as WithManager).manager!.list();
+  const recidiveBans = () => (helper.getNode('f2brec.rban') as unknown as WithManager).manager!.list();
+  await new Promise((r) => setTimeout(r, 500)); // the follower opens the file
+
+  // The first ban comes from the log, through the example's own sshd jail and its link.
+  appendFileSync(log, `${syslogDate()} box sshd[7]: Failed password for root from 203.0.113.66 port 22 ssh2\n`.repeat(3));
+  await waitFor(() => sshdBans().some((b) => b.ip === '203.0.113.66'), 'the sshd ban', 8000);
+  // Other jails' events arrive at the link in: lifts, restores and repairs are not bans.
+  const linkIn = helper.getNode('f2brec.in') as unknown as { receive(msg: unknown): void };
+  const event = (ev: string, jail = 'postfix') => linkIn.receive({ topic: '203.0.113.66', payload: { event: ev, ip: '203.0.113.66', jail, bantime: 600, until: Date.now() + 600000, backend: 'dry-run' } });
+  for (const ev of ['unban', 'restore', 'repair', 'error', 'unban', 'restore']) event(ev);
+  event('ban', 'postfix');
+  event('ban', 'named');
+  event('ban', 'postfix');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(recidiveBans(), [], '4 bans (and 6 other events) are not enough');
+  event('ban', 'dovecot');
+  await waitFor(() => recidiveBans().length > 0, 'the recidive ban', 5000);
+  const [ban] = recidiveBans();
+  assert.equal(ban.ip, '203.0.113.66');
+  assert.equal(ban.jail, 'recidive');
+  assert.equal(ban.bantime, 7 * 24 * 3600);
+});
+
+test('every example is valid JSON of known shape: one comment node, unique ids, wires to nodes of the example', () => {
+  for (const name of ['sshd-jail', 'sshd-jail-nftables', 'shorewall-three-jails', 'recidive', 'mail-digest']) {
+    const flow = JSON.parse(readFileSync(join(examples, `${name}.json`), 'utf8')) as Array<{ id: string; type: string; wires?: string[][]; server?: string; backend?: string }>;
+    const ids = new Set(flow.map((n) => n.id));
+    assert.equal(ids.size, flow.length, `${name}: unique ids`);
+    assert.equal(flow.filter((n) => n.type === 'comment').length, 1, `${name}: one comment`);
+    for (const n of flow) {
+      for (const out of n.wires ?? []) for (const to of out) assert.ok(ids.has(to), `${name}: ${n.id} is wired to ${to}, which is in the example`);
+      if (n.server) assert.ok(ids.has(n.server), `${name}: ${n.id}'s mail server is in the example`);
+    }
+    if (name === 'shorewall-three-jails') {
+      assert.deepEqual(flow.filter((n) => n.type === 'firewall-ban').map((n) => n.backend), ['shorewall', 'shorewall', 'shorewall']);
+      const windows = flow.filter((n) => n.type === 'threshold-window') as unknown as Array<Record<string, string>>;
+      assert.deepEqual(windows.map((w) => [w.jail, w.maxretry, w.findtime, w.bantime]), [['ssh', '3', '10m', '10m'], ['postfix', '5', '300', '60000'], ['named', '2', '10m', '10m']]);
+      assert.equal(flow.filter((n) => n.type === 'mail-notify').length, 3, 'a mail on ban for each jail');
+    }
+  }
+});
