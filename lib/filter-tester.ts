@@ -68,6 +68,10 @@ export function testFilter(request: FilterTestRequest): FilterTestReport {
     const problem = builtinOptionProblem(String(settings.filterName || 'sshd').trim(), parseFilterOptions(settings.filterOptions ? String(settings.filterOptions) : undefined));
     if (problem) throw new Error(problem);
   }
+  if (String(settings.filterSource) === 'file' && !/\.(conf|local)$/.test(String(settings.filterFile ?? '').trim())) {
+    // The tester answers over HTTP: it reads fail2ban filter files, not whatever path it is given.
+    throw new Error('the tester reads fail2ban filter files only: give a path that ends in .conf or .local');
+  }
   const definition = filterFromSettings(settings);
   const matcher = new Matcher(definition, { checkAllRegex: true, undatedIsNow: false });
   const samples = given.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');

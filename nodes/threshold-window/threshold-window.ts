@@ -77,7 +77,7 @@ export = function register(RED: NodeAPI): void {
       node.status({
         fill: warnings.length ? 'yellow' : 'green',
         shape: 'dot',
-        text: [`${windows.size} watched, ${bans} bans`, ...(ignoredCount ? [`${ignoredCount} ignored`] : []), ...warnings].join(', '),
+        text: [`${windows.size} watched, ${bans} ban${bans === 1 ? '' : 's'}`, ...(ignoredCount ? [`${ignoredCount} ignored`] : []), ...warnings].join(', '),
       });
     };
 

@@ -60,3 +60,7 @@ test('in a worker: the same answer; a backtracking pattern is stopped at the tim
   await Promise.allSettled(slow);
   assert.equal((await runFilterTest({ settings: { filterSource: 'builtin', filterName: 'sshd' }, lines: [failed] })).lines[0].failures.length, 1);
 });
+
+test('the tester reads fail2ban filter files only, not any path it is given', () => {
+  assert.throws(() => testFilter({ settings: { filterSource: 'file', filterFile: '/etc/passwd' }, lines: ['x'] }), /filter files only: give a path that ends in \.conf or \.local/);
+});
