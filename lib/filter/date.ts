@@ -217,12 +217,13 @@ abstract class DateTemplate {
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (!m) return null;
     this.hits++;
+    // Group 1 is the date text, as in fail2ban's templates.
     const end = m.index + m[0].length;
     if (this.dateEndsMatch) {
-      const text = groupValue(this.compile(), m, this.dateGroup()) ?? '';
+      const text = groupValue(this.compile(), m, 1) ?? '';
       return { m, start: end - text.length, end };
     }
-    const span = groupSpan(this.compile(), m, this.dateGroup()) ?? [m.index, m.index];
+    const span = groupSpan(this.compile(), m, 1) ?? [m.index, m.index];
     return { m, start: span[0], end: span[1] };
   }
 
@@ -239,10 +240,6 @@ abstract class DateTemplate {
       if (v !== undefined) out[name] = v;
     }
     return out;
-  }
-
-  protected dateGroup(): number {
-    return 1;
   }
 
   /** Epoch seconds, or null when the text does not make a date. */
@@ -345,13 +342,18 @@ class DatePatternRegex extends DateTemplate {
   }
 }
 
-/** Local wall-clock parts of an epoch (ms), as a "naive" UTC-based number to compare with others. */
-let naiveMemo: [number, number] = [NaN, NaN];
-function naive(epochMs: number): number {
-  if (naiveMemo[0] === epochMs) return naiveMemo[1];
-  const d = new Date(epochMs);
-  naiveMemo = [epochMs, Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds())];
-  return naiveMemo[1];
+/**
+ * Local wall-clock time of an epoch (ms), as a "naive" UTC-based number to compare with others, and as a
+ * Date to read its parts with getUTC*(); remembered, since every line of a run asks about the same now.
+ */
+let naiveMemo: { epochMs: number; naive: number; date: Date } = { epochMs: NaN, naive: NaN, date: new Date(0) };
+function naiveNow(epochMs: number): { naive: number; date: Date } {
+  if (naiveMemo.epochMs !== epochMs) {
+    const d = new Date(epochMs);
+    const naive = Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds());
+    naiveMemo = { epochMs, naive, date: new Date(naive) };
+  }
+  return naiveMemo;
 }
 
 /** Epoch (ms) of a naive local time, as time.mktime does. */
@@ -368,12 +370,6 @@ function localToEpoch(n: number): number {
   return Math.floor(n / 1000) * 1000 + offset;
 }
 const offsetMemo = new Map<number, number>();
-
-let naiveDateMemo: [number, Date] = [NaN, new Date(0)];
-function naiveDate(n: number): Date {
-  if (naiveDateMemo[0] !== n) naiveDateMemo = [n, new Date(n)];
-  return naiveDateMemo[1];
-}
 
 const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo);
 
@@ -445,8 +441,7 @@ export function fieldsToTime(f: Record<string, string | undefined>, nowMs: numbe
     }
   }
   if (month === 0) return null;
-  const nowNaive = naive(nowMs);
-  const nowDate = naiveDate(nowNaive);
+  const { naive: nowNaive, date: nowDate } = naiveNow(nowMs);
   let assumeYear = false;
   if (year === undefined) {
     year = nowDate.getUTCFullYear();
@@ -600,8 +595,6 @@ export class DateDetector {
   private lastIndex = BIG;
   private firstUnused = 0;
   private readonly unusedTime = 300;
-  /** No date is looked for: every line takes the current time. */
-  readonly none: boolean = false;
 
   /** `datepattern` lines; empty for fail2ban's default templates. */
   constructor(datepattern?: string) {

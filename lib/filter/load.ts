@@ -59,18 +59,20 @@ function merge(into: Sections, from: Sections): void {
   }
 }
 
-/** Every line of every file read for a filter, to say where a pattern was written. */
+/** A line of a file read for a filter, kept to say where a pattern was written. */
 type SourceLine = { file: string; line: number; text: string };
-let sourceLines: SourceLine[] = [];
 
-/** Reads a filter (or action) file: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its includes. */
-export function readFilter(file: string): Sections {
+/**
+ * Reads a filter (or action) file: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its
+ * includes. `lines`, when given, receives every line read.
+ */
+export function readFilter(file: string, lines?: SourceLine[]): Sections {
   const base = file.replace(/\.(conf|local)$/, '');
   const candidates = [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')];
   const found = candidates.filter((p) => existsSync(p));
   if (found.length === 0) throw new FilterFileError(file, null, 'not found');
   const result: Sections = new Map();
-  for (const path of found) merge(result, readWithIncludes(path, []));
+  for (const path of found) merge(result, readWithIncludes(path, [], lines));
   return result;
 }
 
@@ -78,13 +80,13 @@ export function readFilter(file: string): Sections {
  * Reads one file with its [INCLUDES]: `before` files first, then the file, then `after` files.
  * An included NAME.conf brings its NAME.local along; a missing include is skipped, as fail2ban does.
  */
-function readWithIncludes(path: string, chain: string[]): Sections {
+function readWithIncludes(path: string, chain: string[], lines?: SourceLine[]): Sections {
   const abs = resolve(path);
   if (chain.includes(abs)) throw new FilterFileError(path, null, `includes itself through ${chain.map((c) => basename(c)).join(' -> ')} (an include loop)`);
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
-    text.split(/\r?\n/).forEach((t, i) => sourceLines.push({ file: path, line: i + 1, text: t }));
+    if (lines) text.split(/\r?\n/).forEach((t, i) => lines.push({ file: path, line: i + 1, text: t }));
   } catch (err) {
     throw new FilterFileError(path, null, (err as Error).message);
   }
@@ -96,7 +98,7 @@ function readWithIncludes(path: string, chain: string[]): Sections {
       const target = resolve(dirname(abs), name);
       const withLocal = target.endsWith('.conf') ? [target, target.replace(/\.conf$/, '.local')] : [target];
       for (const p of withLocal) {
-        if (p !== abs && existsSync(p)) merge(result, readWithIncludes(p, [...chain, abs]));
+        if (p !== abs && existsSync(p)) merge(result, readWithIncludes(p, [...chain, abs], lines));
       }
     }
   };
@@ -210,9 +212,8 @@ function toDefinition(values: Map<string, string>, source: string): FilterDefini
 
 /** Loads a filter file (`.../filter.d/NAME.conf`) with its includes and local overrides. */
 export function loadFilterFile(path: string, options: Map<string, string> = new Map()): FilterDefinition {
-  sourceLines = [];
-  const sections = readFilter(path);
-  const lines = sourceLines;
+  const lines: SourceLine[] = [];
+  const sections = readFilter(path, lines);
   if (!sections.has('Definition')) throw new FilterFileError(path, null, 'has no [Definition] section');
   const def = toDefinition(interpolate(sections, options, path), path);
   if (def.failregex.length === 0) throw new FilterFileError(path, null, 'has no failregex');

@@ -120,6 +120,13 @@ function search(rx: F2bRegex, buffer: string, lines: TupleLine[]): Found | null 
   return { m, matched, unmatched };
 }
 
+/** Appends a session's lines in place, keeping the last MAX_SESSION_LINES once there are twice as many. */
+function appendLines(list: TupleLine[], lines: TupleLine[]): TupleLine[] {
+  for (const t of lines) list.push(t);
+  if (list.length > 2 * MAX_SESSION_LINES) list.splice(0, list.length - MAX_SESSION_LINES);
+  return list;
+}
+
 /** fail2ban's small cache of mlfid sessions: at most 100, each for 5 minutes. */
 class SessionCache {
   private readonly entries = new Map<string, { value: Fail; until: number }>();
@@ -335,16 +342,11 @@ export class Matcher {
       const earlier = fail['nofail-matches'] as TupleLine[] | undefined;
       fail['nofail-matches'] = undefined;
       const m = earlier ?? fail.matches ?? [];
-      if (earlier && fail.matches) for (const t of fail.matches) m.push(t);
-      if ((flags & 8) === 0) for (const t of found.matched) m.push(t);
-      // A session's lines are bounded: one connection cannot grow memory without end.
-      if (m.length > 2 * MAX_SESSION_LINES) m.splice(0, m.length - MAX_SESSION_LINES);
+      if (earlier && fail.matches) appendLines(m, fail.matches);
+      if ((flags & 8) === 0) appendLines(m, found.matched);
       fail.matches = m;
     } else if ((flags & 3) === 1) {
-      const held = (fail['nofail-matches'] as TupleLine[] | undefined) ?? [];
-      for (const t of found.matched) held.push(t);
-      if (held.length > 2 * MAX_SESSION_LINES) held.splice(0, held.length - MAX_SESSION_LINES);
-      fail['nofail-matches'] = held;
+      fail['nofail-matches'] = appendLines((fail['nofail-matches'] as TupleLine[] | undefined) ?? [], found.matched);
     }
     return fail;
   }
@@ -411,18 +413,13 @@ export class Matcher {
       // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
       if (ip === null && fid === null && mlfid === undefined) continue;
       if (ip === null) ip = fid;
-      let ids: (string | null)[];
       if (ip === null) {
         fail.mlfpending = 1;
         if (!this.checkAll) return list;
-        ids = [null];
-      } else {
-        if (fid === null || fid === ip) fid = ip;
-        else fail.ip = ip;
-        ids = [fid];
-      }
+      } else if (fid === null || fid === ip) fid = ip;
+      else fail.ip = ip;
       if (this.checkAll && mlfid !== undefined) fail = { ...fail };
-      for (const id of ids) list.push([index, id, date, fail]);
+      list.push([index, fid, date, fail]);
       if (!this.checkAll) break;
     }
     return list;
