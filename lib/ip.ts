@@ -1,6 +1,7 @@
 /** IP addresses and prefixes: parsing, canonical text, membership. Nothing else from a log reaches a command. */
 import ipaddr from 'ipaddr.js';
 import { isIP } from 'net';
+import { networkInterfaces } from 'os';
 
 export type Family = 4 | 6;
 
@@ -148,4 +149,16 @@ export class AddressSet {
     }
     return false;
   }
+}
+
+/** Every address of this machine's network interfaces, with the interface's name (zone ids dropped). */
+export function interfaceAddresses(): { name: string; address: Address }[] {
+  const out: { name: string; address: Address }[] = [];
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    for (const info of list ?? []) {
+      const address = parseAddress(info.address.split('%')[0]);
+      if (address) out.push({ name, address });
+    }
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * with `<F-CONTENT>`, the failregexes, ignoreregexes at fail2ban's two points, and `mlfid` sessions
  * (a failure spread over several lines of one connection).
  */
-import { parseAddress } from '../ip';
+import { ipv4Value, parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
 import { F2bRegex, RegexError } from './regex';
@@ -62,8 +62,6 @@ export const MAX_LINE_LENGTH = 64 * 1024;
 
 /** Lines kept per mlfid session (fail2ban keeps them all; a hostile connection could make millions). */
 const MAX_SESSION_LINES = 1000;
-
-const PLAIN_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Canonical text of an address (or the text itself), remembered: the same offenders come back. */
 const canonicalMemo = new Map<string, string>();
@@ -260,8 +258,8 @@ export class Matcher {
       const v = fail[k];
       if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
     }
-    // A plain dotted quad is already canonical; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
-    const host = PLAIN_IPV4.test(fid) ? fid : canonical(fid);
+    // A canonical dotted quad is its own text; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
+    const host = ipv4Value(fid) >= 0 ? fid : canonical(fid);
     return {
       host,
       time: when === null ? now : when * 1000,

@@ -1,6 +1,5 @@
 /** The lock-out guard: this machine's own addresses (loopback and every interface address) are never banned. */
-import { networkInterfaces } from 'os';
-import { AddressSet, parseAddress, parseAddressOrPrefix, type Address } from '../ip';
+import { AddressSet, interfaceAddresses, parseAddressOrPrefix, type Address } from '../ip';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128', '0.0.0.0/32', '::/128'];
 
@@ -23,9 +22,7 @@ function ownAddresses(): Own[] {
     own.push({ address, set, where });
   };
   for (const text of LOOPBACK) add(parseAddressOrPrefix(text), 'loopback or the unspecified address');
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    for (const a of addrs ?? []) add(parseAddress(a.address.split('%')[0]), `an address of this machine (${name})`);
-  }
+  for (const { name, address } of interfaceAddresses()) add(address, `an address of this machine (${name})`);
   cache = { at: Date.now(), own };
   return own;
 }

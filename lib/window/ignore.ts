@@ -1,7 +1,6 @@
 /** ignoreip / ignoreself: the addresses that are never banned, whatever the log says. */
 import { lookup } from 'dns/promises';
-import { networkInterfaces } from 'os';
-import { AddressSet, parseAddress, parseAddressOrPrefix, type Address } from '../ip';
+import { AddressSet, interfaceAddresses, parseAddress, parseAddressOrPrefix, type Address } from '../ip';
 
 export interface IgnoreEntries {
   addresses: Address[];
@@ -25,14 +24,7 @@ export function parseIgnoreList(text: string | undefined): IgnoreEntries {
 
 /** Every address of this machine's interfaces. */
 export function ownAddresses(): Address[] {
-  const out: Address[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) {
-      const addr = parseAddress(info.address.split('%')[0]);
-      if (addr) out.push(addr);
-    }
-  }
-  return out;
+  return interfaceAddresses().map((i) => i.address);
 }
 
 export class IgnoreList {
