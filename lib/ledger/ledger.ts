@@ -1,6 +1,6 @@
 /** The ban ledger: what is banned until when, written to disk before the firewall is touched. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
-import { dirname } from 'path';
+import { readFileSync, rmSync } from 'fs';
+import { writeTextDurably } from '../durable-file';
 
 export interface BanRecord {
   ip: string;
@@ -77,26 +77,7 @@ export class Ledger {
   /** Writes to a temporary file, flushes it, and renames it over the ledger: a crash leaves one or the other. */
   save(): void {
     if (!this.file) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ version: 1, bans: this.all() }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
-    // The rename itself survives a power cut only once the directory is flushed too.
-    try {
-      const dir = openSync(dirname(this.file), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    } catch {
-      /* some file systems cannot fsync a directory; the file itself is flushed */
-    }
+    writeTextDurably(this.file, JSON.stringify({ version: 1, bans: this.all() }));
   }
+
 }

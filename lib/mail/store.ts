@@ -3,8 +3,8 @@
  * restart. Writes are grouped (at most one per `delayMs`) so that a storm of events is not a storm
  * of writes; each write goes to a temporary file that is renamed over the old one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
-import { dirname } from 'path';
+import { readFileSync, renameSync, rmSync } from 'fs';
+import { writeTextDurably } from '../durable-file';
 import type { OutboxState } from './outbox';
 
 export class OutboxFile<T> {
@@ -55,16 +55,7 @@ export class OutboxFile<T> {
   /** Writes the state; an empty queue with no recent mail removes the file. */
   save(state: OutboxState<T>): void {
     if (state.items.length === 0 && Object.keys(state.more).length === 0 && state.sent.length === 0) return this.remove();
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ version: 1, ...state }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    writeTextDurably(this.file, JSON.stringify({ version: 1, ...state }));
   }
 
   remove(): void {

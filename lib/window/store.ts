@@ -8,7 +8,8 @@
  * line by line (so neither is ever one huge string). The snapshot's first line names the generation of
  * the journal that continues it; older journals are deleted.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { writeDurably } from '../durable-file';
 import { basename, dirname, join } from 'path';
 import type { FailureWindows, JournalRecord } from './windows';
 
@@ -313,13 +314,11 @@ export class WindowStore {
     this.journalBytes = 0;
   }
 
-  /** Writes the snapshot line by line, in chunks, to a temporary file; flushes it; renames it over the old one. */
+  /** Writes the snapshot line by line, in chunks, durably (a temporary file renamed over the old one). */
   private writeSnapshot(now: number): void {
     const header: SnapshotHeader = { format: 'threshold-window', version: 1, generation: this.generation, savedAt: now };
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
     let bytes = 0;
-    try {
+    writeDurably(this.file, (fd) => {
       let chunk: string[] = [JSON.stringify(header)];
       let size = 0;
       const put = (line: string) => {
@@ -335,11 +334,7 @@ export class WindowStore {
       this.windows.forEachBan((key, r) => put(`["b",${JSON.stringify(key)},${r.count},${r.time},${r.bantime},${r.failures}]`));
       this.windows.forEachOffender((key, times, lines, weights) => put(`["o",${JSON.stringify(key)},${JSON.stringify(times)},${JSON.stringify(lines)},${weights ? JSON.stringify(weights) : 'null'}]`));
       if (chunk.length) bytes += writeSync(fd, `${chunk.join('\n')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    });
     this.snapshotBytes = bytes;
   }
 
