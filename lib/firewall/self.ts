@@ -33,7 +33,9 @@ function ownAddresses(): Own[] {
  */
 export function selfConflict(ip: Address): string | null {
   for (const o of ownAddresses()) {
-    if (o.set.has(ip)) return `${ip.text} ${ip.isPrefix ? 'holds' : 'is'} ${o.address.text}, ${o.where}`;
+    if (!o.set.has(ip)) continue;
+    if (ip.text === o.address.text) return `${ip.text} is ${o.where}`;
+    return `${ip.text} ${ip.isPrefix ? 'holds' : 'is in'} ${o.address.text}, ${o.where}`;
   }
   return null;
 }

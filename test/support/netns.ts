@@ -9,11 +9,15 @@ export interface Host {
   address: string;
   /** An IPv6 unique local address on the same link (the namespaces have no default route). */
   address6: string;
+  /** The server's address on this host's link (hosts beyond the first client sit on links of their own). */
+  peer: string;
 }
 
 export interface Lab {
   server: Host;
   client: Host;
+  /** More client hosts (createLab's `more`), each on its own link to the server: 10.231.8.2, 10.231.9.2, ... */
+  others: Host[];
   /** Runs a command inside a namespace; returns status and output. */
   exec(host: Host, args: string[], timeoutMs?: number): { status: number | null; stdout: string; stderr: string };
   remove(): void;
@@ -27,37 +31,60 @@ export function labUnavailable(): string | null {
   return null;
 }
 
-export function createLab(tag: string): Lab {
+/**
+ * A server and a client namespace on one link (10.231.7.0/24, fd00:f2b::/64), and `more` client
+ * namespaces each on a link of its own to the server (10.231.8.0/24 and fd00:f2b:1::/64, then .9 and :2, ...).
+ */
+export function createLab(tag: string, more = 0): Lab {
   const id = `${tag}${process.pid % 100000}`;
-  const server: Host = { ns: `f2b-${id}-s`, address: '10.231.7.1', address6: 'fd00:f2b::1' };
-  const client: Host = { ns: `f2b-${id}-c`, address: '10.231.7.2', address6: 'fd00:f2b::2' };
-  const vs = `v${id}s`.slice(0, 15);
-  const vc = `v${id}c`.slice(0, 15);
+  const server: Host = { ns: `f2b-${id}-s`, address: '10.231.7.1', address6: 'fd00:f2b::1', peer: '10.231.7.1' };
+  const client: Host = { ns: `f2b-${id}-c`, address: '10.231.7.2', address6: 'fd00:f2b::2', peer: server.address };
+  const others: Host[] = Array.from({ length: more }, (_, i) => ({ ns: `f2b-${id}-${i + 1}`, address: `10.231.${8 + i}.2`, address6: `fd00:f2b:${i + 1}::2`, peer: `10.231.${8 + i}.1` }));
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  const link = (n: string, host: Host, serverAddress: string, serverAddress6: string) => {
+    const vs = `v${id}s${n}`.slice(-15);
+    const vc = `v${id}c${n}`.slice(-15);
+    ip('link', 'add', vs, 'type', 'veth', 'peer', 'name', vc);
+    ip('link', 'set', vs, 'netns', server.ns);
+    ip('link', 'set', vc, 'netns', host.ns);
+    for (const [ns, dev, a4, a6] of [[server.ns, vs, serverAddress, serverAddress6], [host.ns, vc, host.address, host.address6]]) {
+      ip('-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev);
+      ip('-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad');
+      ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+  };
+  const all = [server, client, ...others];
   const lab: Lab = {
     server,
     client,
+    others,
     exec(host, args, timeoutMs = 20000) {
       const r = spawnSync('ip', ['netns', 'exec', host.ns, ...args], { encoding: 'utf8', timeout: timeoutMs });
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
     },
     remove() {
-      for (const ns of [server.ns, client.ns]) spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+      for (const { ns } of all) {
+        // Processes left in a namespace (a test killed half way) would outlive it: end them first.
+        const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+        for (const pid of pids.split(/\s+/).filter(Boolean)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone already */
+          }
+        }
+        spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+      }
     },
   };
   try {
     lab.remove();
-    ip('netns', 'add', server.ns);
-    ip('netns', 'add', client.ns);
-    ip('link', 'add', vs, 'type', 'veth', 'peer', 'name', vc);
-    ip('link', 'set', vs, 'netns', server.ns);
-    ip('link', 'set', vc, 'netns', client.ns);
-    for (const [host, dev] of [[server, vs], [client, vc]] as const) {
-      ip('-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', dev);
-      ip('-n', host.ns, 'addr', 'add', `${host.address6}/64`, 'dev', dev, 'nodad');
-      ip('-n', host.ns, 'link', 'set', dev, 'up');
+    for (const host of all) {
+      ip('netns', 'add', host.ns);
       ip('-n', host.ns, 'link', 'set', 'lo', 'up');
     }
+    link('', client, server.address, server.address6);
+    others.forEach((host, i) => link(String(i + 1), host, host.peer, `fd00:f2b:${i + 1}::1`));
   } catch (err) {
     lab.remove();
     throw err;

@@ -141,7 +141,7 @@ test("a ledger ban that is now this machine's own address is not restored; killC
   m.on('event', (e: FirewallEvent) => events.push(e));
   await m.start();
   assert.deepEqual(events.map((e) => `${e.event} ${e.ip}`).sort(), ['error 127.0.0.1', 'restore 192.0.2.5']);
-  assert.match(String(events.find((e) => e.event === 'error')!.error), /not restored: 127\.0\.0\.1 is 127\.0\.0\.0\/8, loopback/);
+  assert.match(String(events.find((e) => e.event === 'error')!.error), /not restored: 127\.0\.0\.1 is in 127\.0\.0\.0\/8, loopback/);
   assert.deepEqual(ledger.all().map((r) => r.ip), ['192.0.2.5']);
   await Promise.all([m.ban({ ip: '198.51.100.1' }), m.ban({ ip: '198.51.100.2' })]);
   assert.deepEqual(killed, [['198.51.100.1', '198.51.100.2']]);
