@@ -26,6 +26,7 @@ after(() => labs.forEach((l) => l.remove()));
 
 const scenarios = {
   attack: 'wrong passwords and an unknown user: banned at the third failure, refused at the next connection; a friend logs in with a key; a mail reaches the SMTP server; after bantime the attacker connects again',
+  ipv6: 'the attack over IPv6 from the server\'s own /64: the attacker\'s address is banned, not the /64 that holds the server',
   injection: 'user names that carry another address, control characters or a newline: only the real client address is banned',
   lockout: 'failures from ignoreip and from this machine\'s own addresses, real and forged, and bans of them by hand: none lands, while the attacker is banned',
 };
@@ -38,8 +39,8 @@ for (const [scenario, title] of Object.entries(scenarios)) {
     const spec = {
       scenario,
       server: { address: server.address, address6: server.address6 },
-      attacker: { ns: client.ns, address: client.address, peer: client.peer },
-      friend: { ns: others[0].ns, address: others[0].address, peer: others[0].peer },
+      attacker: { ns: client.ns, address: client.address, address6: client.address6, peer: client.peer },
+      friend: { ns: others[0].ns, address: others[0].address, address6: others[0].address6, peer: others[0].peer },
     };
     const r = lab.exec(server, [process.execPath, join(__dirname, 'sshd-lab-in-netns.js'), JSON.stringify(spec)], 110000);
     lab.remove();

@@ -6,6 +6,7 @@
  *
  *   attack     wrong passwords and an unknown user: banned at the third failure, the friend still logs
  *              in with a key, the admin gets a mail, the ban ends after bantime
+ *   ipv6       the same over IPv6, from an address in the server's own /64: that address alone is banned
  *   injection  user names that carry another address, control characters or a newline: only the
  *              attacker's own address is ever banned
  *   lockout    failures from ignoreip and from this machine's own addresses (real logins and forged
@@ -31,11 +32,12 @@ import { startSmtp, type Smtp } from '../support/smtp';
 interface Peer {
   ns: string;
   address: string;
+  address6: string;
   /** The server's address as this host reaches it. */
   peer: string;
 }
 interface Args {
-  scenario: 'attack' | 'injection' | 'lockout';
+  scenario: 'attack' | 'ipv6' | 'injection' | 'lockout';
   server: { address: string; address6: string };
   attacker: Peer;
   friend: Peer;
@@ -170,9 +172,9 @@ async function keyLogin(host: Peer): Promise<boolean> {
   return r.code === 0 && r.stdout.includes('key-login-ok');
 }
 
-/** A plain TCP connection to port 22 from `host`, 1.5 s to connect. */
-async function tcpConnects(host: Peer): Promise<boolean> {
-  const js = `const s=require('net').connect(22,${JSON.stringify(host.peer)});s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
+/** A plain TCP connection to port 22 from `host` (to `to`, its peer by default), 1.5 s to connect. */
+async function tcpConnects(host: Peer, to = host.peer): Promise<boolean> {
+  const js = `const s=require('net').connect(22,${JSON.stringify(to)});s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
   return (await run(host.ns, [process.execPath, '-e', js], 10000)).code === 0;
 }
 
@@ -263,6 +265,20 @@ async function attack(): Promise<void> {
   assert.deepEqual(await bansListed(), [], 'firewall-ban lists no ban');
 }
 
+async function ipv6(): Promise<void> {
+  await startRed('127.0.0.1/8 ::1', 3);
+  const a = args.server.address6;
+  for (let i = 0; i < 3; i++) assert.equal(await passwordLogin(attacker.ns, a, 'root'), 'denied', `failure ${i + 1} over IPv6`);
+  // The attacker shares the server's /64 (fd00:f2b::/64): threshold-window counts IPv6 offenders per /64,
+  // but a /64 that holds this machine is not banned whole; the attacker's address is.
+  await waitFor(async () => (await banned()).includes(attacker.address6), 'the attacker\'s IPv6 address in the nftables set', 10000);
+  assert.deepEqual(await banned(), [attacker.address6], 'only the attacker\'s IPv6 address is banned, not its /64');
+  assert.equal(await tcpConnects(attacker, a), false, 'banned: no TCP connection over IPv6');
+  assert.equal(await tcpConnects(attacker), true, 'its IPv4 address was not banned');
+  assert.ok(await keyLogin(friend), 'the friend still logs in with its key');
+  await waitFor(() => smtp!.received.some((m) => m.data.includes(attacker.address6)), 'the ban mail at the SMTP server', 15000);
+}
+
 async function injection(): Promise<void> {
   // maxretry high enough that every hostile name gets logged before the ban: each unknown user is two failures.
   await startRed('127.0.0.1/8 ::1', 12);
@@ -339,7 +355,7 @@ async function main(): Promise<void> {
   writeFileSync(logFile, '');
   smtp = await startSmtp({ disabledCommands: ['STARTTLS'] }); // a plain local MTA
   await startSshd();
-  await { attack, injection, lockout }[args.scenario]();
+  await { attack, ipv6, injection, lockout }[args.scenario]();
   assert.ok(!/TypeError|ReferenceError|Uncaught/.test(redOutput), redOutput);
   log(`${args.scenario}: all checks passed`);
 }
