@@ -126,7 +126,11 @@ export = function register(RED: NodeAPI): void {
         scheduleStatus();
         if (Date.now() - lastRefuseWarning > 60_000) {
           lastRefuseWarning = Date.now();
-          node.warn(`${refused - refusedReported} lines dropped unmatched (${refused} in all): more than ${MAX_QUEUED_LINES} lines were waiting to be matched; the log grows faster than the filter can read it`);
+          const count = refused - refusedReported;
+          node.warn(
+            `${count} line${count === 1 ? '' : 's'} dropped unmatched (${refused} in all): more than ${MAX_QUEUED_LINES} lines were waiting to be matched; ` +
+              'the log grows faster than the filter can read it (a flood, or lines that each take long to match)',
+          );
           refusedReported = refused;
         }
         done();
