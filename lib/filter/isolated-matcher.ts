@@ -27,7 +27,14 @@ const WORKER_HEAP_MB = 128;
 const MAX_CRASHES = 3;
 const BROKEN_MS = 5000;
 /** The worker hands back results at least every this many lines of a batch. */
-export const RESULT_CHUNK = 256;
+export const RESULT_CHUNK = 128;
+/**
+ * Results are handed out for at most this long (ms), and for at most HAND_OUT_LINES lines, per
+ * event-loop turn: when Node-RED's thread falls behind, the worker's messages pile up (a port delivers
+ * all it holds at once), and every failure handed out is work for the nodes downstream in the next turn.
+ */
+const HAND_OUT_MS = 4;
+const HAND_OUT_LINES = 512;
 
 /** What became of one line. */
 export type LineOutcome =
@@ -121,6 +128,9 @@ export class IsolatedMatcher {
   private chars = 0;
   private seq = 0;
   private flushing: NodeJS.Immediate | null = null;
+  /** Results from the current worker not handed out yet, oldest first. */
+  private inbox: ResultMessage[] = [];
+  private handing: NodeJS.Immediate | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private crashes = 0;
   private brokenUntil = 0;
@@ -177,6 +187,9 @@ export class IsolatedMatcher {
     this.closed = true;
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = null;
+    if (this.handing) clearImmediate(this.handing);
+    this.handing = null;
+    this.inbox = [];
     this.stopWatchdog();
     const w = this.worker;
     this.worker = null;
@@ -198,7 +211,9 @@ export class IsolatedMatcher {
     this.referenced = true;
     this.sent = this.head;
     w.on('message', (m: ResultMessage) => {
-      if (w === this.worker) this.results(m);
+      if (w !== this.worker) return;
+      this.inbox.push(m);
+      this.handing ??= setImmediate(this.handOut);
     });
     w.on('error', (err) => {
       if (w === this.worker) this.crashed(err.message);
@@ -267,16 +282,30 @@ export class IsolatedMatcher {
     e.done(outcome);
   }
 
-  private results(m: ResultMessage): void {
+  /** Hands out results for up to HAND_OUT_MS, then lets the event loop go round. */
+  private handOut = (): void => {
+    this.handing = null;
+    const end = performance.now() + HAND_OUT_MS;
+    let lines = 0;
+    while (this.inbox.length && !this.closed) {
+      lines += this.results(this.inbox.shift()!);
+      if (lines >= HAND_OUT_LINES || performance.now() > end) break;
+    }
+    if (this.inbox.length && !this.closed) this.handing = setImmediate(this.handOut);
+  };
+
+  /** Hands out one message of results; returns how many lines it held. */
+  private results(m: ResultMessage): number {
     let first = true;
-    for (const r of JSON.parse(m.results) as WireResult[]) {
+    const results = JSON.parse(m.results) as WireResult[];
+    for (const r of results) {
       while (this.head < this.queue.length && this.queue[this.head].preset) this.finish(this.queue[this.head].preset!);
-      if (this.closed || this.head >= this.sent) return;
+      if (this.closed || this.head >= this.sent) return results.length;
       const e = this.queue[this.head];
       if (first && e.seq !== m.first) {
         // Cannot happen while lines go and come back in order; say so rather than mismatch lines.
         this.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
-        return;
+        return results.length;
       }
       first = false;
       this.crashes = 0;
@@ -295,6 +324,7 @@ export class IsolatedMatcher {
       }
     }
     this.handBack();
+    return results.length;
   }
 
   /** Index in the queue of the line numbered `seq`, among those sent to the worker; -1 if none. */
@@ -362,6 +392,10 @@ export class IsolatedMatcher {
   private drop(): void {
     const w = this.worker;
     this.worker = null;
+    // Its results not handed out yet are dropped too: those lines go to the next worker again.
+    this.inbox = [];
+    if (this.handing) clearImmediate(this.handing);
+    this.handing = null;
     this.sent = this.head;
     this.stopWatchdog();
     if (w) void w.terminate();
