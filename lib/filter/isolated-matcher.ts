@@ -153,7 +153,7 @@ export class IsolatedMatcher {
     this.maxChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     const { locate: _locate, ...plain } = definition;
     this.definition = plain;
-    this.start();
+    if (!this.start()) throw new Error(this.brokenReason);
   }
 
   /** Lines waiting (sent to the worker or not yet). */
@@ -201,11 +201,18 @@ export class IsolatedMatcher {
     if (w) await w.terminate();
   }
 
-  private start(): void {
+  /** Starts a worker; false (matching paused, the waiting lines failed) when none can be started. */
+  private start(): boolean {
     this.progress = new Int32Array(new SharedArrayBuffer(4));
     this.watchSeq = 0;
     const setup: WorkerSetup = { definition: this.definition, maxLineLength: this.maxLineLength, progress: this.progress.buffer as SharedArrayBuffer };
-    const w = new Worker(join(__dirname, 'isolated-matcher-worker.js'), { workerData: setup, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    let w: Worker;
+    try {
+      w = new Worker(join(__dirname, 'isolated-matcher-worker.js'), { workerData: setup, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    } catch (err) {
+      this.pause(`the matching thread cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
     this.worker = w;
     this.restarts++;
     this.referenced = true;
@@ -222,6 +229,7 @@ export class IsolatedMatcher {
       if (w === this.worker) this.crashed(`it exited with code ${code}`);
     });
     this.idle();
+    return true;
   }
 
   /** Sends the lines not yet sent to the worker, as one batch. */
@@ -229,11 +237,10 @@ export class IsolatedMatcher {
     this.flushing = null;
     if (this.closed) return;
     if (!this.worker) {
-      if (Date.now() < this.brokenUntil) {
+      if (Date.now() < this.brokenUntil || !this.start()) {
         this.handBack();
         return;
       }
-      this.start();
     }
     let n = 0;
     let timed = false;
@@ -366,15 +373,20 @@ export class IsolatedMatcher {
     if (index >= 0) this.queue[index].preset = { kind: 'error', message };
     if (++this.crashes >= MAX_CRASHES) {
       // Not the lines' fault, it seems (a thread that cannot start): stop trying for a while.
-      this.brokenUntil = Date.now() + BROKEN_MS;
-      this.brokenReason = `${message} (${this.crashes} times in a row; matching paused for ${BROKEN_MS / 1000} s)`;
-      this.crashes = 0;
-      for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: this.brokenReason };
-      this.drop();
-      this.handBack();
+      this.pause(`${message} (${this.crashes} times in a row)`);
       return;
     }
     this.replace();
+  }
+
+  /** No worker for BROKEN_MS: the lines waiting, and those given meanwhile, get `reason` as their error. */
+  private pause(reason: string): void {
+    this.brokenUntil = Date.now() + BROKEN_MS;
+    this.brokenReason = `${reason}; matching paused for ${BROKEN_MS / 1000} s`;
+    this.crashes = 0;
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: this.brokenReason };
+    this.drop();
+    this.handBack();
   }
 
   /**
@@ -384,7 +396,7 @@ export class IsolatedMatcher {
    */
   private replace(): void {
     this.drop();
-    this.start();
+    if (!this.start()) return;
     this.handBack();
     if (this.waiting > 0) this.flush();
   }
