@@ -33,8 +33,8 @@ test('lines come back in order; a line that backtracks is skipped, the lines aro
     assert.deepEqual(got.map((g) => g.line), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual(got.map((g) => hosts(g.outcome)), [['203.0.113.1'], 'timeout', ['203.0.113.2'], [], 'timeout', ['203.0.113.3']]);
     const skipped = got[1].outcome as { kind: 'timeout'; ms: number };
-    assert.ok(skipped.ms >= 200 && skipped.ms < 600, `stopped after ${skipped.ms} ms`);
-    assert.ok(took < 3000, `two hanging lines cost ${took} ms`);
+    assert.ok(skipped.ms >= 200 && skipped.ms < 1500, `stopped after ${skipped.ms} ms`);
+    assert.ok(took < 5000, `two hanging lines cost ${took} ms`);
     assert.equal(m.restarts, 3, 'one thread at the start, one more after each hanging line');
     // The thread that replaced the last one still works.
     const after = await run(m, ['user d from 203.0.113.4']);
