@@ -70,6 +70,7 @@ export class BanManager extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   private pending: PendingBan[] = [];
   private flushScheduled = false;
+  private flushTimer: NodeJS.Immediate | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private started = false;
@@ -181,8 +182,13 @@ export class BanManager extends EventEmitter {
       this.pending.push({ record, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        // Bans that arrive together go to the firewall in one batch.
-        this.queue = this.queue.then(() => this.flush());
+        // Bans that arrive in one turn of the event loop go to the ledger and the firewall in one batch
+        // on the next: Node-RED hands each message over in a turn of its own, and a microtask per ban
+        // would write the whole ledger once per ban without the event loop ever getting through.
+        this.flushTimer = setImmediate(() => {
+          this.flushTimer = null;
+          this.queue = this.queue.then(() => this.flush());
+        });
       }
     });
   }
@@ -306,6 +312,12 @@ export class BanManager extends EventEmitter {
   async stop(removeBans: boolean): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.flushTimer) {
+      // Bans asked for just now still go out before the stop.
+      clearImmediate(this.flushTimer);
+      this.flushTimer = null;
+      this.queue = this.queue.then(() => this.flush());
+    }
     await this.queue.catch(() => undefined);
     if (!this.started) return;
     if (removeBans) {

@@ -19,6 +19,11 @@ import { findRotated, findUnread, hashHead, headOf, readHead, readRotated, type 
 export const QUIET_MS = 2000;
 /** A deleted file, with nothing at its path, is closed after being quiet this long (ms). */
 export const GONE_MS = 30000;
+/**
+ * Bytes read from a followed file per event-loop turn: about 280 lines of a typical log, which Node-RED
+ * turns into messages at once (a 64 KiB read made 30 ms of work in one turn when a log grew by megabytes).
+ */
+export const READ_CHUNK = 32 * 1024;
 
 export interface TailHost {
   readonly encoding: BufferEncoding;
@@ -279,7 +284,8 @@ export class FileTail {
   private async drain(cur: Current): Promise<boolean> {
     for (;;) {
       if (this.closed) return true;
-      const space = cur.split.space();
+      // At most READ_CHUNK at a time: every line read becomes a Node-RED message in this same turn.
+      const space = Math.min(cur.split.space(), READ_CHUNK);
       const { bytesRead } = await cur.fh.read(cur.split.buf, cur.split.have, space, cur.split.end);
       if (bytesRead === 0) return true;
       // Checked after the read: a truncation before it shows in the first line now.

@@ -8,10 +8,11 @@
  * line by line (so neither is ever one huge string). The snapshot's first line names the generation of
  * the journal that continues it; older journals are deleted.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
+import { closeSync, mkdirSync, openSync, promises as fsp, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'fs';
 import { writeDurably } from '../durable-file';
 import { basename, dirname, join } from 'path';
-import type { FailureWindows, JournalRecord } from './windows';
+import { performance } from 'perf_hooks';
+import { FailureWindows, type BanHistory, type JournalRecord } from './windows';
 
 /** A line of a snapshot or a journal: a journal record, or a whole offender (snapshot). */
 type SnapshotRecord = JournalRecord | ['o', string, number[], string[], number[] | null];
@@ -54,6 +55,15 @@ function eachLine(buf: Buffer, fn: (line: string) => void): void {
 }
 
 const CHUNK = 1 << 20;
+/** A compaction started by the journal's growth works for at most this long (ms) per event-loop turn. */
+const SLICE_MS = 5;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The snapshot lines of a ban and of an offender. */
+const banLine = (key: string, r: BanHistory) => `["b",${JSON.stringify(key)},${r.count},${r.time},${r.bantime},${r.failures}]`;
+const offenderLine = (key: string, times: number[], lines: string[], weights: number[] | null) =>
+  `["o",${JSON.stringify(key)},${JSON.stringify(times)},${JSON.stringify(lines)},${weights ? JSON.stringify(weights) : 'null'}]`;
 
 /**
  * Journal records written straight into a growing byte buffer, one JSON array per line, without
@@ -157,6 +167,11 @@ export class WindowStore {
   private readonly compactBytes: number;
   private failed = false;
   private lastFlush = 0;
+  /** Generation of the snapshot on disk (journals from it on continue it). */
+  private base = 0;
+  /** A compaction in slices under way (see compactInSlices). */
+  private compacting: { cancelled: boolean; done: Promise<void> } | null = null;
+  private lastFold: Promise<void> = Promise.resolve();
 
   constructor(readonly file: string, private readonly windows: FailureWindows, private readonly options: StoreOptions = {}) {
     this.flushMs = options.flushMs ?? 250;
@@ -191,6 +206,7 @@ export class WindowStore {
   open(now = Date.now()): LoadReport {
     const report: LoadReport = { offenders: 0, bans: 0, skipped: 0 };
     mkdirSync(dirname(this.file), { recursive: true });
+    this.unlink(this.foldFile()); // left by a compaction a crash cut short
     let base = 0;
     let snapshot: Buffer | null = null;
     try {
@@ -265,20 +281,20 @@ export class WindowStore {
     return report;
   }
 
-  private apply(record: SnapshotRecord, now: number): void {
+  private apply(record: SnapshotRecord, now: number, windows = this.windows): void {
     switch (record[0]) {
       case 'f':
-        this.windows.restoreFailure(String(record[1]), Number(record[2]), String(record[3] ?? ''), Number(record[4]) || 1, now);
+        windows.restoreFailure(String(record[1]), Number(record[2]), String(record[3] ?? ''), Number(record[4]) || 1, now);
         break;
       case 'b':
-        this.windows.restoreBan(String(record[1]), Number(record[2]), Number(record[3]), Number(record[4]), Number(record[5]) || 0, now);
+        windows.restoreBan(String(record[1]), Number(record[2]), Number(record[3]), Number(record[4]), Number(record[5]) || 0, now);
         break;
       case 'x':
-        this.windows.forget(String(record[1]));
+        windows.forget(String(record[1]));
         break;
       case 'o': {
         const [, key, times, lines, weights] = record;
-        for (let i = 0; i < times.length; i++) this.windows.restoreFailure(String(key), Number(times[i]), String(lines[i] ?? ''), weights ? Number(weights[i]) || 1 : 1, now);
+        for (let i = 0; i < times.length; i++) windows.restoreFailure(String(key), Number(times[i]), String(lines[i] ?? ''), weights ? Number(weights[i]) || 1 : 1, now);
         break;
       }
       default:
@@ -292,7 +308,7 @@ export class WindowStore {
     if (this.fd === null || this.pending.length === 0) return;
     try {
       this.journalBytes += this.pending.writeTo(this.fd);
-      if (this.journalBytes > this.compactBytes && this.journalBytes > 4 * this.snapshotBytes) this.compact(now);
+      if (this.journalBytes > this.compactBytes && this.journalBytes > 4 * this.snapshotBytes && !this.compacting) this.compactInSlices(now);
       this.failed = false;
     } catch (err) {
       // What could not be written is dropped: memory stays bounded while the disk is full.
@@ -302,20 +318,150 @@ export class WindowStore {
     }
   }
 
-  /** A new snapshot of everything, then a new, empty journal; the old one is deleted. */
+  /** A new snapshot of everything, written now, then a new, empty journal; the old ones are deleted. */
   compact(now = Date.now()): void {
     if (this.fd === null) return;
-    const old = this.generation;
+    this.cancelCompaction();
     this.generation++;
     this.writeSnapshot(now);
     closeSync(this.fd);
     this.fd = openSync(this.journalFile(this.generation), 'a', 0o600);
-    this.unlink(this.journalFile(old));
+    for (const g of this.journals()) if (g < this.generation) this.unlink(this.journalFile(g));
     this.journalBytes = 0;
+  }
+
+  /** Resolves when no compaction is under way (one that was cancelled included). */
+  settled(): Promise<void> {
+    return this.lastFold;
+  }
+
+  /** Where a compaction in slices writes the snapshot before renaming it into place. */
+  private foldFile(): string {
+    return `${this.file}.compacting`;
+  }
+
+  private cancelCompaction(): void {
+    if (this.compacting) this.compacting.cancelled = true;
+    this.compacting = null;
+  }
+
+  /**
+   * Compaction without a stall (writing the snapshot of 100,000 offenders at once takes 100 to 200 ms):
+   * a new journal starts at once, and the snapshot it continues is made from the files alone (the
+   * snapshot on disk and the journals before the new one, which no longer change), as a restart would
+   * read them, a few milliseconds per event-loop turn, then renamed into place. Until then the old
+   * snapshot and every journal since stay on disk, so a crash meanwhile loses nothing. It costs a
+   * second copy of the windows in memory while it runs.
+   */
+  private compactInSlices(now: number): void {
+    if (this.fd === null) return;
+    const from = this.base;
+    const target = this.generation + 1;
+    closeSync(this.fd);
+    this.generation = target;
+    this.fd = openSync(this.journalFile(target), 'a', 0o600);
+    this.journalBytes = 0;
+    const job = { cancelled: false, done: Promise.resolve() };
+    this.compacting = job;
+    job.done = this.fold(from, target, now, job).then(
+      () => undefined,
+      (err: Error) => {
+        if (!job.cancelled) this.options.onError?.(err);
+      },
+    ).finally(() => {
+      if (this.compacting === job) this.compacting = null;
+    });
+    this.lastFold = job.done;
+  }
+
+  private async fold(from: number, target: number, now: number, job: { cancelled: boolean }): Promise<void> {
+    const scratch = new FailureWindows(this.windows.policy);
+    let deadline = performance.now() + SLICE_MS;
+    const breathe = async () => {
+      if (performance.now() < deadline) return;
+      await nextTurn();
+      deadline = performance.now() + SLICE_MS;
+      if (job.cancelled) throw new Error('cancelled');
+    };
+    const replay = async (path: string, snapshot: boolean) => {
+      let buf: Buffer;
+      try {
+        buf = await fsp.readFile(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      if (job.cancelled) throw new Error('cancelled');
+      let start = 0;
+      let first = snapshot;
+      while (start < buf.length) {
+        let end = buf.indexOf(10, start);
+        if (end < 0) end = buf.length;
+        if (end > start) {
+          const line = buf.toString('utf8', start, end);
+          if (first) first = false; // the header
+          else {
+            try {
+              this.apply(JSON.parse(line) as SnapshotRecord, now, scratch);
+            } catch {
+              /* a line cut short by a crash: skipped, as open() does */
+            }
+          }
+        }
+        start = end + 1;
+        await breathe();
+      }
+    };
+    await replay(this.file, true);
+    for (const g of this.journals()) if (g >= from && g < target) await replay(this.journalFile(g), false);
+
+    // Not the .tmp of writeDurably: compact() may write that one meanwhile.
+    const tmp = this.foldFile();
+    let bytes = 0;
+    try {
+      const fh = await fsp.open(tmp, 'w', 0o600);
+      try {
+        const header: SnapshotHeader = { format: 'threshold-window', version: 1, generation: target, savedAt: now };
+        let chunk: string[] = [JSON.stringify(header)];
+        let size = 0;
+        const put = async (line: string) => {
+          chunk.push(line);
+          size += line.length;
+          if (size > CHUNK) {
+            bytes += (await fh.write(`${chunk.join('\n')}\n`)).bytesWritten;
+            chunk = [];
+            size = 0;
+          }
+          await breathe();
+        };
+        for (const [key, r] of scratch.bans()) await put(banLine(key, r));
+        for (const [key, times, lines, weights] of scratch.offenders()) await put(offenderLine(key, times, lines, weights));
+        if (chunk.length) bytes += (await fh.write(`${chunk.join('\n')}\n`)).bytesWritten;
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (job.cancelled) throw new Error('cancelled');
+      // Checked and renamed in one turn: a close(remove) cannot slip in between.
+      renameSync(tmp, this.file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    this.base = target;
+    this.snapshotBytes = bytes;
+    try {
+      const dir = await fsp.open(dirname(this.file), 'r');
+      await dir.sync().finally(() => dir.close());
+    } catch {
+      /* some file systems cannot fsync a directory */
+    }
+    for (const g of this.journals()) if (g < target) this.unlink(this.journalFile(g));
   }
 
   /** Writes the snapshot line by line, in chunks, durably (a temporary file renamed over the old one). */
   private writeSnapshot(now: number): void {
+    this.base = this.generation;
     const header: SnapshotHeader = { format: 'threshold-window', version: 1, generation: this.generation, savedAt: now };
     let bytes = 0;
     writeDurably(this.file, (fd) => {
@@ -331,8 +477,8 @@ export class WindowStore {
         }
       };
       // Bans first: a failure not newer than its offender's last ban is not counted back.
-      this.windows.forEachBan((key, r) => put(`["b",${JSON.stringify(key)},${r.count},${r.time},${r.bantime},${r.failures}]`));
-      this.windows.forEachOffender((key, times, lines, weights) => put(`["o",${JSON.stringify(key)},${JSON.stringify(times)},${JSON.stringify(lines)},${weights ? JSON.stringify(weights) : 'null'}]`));
+      this.windows.forEachBan((key, r) => put(banLine(key, r)));
+      this.windows.forEachOffender((key, times, lines, weights) => put(offenderLine(key, times, lines, weights)));
       if (chunk.length) bytes += writeSync(fd, `${chunk.join('\n')}\n`);
     });
     this.snapshotBytes = bytes;
@@ -348,6 +494,8 @@ export class WindowStore {
 
   /** Writes what is pending and stops; with `remove`, deletes the files (the node was deleted). */
   close(remove = false): void {
+    // A compaction under way is dropped: the snapshot and journals it started from are still there.
+    this.cancelCompaction();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.fd !== null) {
@@ -361,6 +509,7 @@ export class WindowStore {
     this.windows.journal = null;
     if (remove) {
       this.unlink(this.file);
+      this.unlink(this.foldFile());
       for (const g of this.journals()) this.unlink(this.journalFile(g));
     }
   }

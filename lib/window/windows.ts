@@ -555,6 +555,24 @@ export class FailureWindows {
     }
   }
 
+  /** Every offender's failures, one at a time, for a snapshot written in slices (the windows must not change meanwhile). */
+  *offenders(): Generator<[string, number[], string[], number[] | null]> {
+    for (const [k, slot] of this.index) {
+      if (!this.open[slot]) continue;
+      const h = this.data[slot];
+      if (typeof h === 'object') yield [keyText(k), h.times, h.lines, h.weights];
+      else yield [keyText(k), [this.newest[slot]], [h ?? ''], null];
+    }
+  }
+
+  /** Every remembered ban, one at a time (as offenders()). */
+  *bans(): Generator<[string, BanHistory]> {
+    for (const [k, slot] of this.index) {
+      const record = this.bansOf[slot];
+      if (record) yield [keyText(k), record];
+    }
+  }
+
   /** The whole state, for a snapshot (see restore()). */
   state(): WindowState {
     const offenders: WindowState['offenders'] = [];

@@ -1,5 +1,6 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
 import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from '../../lib/filter';
+import { DEFAULT_MATCH_TIMEOUT_MS, IsolatedMatcher, MAX_QUEUED_LINES, type LineOutcome } from '../../lib/filter/isolated-matcher';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import { FilterTestError, runFilterTest } from '../../lib/filter-tester';
 import type { Failure } from '../../lib/messages';
@@ -9,7 +10,7 @@ export = function register(RED: NodeAPI): void {
   function FailregexMatchNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    let matcher: Matcher | null = null;
+    let matcher: IsolatedMatcher | null = null;
     let configError: string | null = null;
     let cancelReport: (() => void) | null = null;
     let lines = 0;
@@ -17,7 +18,15 @@ export = function register(RED: NodeAPI): void {
     let ignored = 0;
     let cut = 0;
     let lastCutWarning = 0;
+    let skipped = 0;
+    let skippedReported = 0;
+    let lastSkipReport = 0;
+    let refused = 0;
+    let refusedReported = 0;
+    let lastRefuseWarning = 0;
     let label = '';
+    let maxLineLength = MAX_LINE_LENGTH;
+    let timeoutMs = DEFAULT_MATCH_TIMEOUT_MS;
 
     try {
       if (String(def.filterSource || 'builtin') === 'builtin') {
@@ -26,9 +35,16 @@ export = function register(RED: NodeAPI): void {
         if (problem) throw new Error(problem);
       }
       const filter = filterFromSettings(def as FilterSettings);
-      const maxLineLength = numberProperty(def.maxLineLength, MAX_LINE_LENGTH, 'maxLineLength');
+      maxLineLength = numberProperty(def.maxLineLength, MAX_LINE_LENGTH, 'maxLineLength');
       if (!Number.isInteger(maxLineLength) || maxLineLength < 1) throw new Error(`maxLineLength must be a whole number of characters, at least 1 (got ${maxLineLength})`);
-      matcher = new Matcher(filter, { maxLineLength });
+      timeoutMs = numberProperty(def.matchTimeout, DEFAULT_MATCH_TIMEOUT_MS, 'matchTimeout');
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) {
+        throw new Error(`matchTimeout must be a whole number of milliseconds from 1 to 60000 (got ${def.matchTimeout})`);
+      }
+      // Compiled here once, so that a bad pattern turns the node red at deploy; the lines are matched
+      // by the same filter in a worker thread, which a watchdog stops when a line takes too long.
+      new Matcher(filter, { maxLineLength });
+      matcher = new IsolatedMatcher(filter, { maxLineLength, timeoutMs });
       label = filter.source.replace(/^builtin:/, '');
       node.status({ fill: 'grey', shape: 'dot', text: `${label}: waiting for lines` });
     } catch (err) {
@@ -39,32 +55,51 @@ export = function register(RED: NodeAPI): void {
     let statusDue = false;
     const showStatus = () => {
       statusDue = false;
-      const extra = `${ignored ? `, ${ignored} ignored` : ''}${cut ? `, ${cut} cut` : ''}`;
-      node.status({ fill: cut ? 'yellow' : 'green', shape: 'dot', text: `${label}: ${lines} lines, ${failures} failures${extra}` });
+      const extra = `${ignored ? `, ${ignored} ignored` : ''}${cut ? `, ${cut} cut` : ''}${refused ? `, ${refused} dropped (queue full)` : ''}`;
+      const text = skipped
+        ? `${label}: ${skipped} line${skipped === 1 ? '' : 's'} skipped: over ${timeoutMs} ms to match; ${lines} lines, ${failures} failures${extra}`
+        : `${label}: ${lines} lines, ${failures} failures${extra}`;
+      node.status({ fill: cut || skipped || refused ? 'yellow' : 'green', shape: 'dot', text });
     };
 
-    node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
-      if (!matcher) return done(new Error(`failregex-match is not configured: ${configError}`));
-      if (typeof msg.payload !== 'string') {
-        return done(new Error(`payload must be a log line (a string), got ${msg.payload === null ? 'null' : typeof msg.payload}`));
+    const scheduleStatus = () => {
+      if (!statusDue) {
+        statusDue = true;
+        setTimeout(showStatus, 500).unref();
       }
-      const time = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
-      let result;
-      try {
-        result = matcher.match(msg.payload, time);
-      } catch (err) {
-        return done(new Error(`matching failed: ${errorText(err)}`));
-      }
-      lines++;
-      if (result.ignored) ignored++;
-      if (result.truncated) {
+    };
+
+    /** What to do with a line once the worker is done with it; called in the order lines came in. */
+    const finish = (msg: NodeMessage, send: Send, done: Done, outcome: LineOutcome) => {
+      if (outcome.kind === 'closed') return done();
+      if (outcome.kind === 'error') return done(new Error(`matching failed: ${outcome.message}`));
+      const length = (msg.payload as string).length;
+      if (outcome.truncated) {
         cut++;
         if (Date.now() - lastCutWarning > 60_000) {
           lastCutWarning = Date.now();
-          node.warn(`a line of ${msg.payload.length} characters was cut to ${matcher.maxLineLength} before matching (${cut} cut so far); raise "Cut lines at" if such lines are real`);
+          node.warn(`a line of ${length} characters was cut to ${maxLineLength} before matching (${cut} cut so far); raise "Cut lines at" if such lines are real`);
         }
       }
-      const out: NodeMessage[] = result.failures.map((f) => {
+      if (outcome.kind === 'timeout') {
+        skipped++;
+        scheduleStatus();
+        // To Catch nodes, at most once a minute, with how many were skipped meanwhile.
+        if (Date.now() - lastSkipReport > 60_000) {
+          lastSkipReport = Date.now();
+          const count = skipped - skippedReported;
+          skippedReported = skipped;
+          node.error(
+            `a line of ${length} characters took over ${timeoutMs} ms to match and was skipped (${count} skipped since the last report, ${skipped} in all); ` +
+              'a pattern probably backtracks (nested repeats like (\\w+\\s?)*, or .* next to .*): make it more specific, or raise "Stop a line after"',
+            msg,
+          );
+        }
+        return done();
+      }
+      lines++;
+      if (outcome.ignored) ignored++;
+      const out: NodeMessage[] = outcome.failures.map((f) => {
         failures++;
         const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.join('\n'), filter: label };
         if (f.user !== undefined) payload.user = f.user;
@@ -74,16 +109,42 @@ export = function register(RED: NodeAPI): void {
         return copy;
       });
       if (out.length) send([out]);
-      if (!statusDue) {
-        statusDue = true;
-        setTimeout(showStatus, 500).unref();
-      }
+      scheduleStatus();
       done();
+    };
+
+    node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
+      if (!matcher) return done(new Error(`failregex-match is not configured: ${configError}`));
+      if (typeof msg.payload !== 'string') {
+        return done(new Error(`payload must be a log line (a string), got ${msg.payload === null ? 'null' : typeof msg.payload}`));
+      }
+      const time = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
+      const queued = matcher.match(msg.payload, time, (outcome) => finish(msg, send, done, outcome));
+      if (!queued) {
+        // More lines wait than the worker can take: memory stays bounded, this line is not matched.
+        refused++;
+        scheduleStatus();
+        if (Date.now() - lastRefuseWarning > 60_000) {
+          lastRefuseWarning = Date.now();
+          const count = refused - refusedReported;
+          node.warn(
+            `${count} line${count === 1 ? '' : 's'} dropped unmatched (${refused} in all): more than ${MAX_QUEUED_LINES} lines were waiting to be matched; ` +
+              'the log grows faster than the filter can read it (a flood, or lines that each take long to match)',
+          );
+          refusedReported = refused;
+        }
+        done();
+      }
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       cancelReport?.();
-      done();
+      const m = matcher;
+      matcher = null;
+      configError = 'the node is stopping';
+      if (!m) return done();
+      // Lines still waiting are dropped (their messages are done), and the thread ends.
+      m.close().then(() => done(), () => done());
     });
   }
   RED.nodes.registerType('failregex-match', FailregexMatchNode);

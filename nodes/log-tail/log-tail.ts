@@ -18,6 +18,8 @@ export = function register(RED: NodeAPI): void {
     let cancelReport: (() => void) | null = null;
     let lastLines = 0;
     let errorShown = false;
+    let droppedReported = 0;
+    let lastDropWarning = 0;
 
     const emit = (line: string, file: string, timestamp?: number) => {
       const msg: NodeMessage = { payload: line, topic: file, filename: file };
@@ -72,14 +74,21 @@ export = function register(RED: NodeAPI): void {
             const missing = follower.missing;
             const unmatched = follower.unmatched;
             const following = follower.files.length - missing.length;
-            const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}`;
+            const dropped = follower.dropped;
+            const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}${dropped ? `, ${dropped} over 64 KiB dropped` : ''}`;
+            if (dropped > droppedReported && Date.now() - lastDropWarning > 60_000) {
+              // Lines this long are no log lines a filter should read (or are made to hide a forged line).
+              node.warn(`${plural(dropped - droppedReported, 'line')} longer than 64 KiB dropped whole, unread (${dropped} in all)`);
+              droppedReported = dropped;
+              lastDropWarning = Date.now();
+            }
             if (missing.length > 0) {
               const what = following > 0 ? `${following} followed, ` : '';
               node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`${what}waiting for ${missing[0]}${missing.length > 1 ? ` +${missing.length - 1}` : ''}`) });
             } else if (following === 0) {
               node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`waiting for files to match ${unmatched[0] ?? ''}`) });
             } else {
-              node.status({ fill: 'green', shape: 'dot', text: `${plural(following, 'file')}, ${counts}` });
+              node.status({ fill: dropped ? 'yellow' : 'green', shape: 'dot', text: `${plural(following, 'file')}, ${counts}` });
             }
           } else {
             node.status({ fill: 'green', shape: 'dot', text: `journal, ${rate} lines/s, ${follower.lines} lines` });

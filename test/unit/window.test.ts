@@ -300,7 +300,7 @@ test('store: a journal and a snapshot bring back windows and ban counts; a damag
   assert.ok(readFileSync(join(dir, 'sub', readdirSync(join(dir, 'sub'))[0]), 'utf8').startsWith('{"version":1,'));
 });
 
-test('store: the journal is folded into a snapshot as it grows', (t) => {
+test('store: the journal is folded into a snapshot as it grows', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'f2b-window-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'w.json');
@@ -310,7 +310,11 @@ test('store: the journal is folded into a snapshot as it grows', (t) => {
   s.open(now);
   for (let i = 0; i < 5000; i++) {
     w.add(`10.9.${(i >> 8) & 3}.${i & 255}`, now + i, 'a failure line of some length', now + i);
-    if (i % 100 === 99) s.flush(now + i);
+    if (i % 100 === 99) {
+      s.flush(now + i);
+      // The fold runs a slice per event-loop turn.
+      await s.settled();
+    }
   }
   s.close();
   const journals = readdirSync(dir).filter((n) => n.endsWith('.journal'));

@@ -1,0 +1,135 @@
+/** The matcher in a worker thread: order, the watchdog, a crashing thread, the queue bound, close. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { inlineFilter, loadBuiltinFilter } from '../../lib/filter';
+import { IsolatedMatcher, type LineOutcome } from '../../lib/filter/isolated-matcher';
+
+const CARELESS = String.raw`^(\w+\s?)*from <HOST>$`;
+/** Backtracks for minutes against CARELESS. */
+const HANGS = `${'a'.repeat(40)}!`;
+
+/** Feeds lines in one turn; resolves with their outcomes, in the order they were handed back. */
+function run(m: IsolatedMatcher, lines: string[]): Promise<Array<{ line: number; outcome: LineOutcome }>> {
+  return new Promise((resolve) => {
+    const got: Array<{ line: number; outcome: LineOutcome }> = [];
+    lines.forEach((l, i) =>
+      m.match(l, undefined, (outcome) => {
+        got.push({ line: i, outcome });
+        if (got.length === lines.length) resolve(got);
+      }),
+    );
+  });
+}
+
+const hosts = (o: LineOutcome) => (o.kind === 'matched' ? o.failures.map((f) => f.host) : o.kind);
+
+test('lines come back in order; a line that backtracks is skipped, the lines around it are matched', { timeout: 20000 }, async () => {
+  const m = new IsolatedMatcher(inlineFilter({ failregex: CARELESS }), { maxLineLength: 65536, timeoutMs: 200 });
+  try {
+    const lines = ['user a from 203.0.113.1', HANGS, 'user b from 203.0.113.2', 'nothing here', HANGS, 'user c from 203.0.113.3'];
+    const started = Date.now();
+    const got = await run(m, lines);
+    const took = Date.now() - started;
+    assert.deepEqual(got.map((g) => g.line), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(got.map((g) => hosts(g.outcome)), [['203.0.113.1'], 'timeout', ['203.0.113.2'], [], 'timeout', ['203.0.113.3']]);
+    const skipped = got[1].outcome as { kind: 'timeout'; ms: number };
+    assert.ok(skipped.ms >= 200 && skipped.ms < 1500, `stopped after ${skipped.ms} ms`);
+    assert.ok(took < 5000, `two hanging lines cost ${took} ms`);
+    assert.equal(m.restarts, 3, 'one thread at the start, one more after each hanging line');
+    // The thread that replaced the last one still works.
+    const after = await run(m, ['user d from 203.0.113.4']);
+    assert.deepEqual(hosts(after[0].outcome), ['203.0.113.4']);
+  } finally {
+    await m.close();
+  }
+});
+
+test('many lines in many turns, through the sshd filter: every one back once, in order', { timeout: 20000 }, async () => {
+  const m = new IsolatedMatcher(loadBuiltinFilter('sshd'), { maxLineLength: 65536 });
+  try {
+    const n = 5000;
+    const order: number[] = [];
+    let failures = 0;
+    await new Promise<void>((resolve) => {
+      let i = 0;
+      const feed = () => {
+        for (let k = 0; k < 100 && i < n; k++, i++) {
+          const at = i;
+          const line = at % 2 ? `Nov 24 10:00:01 box sshd[1]: Failed password for root from 198.51.100.${at % 250} port 22 ssh2` : `Nov 24 10:00:01 box sshd[1]: Accepted publickey for deploy from 192.0.2.1 port 22 ssh2`;
+          m.match(line, undefined, (o) => {
+            order.push(at);
+            if (o.kind === 'matched') failures += o.failures.length;
+            if (order.length === n) resolve();
+          });
+        }
+        if (i < n) setImmediate(feed);
+      };
+      feed();
+    });
+    assert.deepEqual(order, Array.from({ length: n }, (_, i) => i));
+    assert.equal(failures, n / 2);
+  } finally {
+    await m.close();
+  }
+});
+
+test('a line over maxLineLength is cut before it is sent, and said so', async () => {
+  const m = new IsolatedMatcher(inlineFilter({ failregex: '^x from <HOST>' }), { maxLineLength: 30 });
+  try {
+    const got = await run(m, [`x from 203.0.113.9 ${'y'.repeat(1000)}`]);
+    assert.equal(got[0].outcome.kind, 'matched');
+    assert.equal((got[0].outcome as { truncated: boolean }).truncated, true);
+    assert.deepEqual(hosts(got[0].outcome), ['203.0.113.9']);
+  } finally {
+    await m.close();
+  }
+});
+
+test('past maxQueuedLines a line is refused; the queued ones still come back', async () => {
+  const m = new IsolatedMatcher(inlineFilter({ failregex: '^x from <HOST>' }), { maxLineLength: 100, maxQueuedLines: 50 });
+  try {
+    let back = 0;
+    let refused = 0;
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < 80; i++) {
+        const ok = m.match(`x from 203.0.113.${i}`, undefined, () => {
+          if (++back === 50) resolve();
+        });
+        if (!ok) refused++;
+      }
+    });
+    assert.equal(refused, 30);
+    assert.equal(m.waiting, 0);
+  } finally {
+    await m.close();
+  }
+});
+
+test('a thread that cannot start: the lines get an error, matching pauses instead of restarting for ever', async () => {
+  // Not compiled in this thread first (the node does that): the worker's Matcher throws at start.
+  const m = new IsolatedMatcher({ source: 'inline', failregex: ['Failed (<HOST>'], ignoreregex: [], maxlines: 1 }, { maxLineLength: 100 });
+  try {
+    const got = await run(m, ['one', 'two', 'three', 'four']);
+    assert.deepEqual(got.map((g) => g.line), [0, 1, 2, 3]);
+    for (const g of got) assert.equal(g.outcome.kind, 'error');
+    assert.match((got[0].outcome as { message: string }).message, /the matching thread stopped/);
+    assert.ok(m.restarts <= 3, `${m.restarts} threads started`);
+    const later = await run(m, ['five']);
+    assert.match((later[0].outcome as { message: string }).message, /matching paused/);
+  } finally {
+    await m.close();
+  }
+});
+
+test('close hands back the lines still waiting as closed, and ends the thread', async () => {
+  const m = new IsolatedMatcher(inlineFilter({ failregex: CARELESS }), { maxLineLength: 100, timeoutMs: 5000 });
+  const got: LineOutcome[] = [];
+  m.match(HANGS, undefined, (o) => got.push(o));
+  m.match('user a from 203.0.113.1', undefined, (o) => got.push(o));
+  await new Promise((r) => setTimeout(r, 100));
+  await m.close();
+  assert.deepEqual(got.map((o) => o.kind), ['closed', 'closed']);
+  const late: LineOutcome[] = [];
+  m.match('user b from 203.0.113.2', undefined, (o) => late.push(o));
+  assert.deepEqual(late.map((o) => o.kind), ['closed']);
+});
