@@ -4,6 +4,7 @@ import { parseBantime } from '../../lib/duration';
 import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
+import { describeValue } from '../../lib/untrusted';
 import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 interface FirewallBanNode extends Node {
@@ -20,11 +21,17 @@ export = function register(RED: NodeAPI): void {
     let ledger: Ledger | null = null;
     let cancelReport: (() => void) | null = null;
     let startError: string | null = null;
+    /** The last input refused (not an address, a bad ban time): shown until an input succeeds. */
+    let refused: string | null = null;
 
     const showStatus = () => {
       if (!manager) return;
       if (startError || manager.lastError) {
         node.status({ fill: 'red', shape: 'ring', text: shortStatus(startError ?? manager.lastError ?? '') });
+        return;
+      }
+      if (refused) {
+        node.status({ fill: 'red', shape: 'dot', text: shortStatus(refused) });
         return;
       }
       const n = manager.list().length;
@@ -110,8 +117,14 @@ export = function register(RED: NodeAPI): void {
           error: err.message,
         };
         send({ topic: event.ip, payload: event });
+        refused = err.message;
         showStatus();
         done(err);
+      };
+      const succeed = () => {
+        refused = null;
+        showStatus();
+        done();
       };
       // While the backend starts, bans wait in the manager's queue; after a failed start they are refused.
       if (!manager || startError) return fail(new Error(`firewall-ban is not working: ${startError ?? 'not configured'}`));
@@ -122,11 +135,11 @@ export = function register(RED: NodeAPI): void {
         } catch (err) {
           return fail(err as Error);
         }
-        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(() => done(), fail);
+        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(succeed, fail);
       } else if (action === 'unban') {
-        manager.unban(request.ip).then(() => done(), fail);
+        manager.unban(request.ip).then(succeed, fail);
       } else {
-        fail(new Error(`action "${String(action)}" is not known: use ban or unban`));
+        fail(new Error(`action ${describeValue(action)} is not known: use ban or unban`));
       }
     });
 
