@@ -19,8 +19,13 @@ import { startSmtp, type Smtp } from '../support/smtp';
 import { startWhois, type Whois } from '../support/whois';
 
 const dir = mkdtempSync(join(tmpdir(), 'f2b-inject-'));
-/** The file a hostile value would create if any of it reached a shell. */
-const F = join(dir, 'PWNED');
+/**
+ * The file a hostile value would create if any of it reached a shell: a name without '/', so that no
+ * value holds a slash (which would make it fail as a CIDR prefix before anything else looked at it).
+ * The script runs in `dir`, and so do the commands the backends start.
+ */
+const F = 'PWNED';
+const marker = join(dir, F);
 const bin = join(dir, 'bin');
 const cmdDir = join(dir, 'cmd-bans');
 const actDir = join(dir, 'action-bans');
@@ -34,6 +39,8 @@ process.env.PATH = `${bin}:${process.env.PATH}`;
 // Loaded after PATH is set (the runtime's child processes inherit it).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { helper, NODES, onTab, startRuntime } = require('../support/red') as typeof import('../support/red');
+// After the test helper found Node-RED from the working directory.
+process.chdir(dir);
 
 /** Resolves when `pred` holds, asking every 100 ms (the predicates run firewall tools); rejects after `ms`. */
 async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -354,7 +361,7 @@ async function main(): Promise<void> {
         check(false, `${label}: ${(err as Error).message}; caught only from ${JSON.stringify(got)}`);
       }
       await new Promise((r) => setTimeout(r, 50));
-      check(!existsSync(F), `${label}: the marker file was created: something ran the hostile value`);
+      check(!existsSync(marker), `${label}: the marker file was created: something ran the hostile value`);
       const state = firewallState();
       check(state === baseline, `${label}: the firewall changed: ${firstDifference(baseline, state)}`);
       for (const id of IDS) {
@@ -406,7 +413,7 @@ async function main(): Promise<void> {
     // A valid failure after all that is counted and banned through the shell action.
     helper.getNode('window').receive({ payload: { host: '198.51.100.200', time: Date.now(), line: 'a valid failure' } });
     await waitFor(() => banned('act').includes('198.51.100.200'), 'the valid failure banned by the action').catch((err: Error) => check(false, err.message));
-    check(!existsSync(F), 'threshold-window: the marker file was created');
+    check(!existsSync(marker), 'threshold-window: the marker file was created');
     check(readdirSync(actDir).sort().join() === 'ban-198.51.100.200,started', `the action's directory holds only the valid ban: ${readdirSync(actDir)}`);
     helper.getNode('act').receive({ payload: { action: 'unban', ip: '198.51.100.200' } });
     await waitFor(() => firewallState() === baseline, 'the valid ban lifted').catch(() => check(false, `threshold-window: ${firstDifference(baseline, firewallState())}`));
@@ -424,7 +431,7 @@ async function main(): Promise<void> {
       // The API's bantime is no way in either.
       const badTime = await helper.request().post(`/firewall-ban/${id}/ban`).send({ ip: '198.51.100.201', bantime: `600; touch ${F}` });
       check(badTime.status === 400, `API ban with a hostile bantime on ${id}: status ${badTime.status}`);
-      check(!existsSync(F), `API on ${id}: the marker file was created`);
+      check(!existsSync(marker), `API on ${id}: the marker file was created`);
       check(firewallState() === baseline, `API on ${id}: the firewall changed: ${firstDifference(baseline, firewallState())}`);
       const ok = await helper.request().post(`/firewall-ban/${id}/ban`).send({ ip: '198.51.100.202' });
       check(ok.status === 200 && banned(id).includes('198.51.100.202'), `API on ${id}: a valid ban after the hostile ones: ${ok.status} ${ok.text}`);
@@ -456,7 +463,7 @@ async function main(): Promise<void> {
     // whois is asked about addresses only (a prefix's network address counts: it parsed).
     check(whois.queries.includes('203.0.113.50'), `whois was not asked about the valid address: ${JSON.stringify(whois.queries.map((q) => q.slice(0, 80)))}`);
     for (const q of whois.queries) check(parseAddress(q), `whois was asked about ${JSON.stringify(q.slice(0, 80))}`);
-    check(!existsSync(F), 'mail-notify: the marker file was created');
+    check(!existsSync(marker), 'mail-notify: the marker file was created');
     process.stdout.write('mail-notify checked\n');
 
     // The tools only ever got addresses that parsed, and Node-RED is still answering.
@@ -474,6 +481,7 @@ async function main(): Promise<void> {
     // unbanOnStop took the bans away; anything left of this script's in the namespace goes with it.
     spawnSync('nft', ['flush', 'ruleset']);
     spawnSync('ipset', ['destroy']);
+    process.chdir('/');
     rmSync(dir, { recursive: true, force: true });
   }
   if (failures.length) {
