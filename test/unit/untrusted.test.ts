@@ -1,0 +1,59 @@
+/** Issue 9: how hostile values are named in errors, and which prefixes are too wide to ban. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BanManager, DryRunBackend, InvalidAddressError, ProtectedAddressError } from '../../lib/firewall';
+import { parseAddressOrPrefix, tooWideToBan } from '../../lib/ip';
+import { Ledger } from '../../lib/ledger';
+import { describeValue } from '../../lib/untrusted';
+
+test('describeValue: short, on one line, escaped; other types by type and value', () => {
+  assert.equal(describeValue('1.2.3.4; touch F'), '"1.2.3.4; touch F"');
+  assert.equal(describeValue('1.2.3.4\ntouch F'), '"1.2.3.4\\ntouch F"');
+  assert.equal(describeValue('a\u202eb\u200bc\u0000'), '"a\\u202eb\\u200bc\\u0000"');
+  const long = describeValue(`1.2.3.4 ${'A'.repeat(10240)}`);
+  assert.ok(long.length < 100, long);
+  assert.match(long, /^"1\.2\.3\.4 A+\.\.\." \(10248 characters\)$/);
+  assert.equal(describeValue(''), 'an empty string');
+  assert.equal(describeValue(1234), 'the number 1234');
+  assert.equal(describeValue(null), 'null');
+  assert.equal(describeValue(undefined), 'nothing');
+  assert.equal(describeValue(['1.2.3.4']), 'an array ["1.2.3.4"]');
+  assert.match(describeValue({ ip: 'x'.repeat(500) }), /^an object \{"ip":"x+\.\.\.$/);
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  assert.equal(describeValue(cycle), 'an object');
+});
+
+test('tooWideToBan: prefixes wider than /8 (IPv4) or /16 (IPv6) are refused; narrower ones and addresses pass', () => {
+  const wide = (t: string) => tooWideToBan(parseAddressOrPrefix(t)!);
+  for (const t of ['0.0.0.0/0', '1.2.3.4/0', '128.0.0.0/1', '10.0.0.0/7', '::/0', '8000::/1', '2001::/15']) assert.match(String(wide(t)), /wider than the widest prefix ever banned/, t);
+  for (const t of ['10.0.0.0/8', '203.0.113.0/24', '192.0.2.1', '2001::/16', '2001:db8::/64', '2001:db8::1']) assert.equal(wide(t), null, t);
+});
+
+test('the ban manager refuses hostile ip values and too wide prefixes, naming the value in short, and keeps working', async () => {
+  const backend = new DryRunBackend();
+  const ledger = new Ledger(null);
+  const m = new BanManager({ backend, ledger, jail: 'sshd', defaultBantime: 600, reconcile: 0, protect: () => null });
+  await m.start();
+  const cases: Array<[unknown, RegExp]> = [
+    ['1.2.3.4; touch F', /^refused to ban "1\.2\.3\.4; touch F": not an IPv4\/IPv6 address/],
+    [`1.2.3.4 ${'A'.repeat(10240)}`, /\(10248 characters\): not an IPv4/],
+    [1234, /^refused to ban the number 1234: /],
+    [{ ip: '1.2.3.4' }, /^refused to ban an object \{"ip":"1\.2\.3\.4"\}: /],
+    [null, /^refused to ban null: /],
+    ['1.2.3.4/0', /^refused to ban "1\.2\.3\.4\/0" \(0\.0\.0\.0\/0\): 0\.0\.0\.0\/0 is a \/0, wider than/],
+    ['128.0.0.0/1', /^refused to ban 128\.0\.0\.0\/1: 128\.0\.0\.0\/1 is a \/1/],
+  ];
+  for (const [ip, message] of cases) {
+    const err = await m.ban({ ip }).then(() => null, (e: Error) => e);
+    assert.ok(err instanceof InvalidAddressError && !(err instanceof ProtectedAddressError), String(ip));
+    assert.match(err.message, message);
+    assert.ok(err.message.length < 250, err.message);
+    await assert.rejects(m.unban(ip), (e: Error) => e instanceof InvalidAddressError && /^refused to unban /.test(e.message) && e.message.length < 250);
+  }
+  assert.deepEqual(backend.history, [], 'the backend was never asked');
+  await m.ban({ ip: '10.0.0.0/8' });
+  await m.ban({ ip: '2001::/16' });
+  assert.deepEqual((await backend.list()).sort(), ['10.0.0.0/8', '2001::/16']);
+  await m.stop(true);
+});
