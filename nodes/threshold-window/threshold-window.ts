@@ -206,6 +206,10 @@ export = function register(RED: NodeAPI): void {
       if (!addr && !PLAIN_ID.test(rawKey)) {
         return done(new Error(`${keyProperty} ${describeValue(rawKey)} is neither an IP address nor a plain id (letters, digits, . _ @ : + = , / -): not counted`));
       }
+      // Fullwidth digits, ligatures and the like would pass for another id (or an address) in a mail or a list.
+      if (!addr && rawKey.normalize('NFKC') !== rawKey) {
+        return done(new Error(`${keyProperty} ${describeValue(rawKey)} holds look-alike characters (it reads as ${describeValue(rawKey.normalize('NFKC'))}): not counted`));
+      }
       if (addr && ignore.has(addr)) {
         ignoredCount++;
         scheduleStatus();

@@ -66,6 +66,7 @@ test('threshold-window: an offender that is neither an address nor a plain id is
     ['1.2.3.4\ntouch F', /"1\.2\.3\.4\\ntouch F" is neither/],
     ['1.2.3.4\u00a0\uff1b\u3000touch F', /is neither/],
     ["::1'; touch F", /is neither/],
+    ['\uff11.\uff12.\uff13.\uff14', /^(Error: )?payload\.host "１\.２\.３\.４" holds look-alike characters \(it reads as "1\.2\.3\.4"\)/],
     [{ ip: '1.2.3.4' }, /^(Error: )?payload\.host is an object \{"ip":"1\.2\.3\.4"\}, not an address or id/],
     [null, /^(Error: )?payload\.host is null, not an address or id/],
     ['0.0.0.0/0', /^(Error: )?payload\.host "0\.0\.0\.0\/0": 0\.0\.0\.0\/0 is a \/0, wider than/],
