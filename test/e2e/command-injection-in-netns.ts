@@ -207,7 +207,7 @@ function writeActionFile(): string {
 actionstart = touch <statedir>/started
 actionstop = rm -f <statedir>/started
 actioncheck = test -e <statedir>/started
-actionban = touch <statedir>/ban-<ip> && echo <ip> banned for <bantime> >> <statedir>/../action.log
+actionban = touch <statedir>/ban-<ip> && echo "<name>: <ip> banned for <bantime> after <failures> failures, ban <bancount>" >> <statedir>/../action.log
 actionunban = rm -f <statedir>/ban-<ip>
 
 [Init]
@@ -389,6 +389,34 @@ async function main(): Promise<void> {
       check(events.length > eventsBefore, `${label}: no events for the valid ban`);
     }
     process.stdout.write(`firewall-ban: ${HOSTILE.length} hostile values x ${IDS.length} backends checked\n`);
+
+    // 1b. The other fields of a ban message. A hostile bantime or action is refused; a hostile jail,
+    // failures, banCount or matches never reach a command (fail2ban-action gets numbers for <bantime>,
+    // <failures>, <bancount>, and the node's own name for <name>).
+    const others: Array<Record<string, unknown>> = [
+      { action: 'ban', ip: '198.51.100.150', bantime: `600; touch ${F}` },
+      { action: 'ban', ip: '198.51.100.150', bantime: `1 ${'A'.repeat(10 * 1024)}` },
+      { action: 'ban', ip: '198.51.100.150', bantime: { toString: `touch ${F}` } },
+      { action: `$(touch ${F})`, ip: '198.51.100.150' },
+      { action: 'x'.repeat(10 * 1024), ip: '198.51.100.150' },
+      { action: ['ban'], ip: '198.51.100.150' },
+    ];
+    const othersBefore = caught.length;
+    for (const id of IDS) for (const payload of others) helper.getNode(id).receive({ payload });
+    await waitFor(() => caught.length >= othersBefore + others.length * IDS.length, 'a Catch for each hostile bantime and action', 10000).catch((err: Error) => check(false, err.message));
+    for (const c of caught.slice(othersBefore)) check(c.message.length < 300 && !/[\n\r]/.test(c.message) && /bantime|action/.test(c.message), `the error for a hostile bantime or action is long or says nothing: ${JSON.stringify(c.message.slice(0, 300))} (${c.message.length} characters)`);
+    check(IDS.every((id) => banned(id).length === 0), 'a message with a hostile bantime or action banned its address');
+    check(firewallState() === baseline, `hostile bantime or action: the firewall changed: ${firstDifference(baseline, firewallState())}`);
+    const fields = { action: 'ban', ip: '198.51.100.151', bantime: 600, jail: `$(touch ${F})\nsshd`, failures: `3; touch ${F}`, banCount: `$(touch ${F})`, matches: [`$(touch ${F})`], host: `\`touch ${F}\`` };
+    for (const id of IDS) helper.getNode(id).receive({ payload: fields });
+    await waitFor(() => IDS.every((id) => holds(id, '198.51.100.151')), 'the ban with hostile fields beside a valid ip', 10000).catch((err: Error) => check(false, `${err.message}: ${IDS.filter((id) => !holds(id, '198.51.100.151'))}`));
+    check(!existsSync(marker), 'a hostile jail, failures, banCount or matches ran a command');
+    const actionLog = readFileSync(join(dir, 'action.log'), 'utf8').trim().split('\n');
+    check(actionLog.every((l) => /^lab: [0-9a-f.:]+ banned for \d+ after \d+ failures, ban \d+$/.test(l)), `the action got more than numbers and addresses: ${actionLog.filter((l) => !/^lab: /.test(l)).slice(0, 3)}`);
+    check(actionLog.at(-1) === 'lab: 198.51.100.151 banned for 600 after 0 failures, ban 1', `the last action line: ${actionLog.at(-1)}`);
+    for (const id of IDS) helper.getNode(id).receive({ payload: { action: 'unban', ip: '198.51.100.151' } });
+    await waitFor(() => firewallState() === baseline, 'the ban with hostile fields lifted').catch(() => check(false, `hostile fields: ${firstDifference(baseline, firewallState())}`));
+    process.stdout.write('other fields of a ban message checked\n');
 
     // 2a. threshold-window: a failure whose host is hostile is not counted (maxretry 1: any count would decide).
     const hostileHosts = HOSTILE.filter(([, v]) => v !== 1234); // a number is a valid id (see below)

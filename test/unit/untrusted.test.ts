@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BanManager, DryRunBackend, InvalidAddressError, ProtectedAddressError } from '../../lib/firewall';
+import { parseBantime } from '../../lib/duration';
 import { parseAddressOrPrefix, tooWideToBan } from '../../lib/ip';
 import { Ledger } from '../../lib/ledger';
 import { describeValue } from '../../lib/untrusted';
@@ -56,4 +57,12 @@ test('the ban manager refuses hostile ip values and too wide prefixes, naming th
   await m.ban({ ip: '2001::/16' });
   assert.deepEqual((await backend.list()).sort(), ['10.0.0.0/8', '2001::/16']);
   await m.stop(true);
+});
+
+test('a hostile ban time in a message is refused in short', () => {
+  assert.throws(() => parseBantime(`600; touch F ${'A'.repeat(10240)}`), (err: Error) => err.message.length < 250 && /^bantime "600; touch F A+\.\.\." \(10253 characters\): cannot read "; touch F/.test(err.message));
+  assert.throws(() => parseBantime({ a: 1 }), /bantime is an object \{"a":1\}: give seconds/);
+  // An object whose toString is no function (String() of it would throw a TypeError that says nothing).
+  assert.throws(() => parseBantime({ toString: 'touch F' }), /bantime is an object \{"toString":"touch F"\}: give seconds/);
+  assert.throws(() => parseBantime('1\n;x'), /bantime "1\\n;x": cannot read ";x"/);
 });
