@@ -172,7 +172,8 @@ export class BanManager extends EventEmitter {
   /** Why the ledger's `ip` must not be banned, or null. */
   private conflict(ip: string): string | null {
     const address = parseAddressOrPrefix(ip);
-    return address ? (this.options.protect ?? selfConflict)(address) : null;
+    // A ledger edited by hand (or by an older version) may hold a prefix no ban may take.
+    return address ? (this.options.protect ?? selfConflict)(address) ?? tooWideToBan(address) : null;
   }
 
   /** The error for bans asked of a backend whose start failed. */

@@ -1,10 +1,14 @@
 /** Issue 9: how hostile values are named in errors, and which prefixes are too wide to ban. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { BanManager, DryRunBackend, InvalidAddressError, ProtectedAddressError } from '../../lib/firewall';
 import { parseBantime } from '../../lib/duration';
 import { parseAddressOrPrefix, tooWideToBan } from '../../lib/ip';
 import { Ledger } from '../../lib/ledger';
+import type { FirewallEvent } from '../../lib/messages';
 import { describeValue } from '../../lib/untrusted';
 
 test('describeValue: short, on one line, escaped; other types by type and value', () => {
@@ -65,4 +69,27 @@ test('a hostile ban time in a message is refused in short', () => {
   // An object whose toString is no function (String() of it would throw a TypeError that says nothing).
   assert.throws(() => parseBantime({ toString: 'touch F' }), /bantime is an object \{"toString":"touch F"\}: give seconds/);
   assert.throws(() => parseBantime('1\n;x'), /bantime "1\\n;x": cannot read ";x"/);
+});
+
+test('a ledger edited by hand: hostile text is dropped and a too wide prefix is not restored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-untrusted-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bans.json');
+  const until = Date.now() + 3600_000;
+  const rec = (ip: string) => ({ ip, jail: 'sshd', start: Date.now(), until, bantime: 3600 });
+  writeFileSync(file, JSON.stringify({ bans: [rec('1.2.3.4; touch F'), rec('128.0.0.0/1'), rec('192.0.2.1')] }));
+  const ledger = new Ledger(file);
+  ledger.load();
+  const backend = new DryRunBackend();
+  const m = new BanManager({ backend, ledger, jail: 'sshd', defaultBantime: 600, reconcile: 0, protect: () => null });
+  const events: FirewallEvent[] = [];
+  m.on('event', (e: FirewallEvent) => events.push(e));
+  await m.start();
+  assert.deepEqual(await backend.list(), ['192.0.2.1']);
+  assert.deepEqual(m.list().map((r) => r.ip), ['192.0.2.1']);
+  const refused = events.filter((e) => e.event === 'error');
+  assert.equal(refused.length, 1);
+  assert.match(String(refused[0].error), /^not restored: 128\.0\.0\.0\/1 is a \/1, wider than/);
+  assert.ok(backend.history.every((h) => !h.ip.includes('touch')), JSON.stringify(backend.history));
+  await m.stop(true);
 });
