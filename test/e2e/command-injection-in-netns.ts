@@ -7,7 +7,7 @@
  * is not there, the firewall holds what it held before, a Catch node got an error naming the value
  * (short), the node's status says so, and a valid ban right after still works.
  * Prints one line per failed check and "all checks passed" when none failed; exits 1 on a failure.
- * Usage: node command-injection-in-netns.js
+ * Usage: node command-injection-in-netns.js [DIR]
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ import type { NodeMessage } from '../../nodes/node-red';
 import { startSmtp, type Smtp } from '../support/smtp';
 import { startWhois, type Whois } from '../support/whois';
 
-const dir = mkdtempSync(join(tmpdir(), 'f2b-inject-'));
+// The test passes a directory it removes even if this script is killed; run by hand, one of its own.
+const dir = process.argv[2] ? mkdtempSync(join(process.argv[2], 'run-')) : mkdtempSync(join(tmpdir(), 'f2b-inject-'));
 /**
  * The file a hostile value would create if any of it reached a shell: a name without '/', so that no
  * value holds a slash (which would make it fail as a CIDR prefix before anything else looked at it).

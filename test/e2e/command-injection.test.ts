@@ -5,13 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLab, labUnavailable, type Lab } from '../support/netns';
 
 const why = labUnavailable();
 const labs: Lab[] = [];
-after(() => labs.forEach((l) => l.remove()));
+const dir = mkdtempSync(join(tmpdir(), 'f2b-inject-'));
+after(() => {
+  labs.forEach((l) => l.remove());
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('hostile ip values (shell syntax, options, new lines, look-alikes, 10 kB, wrong types, whole-Internet prefixes) run nothing, change no firewall, reach Catch, and the nodes keep working', { skip: why ?? false, timeout: 150000 }, () => {
   for (const tool of ['nft', 'iptables', 'ip6tables', 'ipset', 'iptables-save', 'ip6tables-save']) {
@@ -19,7 +25,7 @@ test('hostile ip values (shell syntax, options, new lines, look-alikes, 10 kB, w
   }
   const lab = createLab('inj');
   labs.push(lab);
-  const r = lab.exec(lab.server, [process.execPath, join(__dirname, 'command-injection-in-netns.js')], 140000);
+  const r = lab.exec(lab.server, [process.execPath, join(__dirname, 'command-injection-in-netns.js'), dir], 140000);
   lab.remove();
   assert.equal(r.status, 0, `inside the namespace:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /all checks passed/);
