@@ -37,3 +37,14 @@ export function describeValue(value: unknown, max = 60): string {
   }
   return `a ${typeof value}`;
 }
+
+/**
+ * The value as text without calling anything of it: a string as it is (cut at `max`), other primitives
+ * by String(), objects by describeValue. String() of an object from JSON whose `toString` is text (an
+ * MQTT or HTTP message can carry one) throws a TypeError.
+ */
+export function textOf(value: unknown, max = 100): string {
+  if (typeof value === 'string') return value.slice(0, max);
+  if (value !== null && (typeof value === 'object' || typeof value === 'function')) return describeValue(value, max);
+  return String(value);
+}

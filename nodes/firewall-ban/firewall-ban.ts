@@ -4,7 +4,7 @@ import { parseBantime } from '../../lib/duration';
 import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
-import { describeValue } from '../../lib/untrusted';
+import { describeValue, textOf } from '../../lib/untrusted';
 import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 interface FirewallBanNode extends Node {
@@ -109,8 +109,8 @@ export = function register(RED: NodeAPI): void {
       const fail = (err: Error) => {
         const event: FirewallEvent = {
           event: 'error',
-          ip: typeof request.ip === 'string' ? request.ip.slice(0, 100) : String(request.ip),
-          jail: String(request.jail ?? def.name ?? ''),
+          ip: textOf(request.ip),
+          jail: textOf(request.jail ?? def.name ?? ''),
           bantime: 0,
           until: null,
           backend: backendName,

@@ -14,6 +14,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAddress } from '../../lib/ip';
+import { describeValue } from '../../lib/untrusted';
 import type { NodeMessage } from '../../nodes/node-red';
 import { startSmtp, type Smtp } from '../support/smtp';
 import { startWhois, type Whois } from '../support/whois';
@@ -82,6 +83,9 @@ const HOSTILE: Array<[string, unknown]> = [
   ['number', 1234],
   ['object', { ip: '1.2.3.4', cmd: `touch ${F}` }],
   ['array', ['1.2.3.4', `touch ${F}`]],
+  // JSON from MQTT or HTTP can carry these: String() of them throws a TypeError.
+  ['object whose toString is text', { toString: `touch ${F}` }],
+  ['object with a __proto__ key', JSON.parse(`{"__proto__": {"toString": "touch ${F}"}, "ip": "1.2.3.4"}`)],
   ['null', null],
   ['1.2.3.4/0', '1.2.3.4/0'],
   ['0.0.0.0/0', '0.0.0.0/0'],
@@ -492,7 +496,7 @@ async function main(): Promise<void> {
     for (const [, value] of mailValues) {
       helper.getNode('mail').receive({
         topic: typeof value === 'string' ? value : 'x',
-        payload: { event: 'ban', ip: value, jail: `sshd\r\nBcc: evil@example.com\r\nX-Injected: ${String(value).slice(0, 40)}`, user: `$(touch ${F})`, bantime: 600, until: Date.now() + 600000, backend: 'nftables', failures: 3, matches: [`Failed password for $(touch ${F}) from 1.2.3.4`, `\u001b[2J\u0007 {{payload.jail}}`] },
+        payload: { event: 'ban', ip: value, jail: `sshd\r\nBcc: evil@example.com\r\nX-Injected: ${describeValue(value, 40)}`, user: `$(touch ${F})`, bantime: 600, until: Date.now() + 600000, backend: 'nftables', failures: 3, matches: [`Failed password for $(touch ${F}) from 1.2.3.4`, `\u001b[2J\u0007 {{payload.jail}}`] },
       });
     }
     helper.getNode('mail').receive({ topic: '203.0.113.50', payload: { event: 'ban', ip: '203.0.113.50', jail: 'sshd', bantime: 600, until: Date.now() + 600000, backend: 'nftables', failures: 3, matches: [] } });

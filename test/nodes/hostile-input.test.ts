@@ -42,6 +42,10 @@ test('firewall-ban: a refused ip turns the status red with the value, until the 
   ban.receive({ payload: { action: 'unban', ip: '0.0.0.0/0' } });
   await waitFor(() => caught.length === 2, 'the second Catch');
   assert.match(caught[1], /^(Error: )?refused to unban 0\.0\.0\.0\/0: 0\.0\.0\.0\/0 is a \/0, wider than/);
+  // JSON from MQTT or HTTP: an object whose toString is text (String() of it throws) is refused like any other.
+  ban.receive({ payload: JSON.parse('{"action": "ban", "ip": {"toString": "touch F"}, "jail": {"toString": "x"}}') });
+  await waitFor(() => caught.length === 3, 'the third Catch');
+  assert.match(caught[2], /^(Error: )?refused to ban an object \{"toString":"touch F"\}: not an IPv4/);
   ban.receive({ payload: { action: 'ban', ip: '192.0.2.7' } });
   await waitFor(() => statuses.at(-1)?.fill === 'green', 'the status green again');
   assert.equal(statuses.at(-1)!.text, '1 banned (dry-run)');

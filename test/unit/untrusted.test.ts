@@ -9,7 +9,8 @@ import { parseBantime } from '../../lib/duration';
 import { parseAddressOrPrefix, tooWideToBan } from '../../lib/ip';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
-import { describeValue } from '../../lib/untrusted';
+import { renderMail, toMailEvent } from '../../lib/mail';
+import { describeValue, textOf } from '../../lib/untrusted';
 
 test('describeValue: short, on one line, escaped; other types by type and value', () => {
   assert.equal(describeValue('1.2.3.4; touch F'), '"1.2.3.4; touch F"');
@@ -92,4 +93,20 @@ test('a ledger edited by hand: hostile text is dropped and a too wide prefix is 
   assert.match(String(refused[0].error), /^not restored: 128\.0\.0\.0\/1 is a \/1, wider than/);
   assert.ok(backend.history.every((h) => !h.ip.includes('touch')), JSON.stringify(backend.history));
   await m.stop(true);
+});
+
+test('textOf never calls anything of the value; mail events drop keys that would change how an object becomes text', () => {
+  const fromJson = JSON.parse('{"toString": "touch F", "valueOf": "x", "__proto__": {"toString": "y"}, "ip": "1.2.3.4"}');
+  assert.throws(() => String({ toString: 'touch F' }), TypeError);
+  assert.equal(textOf({ toString: 'touch F' }), 'an object {"toString":"touch F"}');
+  assert.equal(textOf('x'.repeat(500)).length, 100);
+  assert.equal(textOf(null), 'null');
+  assert.equal(textOf(12), '12');
+  const event = toMailEvent({ payload: { event: 'ban', ip: { toString: 'touch F' }, jail: fromJson } });
+  const payload = event.msg.payload as Record<string, unknown>;
+  assert.deepEqual(payload.ip, {});
+  assert.deepEqual(payload.jail, { ip: '1.2.3.4' });
+  assert.equal(Object.getPrototypeOf(payload.jail), Object.prototype);
+  const mail = renderMail(event.msg);
+  assert.match(mail.subject, /^\[fail2ban\] \[object Object\]: ban \[object Object\]$/);
 });
