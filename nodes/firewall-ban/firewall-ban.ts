@@ -117,10 +117,16 @@ export = function register(RED: NodeAPI): void {
           error: err.message,
         };
         send({ topic: event.ip, payload: event });
-        refused = err.message;
         showStatus();
         done(err);
       };
+      // Input this node will not act on (not an address, a bad ban time or action), as opposed to a
+      // backend that failed (whose error the status shows while it lasts).
+      const refuse = (err: Error) => {
+        refused = err.message;
+        fail(err);
+      };
+      const settle = (err: Error) => (err instanceof InvalidAddressError ? refuse(err) : fail(err));
       const succeed = () => {
         refused = null;
         showStatus();
@@ -133,13 +139,13 @@ export = function register(RED: NodeAPI): void {
         try {
           bantime = request.bantime === undefined || request.bantime === null || request.bantime === '' ? undefined : parseBantime(request.bantime);
         } catch (err) {
-          return fail(err as Error);
+          return refuse(err as Error);
         }
-        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(succeed, fail);
+        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(succeed, settle);
       } else if (action === 'unban') {
-        manager.unban(request.ip).then(succeed, fail);
+        manager.unban(request.ip).then(succeed, settle);
       } else {
-        fail(new Error(`action ${describeValue(action)} is not known: use ban or unban`));
+        refuse(new Error(`action ${describeValue(action)} is not known: use ban or unban`));
       }
     });
 
