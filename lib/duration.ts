@@ -1,4 +1,5 @@
 /** fail2ban time strings ("10m", "1h30m", "1d", "1w", "1mo", "1y") to seconds. */
+import { describeValue } from './untrusted';
 
 const YEAR = ((365 * 3 + 366) * 24 * 60 * 60) / 4;
 const UNITS: Array<[RegExp, number]> = [
@@ -25,7 +26,10 @@ export function parseDuration(value: unknown, what = 'duration'): number {
     if (!Number.isFinite(value)) throw new DurationError(`${what}: ${value} is not a finite number`);
     return value;
   }
+  // The value may come from a message (an attacker's text): named in short, escaped.
+  if (typeof value === 'object' && value !== null) throw new DurationError(`${what} is ${describeValue(value, 40)}: give seconds or a time like 10m, 1h30m, 1d`);
   const text = String(value ?? '').trim();
+  const shown = describeValue(text, 40);
   if (text === '') throw new DurationError(`${what} is empty: give seconds or a time like 10m, 1h30m, 1d`);
   if (/^[+-]?\d+(?:\.\d+)?$/.test(text)) return Number(text);
   let total = 0;
@@ -37,19 +41,19 @@ export function parseDuration(value: unknown, what = 'duration'): number {
     if (pos >= text.length) break;
     TERM.lastIndex = pos;
     const m = TERM.exec(text);
-    if (!m) throw new DurationError(`${what} "${text}": cannot read "${text.slice(pos)}"; use e.g. 10m, 1h30m, 1d, 1w, 1mo, 1y`);
+    if (!m) throw new DurationError(`${what} ${shown}: cannot read ${describeValue(text.slice(pos), 20)}; use e.g. 10m, 1h30m, 1d, 1w, 1mo, 1y`);
     const unit = m[3];
     let factor = 1;
     if (unit) {
       const found = UNITS.find(([re]) => re.test(unit));
-      if (!found) throw new DurationError(`${what} "${text}": unknown unit "${unit}"; use s, m, h, d, w, mo or y`);
+      if (!found) throw new DurationError(`${what} ${shown}: unknown unit ${describeValue(unit, 20)}; use s, m, h, d, w, mo or y`);
       factor = found[1];
     }
     total += (m[1] === '-' ? -1 : 1) * Number(m[2]) * factor;
     pos = TERM.lastIndex;
     terms++;
   }
-  if (terms === 0) throw new DurationError(`${what} "${text}" holds no time`);
+  if (terms === 0) throw new DurationError(`${what} ${shown} holds no time`);
   return total;
 }
 
@@ -57,7 +61,7 @@ export function parseDuration(value: unknown, what = 'duration'): number {
 export function parseBantime(value: unknown, what = 'bantime'): number {
   const seconds = parseDuration(value, what);
   if (seconds === -1) return -1;
-  if (seconds <= 0) throw new DurationError(`${what} must be positive, or -1 for ever (got ${String(value)})`);
+  if (seconds <= 0) throw new DurationError(`${what} must be positive, or -1 for ever (got ${typeof value === 'number' ? value : describeValue(value, 40)})`);
   return seconds;
 }
 

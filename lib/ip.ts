@@ -93,6 +93,20 @@ export function parseAddressOrPrefix(input: unknown): Address | null {
   return { text: `${network}/${len}`, family: base.family, prefix: len, isPrefix: true };
 }
 
+/**
+ * The widest prefixes a ban may take: an IPv4 /8 (16 million addresses) and an IPv6 /16. Anything wider
+ * ("1.2.3.4/0", "128.0.0.0/1") would cut off a large part of the Internet, so it is never a ban.
+ * threshold-window's subnet aggregation stops at the same lengths.
+ */
+export const WIDEST_BAN_PREFIX: Record<Family, number> = { 4: 8, 6: 16 };
+
+/** Why `address` is too wide to ban (a prefix shorter than WIDEST_BAN_PREFIX), or null. */
+export function tooWideToBan(address: Address): string | null {
+  const widest = WIDEST_BAN_PREFIX[address.family];
+  if (!address.isPrefix || address.prefix >= widest) return null;
+  return `${address.text} is a /${address.prefix}, wider than the widest prefix ever banned (/${widest} for IPv${address.family}): it would cut off a large part of the Internet`;
+}
+
 function networkOf(text: string, len: number): string {
   const parsed = ipaddr.parse(text);
   const bytes = parsed.toByteArray();

@@ -3,9 +3,10 @@
  * they expire, restores them at start and puts back what the firewall lost (reconciliation).
  */
 import { EventEmitter } from 'events';
-import { parseAddressOrPrefix, type Address } from '../ip';
+import { parseAddressOrPrefix, tooWideToBan, type Address } from '../ip';
 import type { BanRecord, Ledger } from '../ledger';
 import type { FirewallEvent } from '../messages';
+import { describeValue } from '../untrusted';
 import type { BanRequest, FirewallBackend } from './backend';
 import { selfConflict } from './self';
 
@@ -46,6 +47,11 @@ interface PendingBan {
   record: BanRecord;
   resolve: (e: FirewallEvent) => void;
   reject: (err: Error) => void;
+}
+
+/** An address as the message gave it, with its canonical form when that differs ("1.2.3.4/0" (0.0.0.0/0)). */
+function named(input: unknown, address: Address): string {
+  return typeof input === 'string' && input.trim() === address.text ? address.text : `${describeValue(input)} (${address.text})`;
 }
 
 /** The addresses of ledger records (every record holds one that parsed when it was written). */
@@ -146,12 +152,11 @@ export class BanManager extends EventEmitter {
   /** Bans an address or prefix; rejects with InvalidAddressError for anything that is not one. */
   ban(input: BanInput): Promise<FirewallEvent> {
     const address = parseAddressOrPrefix(input.ip);
-    if (!address) {
-      const shown = typeof input.ip === 'string' ? JSON.stringify(input.ip.slice(0, 80)) : typeof input.ip;
-      return Promise.reject(new InvalidAddressError(`refused to ban ${shown}: not an IPv4/IPv6 address or CIDR prefix`));
-    }
+    if (!address) return Promise.reject(new InvalidAddressError(`refused to ban ${describeValue(input.ip)}: not an IPv4/IPv6 address or CIDR prefix`));
     const conflict = (this.options.protect ?? selfConflict)(address);
-    if (conflict) return Promise.reject(new ProtectedAddressError(`refused to ban ${address.text}: ${conflict}; banning it would lock this machine out of itself`));
+    if (conflict) return Promise.reject(new ProtectedAddressError(`refused to ban ${named(input.ip, address)}: ${conflict}; banning it would lock this machine out of itself`));
+    const wide = tooWideToBan(address);
+    if (wide) return Promise.reject(new InvalidAddressError(`refused to ban ${named(input.ip, address)}: ${wide}`));
     const bantime = typeof input.bantime === 'number' && (input.bantime > 0 || input.bantime === -1) ? input.bantime : this.options.defaultBantime;
     const now = Date.now();
     const record: BanRecord = {
@@ -168,7 +173,8 @@ export class BanManager extends EventEmitter {
   /** Why the ledger's `ip` must not be banned, or null. */
   private conflict(ip: string): string | null {
     const address = parseAddressOrPrefix(ip);
-    return address ? (this.options.protect ?? selfConflict)(address) : null;
+    // A ledger edited by hand (or by an older version) may hold a prefix no ban may take.
+    return address ? (this.options.protect ?? selfConflict)(address) ?? tooWideToBan(address) : null;
   }
 
   /** The error for bans asked of a backend whose start failed. */
@@ -240,7 +246,10 @@ export class BanManager extends EventEmitter {
   /** Lifts a ban. Resolves null when the address was not banned by this node. */
   unban(ip: unknown): Promise<FirewallEvent | null> {
     const address = parseAddressOrPrefix(ip);
-    if (!address) return Promise.reject(new InvalidAddressError(`refused to unban ${JSON.stringify(String(ip).slice(0, 80))}: not an IPv4/IPv6 address or CIDR prefix`));
+    if (!address) return Promise.reject(new InvalidAddressError(`refused to unban ${describeValue(ip)}: not an IPv4/IPv6 address or CIDR prefix`));
+    // Never banned (ban() refuses it), so there is nothing to lift, and it goes to no command.
+    const wide = tooWideToBan(address);
+    if (wide) return Promise.reject(new InvalidAddressError(`refused to unban ${named(ip, address)}: ${wide}`));
     return this.serial(async () => {
       const rec = this.options.ledger.get(address.text);
       await this.options.backend.unban([address]);

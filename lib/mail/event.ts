@@ -9,6 +9,11 @@ export interface MailEvent {
 
 /** Message properties never kept: the HTTP request and response of http-in, and Node-RED internals. */
 const SKIP = new Set(['req', 'res', '_msgid', '_event', '_linkSource', '_session']);
+/**
+ * Keys never copied at any depth: in JSON from MQTT or HTTP they are plain data, but copied they would
+ * replace how the object turns into text (String() of one whose toString is text throws) or its prototype.
+ */
+const UNSAFE_KEYS = new Set(['__proto__', 'toString', 'valueOf', 'toJSON']);
 const MAX_STRING = 8192;
 const MAX_ARRAY = 1000;
 const MAX_KEYS = 200;
@@ -29,7 +34,7 @@ export function plainData(value: unknown, depth = 0, seen: Set<object> = new Set
     const out: Record<string, unknown> = {};
     let n = 0;
     for (const [k, v] of Object.entries(value)) {
-      if (depth === 0 && SKIP.has(k)) continue;
+      if ((depth === 0 && SKIP.has(k)) || UNSAFE_KEYS.has(k)) continue;
       if (n++ >= MAX_KEYS) break;
       const copy = plainData(v, depth + 1, seen);
       if (copy !== undefined) out[k] = copy;

@@ -4,6 +4,7 @@ import { parseBantime } from '../../lib/duration';
 import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
+import { describeValue, textOf } from '../../lib/untrusted';
 import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 interface FirewallBanNode extends Node {
@@ -20,11 +21,17 @@ export = function register(RED: NodeAPI): void {
     let ledger: Ledger | null = null;
     let cancelReport: (() => void) | null = null;
     let startError: string | null = null;
+    /** The last input refused (not an address, a bad ban time): shown until an input succeeds. */
+    let refused: string | null = null;
 
     const showStatus = () => {
       if (!manager) return;
       if (startError || manager.lastError) {
         node.status({ fill: 'red', shape: 'ring', text: shortStatus(startError ?? manager.lastError ?? '') });
+        return;
+      }
+      if (refused) {
+        node.status({ fill: 'red', shape: 'dot', text: shortStatus(refused) });
         return;
       }
       const n = manager.list().length;
@@ -113,8 +120,8 @@ export = function register(RED: NodeAPI): void {
       const fail = (err: Error) => {
         const event: FirewallEvent = {
           event: 'error',
-          ip: typeof request.ip === 'string' ? request.ip.slice(0, 100) : String(request.ip),
-          jail: String(request.jail ?? def.name ?? ''),
+          ip: textOf(request.ip),
+          jail: textOf(request.jail ?? def.name ?? ''),
           bantime: 0,
           until: null,
           backend: backendName,
@@ -124,6 +131,18 @@ export = function register(RED: NodeAPI): void {
         showStatus();
         done(err);
       };
+      // Input this node will not act on (not an address, a bad ban time or action), as opposed to a
+      // backend that failed (whose error the status shows while it lasts).
+      const refuse = (err: Error) => {
+        refused = err.message;
+        fail(err);
+      };
+      const settle = (err: Error) => (err instanceof InvalidAddressError ? refuse(err) : fail(err));
+      const succeed = () => {
+        refused = null;
+        showStatus();
+        done();
+      };
       // While the backend starts, bans wait in the manager's queue; after a failed start they are refused.
       if (!manager || startError) return fail(new Error(`firewall-ban is not working: ${startError ?? 'not configured'}`));
       if (action === 'ban') {
@@ -131,13 +150,13 @@ export = function register(RED: NodeAPI): void {
         try {
           bantime = request.bantime === undefined || request.bantime === null || request.bantime === '' ? undefined : parseBantime(request.bantime);
         } catch (err) {
-          return fail(err as Error);
+          return refuse(err as Error);
         }
-        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(() => done(), fail);
+        manager.ban({ ...request, ip: request.ip, bantime, jail: typeof request.jail === 'string' ? request.jail : undefined }).then(succeed, settle);
       } else if (action === 'unban') {
-        manager.unban(request.ip).then(() => done(), fail);
+        manager.unban(request.ip).then(succeed, settle);
       } else {
-        fail(new Error(`action "${String(action)}" is not known: use ban or unban`));
+        refuse(new Error(`action ${describeValue(action)} is not known: use ban or unban`));
       }
     });
 

@@ -1,13 +1,21 @@
 /** threshold-window: counts failures per offender and decides bans (fail2ban's jail counting). */
 import { formatDuration, parseBantime, parseDuration } from '../../lib/duration';
-import { parseAddressOrPrefix, type Address } from '../../lib/ip';
+import { parseAddressOrPrefix, tooWideToBan, type Address } from '../../lib/ip';
 import type { BanDecision } from '../../lib/messages';
+import { describeValue } from '../../lib/untrusted';
 import { FailureWindows, IgnoreList, offenderOf, parseMultipliers, unitForSubnetV6, windowStateFile, WindowStore, type Decision, type IncrementPolicy } from '../../lib/window';
 import { booleanProperty, errorText, numberProperty, reportConfigError, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 const REFRESH_IGNORE_MS = 60 * 60 * 1000;
 const EXPIRE_MS = 10_000;
 const EVICTION_WARNING_MS = 60_000;
+
+/**
+ * An offender that is not an address must look like an id (an <F-ID>, a user or host name): letters,
+ * digits and . _ @ : + = , / -, not starting with '-'. Anything else (white space, quotes, ; | $ ` and
+ * the like, control characters) is text a log line smuggled in, and is not counted.
+ */
+const PLAIN_ID = /^(?!-)[\p{L}\p{N}\p{M}._@:+=,/-]+$/u;
 
 /** A whole number property within [min, max]; `fallback` when empty. */
 function wholeProperty(value: unknown, fallback: number | null, what: string, min: number, max: number): number | null {
@@ -189,18 +197,26 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
       if (!windows || !ignore) return done(new Error(`threshold-window is not configured: ${configError}`));
       const key = readKey(msg);
-      if (typeof key !== 'string' && typeof key !== 'number') {
-        return done(new Error(`message has no ${keyProperty} to count failures by (send failregex-match output, or set the key property)`));
-      }
+      if (key === undefined) return done(new Error(`message has no ${keyProperty} to count failures by (send failregex-match output, or set the key property)`));
+      if (typeof key !== 'string' && typeof key !== 'number') return done(new Error(`${keyProperty} is ${describeValue(key)}, not an address or id to count failures by`));
       const rawKey = String(key).trim();
       if (rawKey === '') return done(new Error(`${keyProperty} is empty`));
-      if (rawKey.length > 256) return done(new Error(`${keyProperty} is ${rawKey.length} characters long; an offender is an address or a short id`));
+      if (rawKey.length > 256) return done(new Error(`${keyProperty} ${describeValue(rawKey, 40)} is ${rawKey.length} characters long; an offender is an address or a short id`));
       const addr = parseAddressOrPrefix(rawKey);
+      if (!addr && !PLAIN_ID.test(rawKey)) {
+        return done(new Error(`${keyProperty} ${describeValue(rawKey)} is neither an IP address nor a plain id (letters, digits, . _ @ : + = , / -): not counted`));
+      }
+      // Fullwidth digits, ligatures and the like would pass for another id (or an address) in a mail or a list.
+      if (!addr && rawKey.normalize('NFKC') !== rawKey) {
+        return done(new Error(`${keyProperty} ${describeValue(rawKey)} holds look-alike characters (it reads as ${describeValue(rawKey.normalize('NFKC'))}): not counted`));
+      }
       if (addr && ignore.has(addr)) {
         ignoredCount++;
         scheduleStatus();
         return done();
       }
+      const wide = addr && tooWideToBan(addr);
+      if (wide) return done(new Error(`${keyProperty} ${describeValue(rawKey)}: ${wide}; not counted`));
       let offender: Address | null = addr ? offenderOf(addr, unitV6) : null;
       // A /64 that holds a never-ban address is not banned as a whole: this address counts on its own.
       if (offender && offender !== addr && ignore.has(offender)) offender = addr;
