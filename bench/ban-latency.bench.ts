@@ -16,8 +16,8 @@
  * inside it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'fs';
-import { tmpdir } from 'os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'fs';
+import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { labUnavailable } from '../test/support/netns';
@@ -63,16 +63,20 @@ async function host(): Promise<void> {
   removeNamespace(ns);
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   let child: ChildProcess | null = null;
+  let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
-    // The child stops Node-RED and the monitor; what is left is killed with the namespace.
+    if (stopping) return;
+    stopping = true;
+    // The child stops Node-RED and the monitor (a Ctrl-C reaches it too; once is enough); whatever is
+    // left is killed with the namespace when it has exited, or after 5 s.
     if (child && child.exitCode === null) child.kill(sig);
     setTimeout(() => {
       removeNamespace(ns);
       process.exit(130);
-    }, 3000).unref();
+    }, 5000).unref();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const lo = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
     if (lo.status !== 0) throw new Error(`cannot set up the namespace: ${lo.stderr}`);
@@ -154,6 +158,14 @@ function stats(samples: number[]): Stats {
   const t = [...samples].sort((a, b) => a - b);
   const at = (q: number) => t[Math.min(t.length - 1, Math.max(0, Math.ceil(q * t.length) - 1))];
   return { n: t.length, median: at(0.5), p90: at(0.9), p99: at(0.99), max: t[t.length - 1] };
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  // After the command name: state is field 3, utime 14 and stime 15.
+  return (Number(fields[11]) + Number(fields[12])) / hz;
 }
 
 /** Follows `nft -j monitor new elements`: when each address entered the jail's sets. */
@@ -296,11 +308,14 @@ async function inside(): Promise<void> {
     log = null;
     rmSync(dir, { recursive: true, force: true });
   };
+  let stopping = false;
   const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
     void cleanup().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     mkdirSync(join(userDir, 'node_modules'), { recursive: true });
     symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
@@ -342,7 +357,10 @@ async function inside(): Promise<void> {
       return t1 === null ? null : t1 - t0;
     };
 
-    const phase = async (label: string): Promise<{ stats: Stats; missed: number }> => {
+    const redPid = red.pid!;
+    const phase = async (label: string): Promise<{ stats: Stats; missed: number; cpu: number; load: number }> => {
+      const cpu0 = cpuSeconds(redPid);
+      const wall0 = performance.now();
       const times: number[] = [];
       let missed = 0;
       for (let i = 0; i < WARMUP + SAMPLES; i++) {
@@ -356,13 +374,18 @@ async function inside(): Promise<void> {
         if (left > 0) await sleep(left);
       }
       if (times.length === 0) throw new Error(`${label}: no ban was seen in the set:\n${redOutput}`);
-      return { stats: stats(times), missed };
+      const cpu = (cpuSeconds(redPid) - cpu0) / ((performance.now() - wall0) / 1000);
+      return { stats: stats(times), missed, cpu, load: loadavg()[0] };
     };
 
-    const fmt = (label: string, r: { stats: Stats; missed: number }) => {
+    const fmt = (label: string, r: { stats: Stats; missed: number; cpu: number; load: number }) => {
       const s = r.stats;
       const verdict = s.p99 < 50 ? 'under' : 'OVER';
-      return `${label} median ${s.median.toFixed(1)} ms, p90 ${s.p90.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (${s.n} bans${r.missed ? `, ${r.missed} not seen within ${MISS_MS / 1000} s` : ''}; p99 ${verdict} 50 ms)`;
+      return (
+        `${label} median ${s.median.toFixed(1)} ms, p90 ${s.p90.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms ` +
+        `(${s.n} bans${r.missed ? `, ${r.missed} not seen within ${MISS_MS / 1000} s` : ''}; p99 ${verdict} 50 ms)\n` +
+        `${' '.repeat(label.length)} Node-RED used ${(r.cpu * 100).toFixed(0)}% of a core; machine load average ${r.load.toFixed(1)} on ${cpus().length} cores`
+      );
     };
 
     console.log(`ban latency, third failure written -> address in nftables set (${SAMPLES} samples per phase after ${WARMUP} warm-up, one every >= ${SPACING_MS} ms)`);
@@ -375,6 +398,19 @@ async function inside(): Promise<void> {
     const written = noise.stop();
     console.log(fmt(`with ${NOISE_RATE} lines/s of noise:`, loaded));
     console.log(`noise actually written: ${written.lines} lines in ${written.seconds.toFixed(1)} s = ${Math.round(written.lines / written.seconds)} lines/s (log ${log.lines} lines in all)`);
+    // log-tail's saved read position says whether Node-RED kept up with the log.
+    const positions = join(userDir, 'fail2ban', 'tail-f2bnft.tail.json');
+    const behind = () => {
+      try {
+        return statSync(logFile).size - (JSON.parse(readFileSync(positions, 'utf8')) as { files: Record<string, { pos: number }> }).files[logFile].pos;
+      } catch {
+        return NaN;
+      }
+    };
+    const lag = behind();
+    const caughtUp = performance.now();
+    while (!(behind() <= 0) && performance.now() - caughtUp < 10000) await sleep(10);
+    console.log(`log-tail had read all but ${lag} bytes when the writer stopped; all of it ${(performance.now() - caughtUp).toFixed(0)} ms later${behind() > 0 ? ' (NOT caught up after 10 s)' : ''}`);
     if (mon.strangers.length) console.log(`unexpected addresses banned: ${mon.strangers.slice(0, 5).join(', ')}${mon.strangers.length > 5 ? ` (+${mon.strangers.length - 5})` : ''}`);
     if (/TypeError|ReferenceError|Uncaught/.test(redOutput)) console.log(`Node-RED said:\n${redOutput}`);
   } finally {
