@@ -92,10 +92,12 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   /**
-   * All bans in one `nft -f` transaction, without listing the sets first (a listing costs an nft run
-   * and grows with the set: it was most of a ban's latency). A new ban of an address already held
-   * replaces its timeout, which a plain `add` leaves as it was: each element is added (nothing happens
-   * if it is there), deleted (so it is surely there to delete), and added again with its timeout.
+   * Bans without listing the sets first (a listing costs an nft run and grows with the set: it was most
+   * of a ban's latency). New addresses, the usual case, go in with one `create` transaction, which
+   * fails as a whole if any of them is held already. Then a second transaction replaces their timeouts,
+   * which a plain `add` would leave as they were: each element is added (nothing happens if it is
+   * there), deleted (so it is surely there to delete), and added again with its timeout. Only that one
+   * deletes, and a delete makes nft wait for the kernel to release the old element (10-20 ms).
    */
   async ban(requests: BanRequest[]): Promise<void> {
     if (requests.length === 0) return;
@@ -109,14 +111,21 @@ export class NftablesBackend implements FirewallBackend {
       if (list) list.push(r);
       else bySet.set(set, [r]);
     }
-    const lines: string[] = [];
+    const creates: string[] = [];
+    const replaces: string[] = [];
     for (const [set, rs] of bySet) {
       const element = `element inet ${this.table} ${set}`;
       const names = rs.map((r) => r.ip.text);
       const timed = rs.map((r) => `${r.ip.text}${r.seconds < 0 ? '' : ` timeout ${Math.max(1, Math.ceil(r.seconds))}s`}`);
-      lines.push(...statements(`add ${element}`, names), ...statements(`delete ${element}`, names), ...statements(`add ${element}`, timed));
+      creates.push(...statements(`create ${element}`, timed));
+      replaces.push(...statements(`add ${element}`, names), ...statements(`delete ${element}`, names), ...statements(`add ${element}`, timed));
     }
-    await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    try {
+      await this.run(this.nft, ['-f', '-'], creates.join('\n') + '\n');
+    } catch {
+      // Some are held already; or the sets are gone, and then this fails too, with the error to report.
+      await this.run(this.nft, ['-f', '-'], replaces.join('\n') + '\n');
+    }
   }
 
   /** `delete element` statements for `ips`, many elements per statement (one per element is slow on interval sets). */

@@ -1,8 +1,9 @@
 /**
- * Runs inside a namespace (see nftables-reban.test.ts): the nftables backend bans with one nft run and
- * no listing of the sets, and a new ban of an address already held replaces its timeout, whatever the
- * kernel does with a plain add (kernels before 6.10 keep the old timeout): longer, shorter, for ever and
- * back, in a batch that names an address twice, for prefixes and for IPv6.
+ * Runs inside a namespace (see nftables-reban.test.ts): the nftables backend bans new addresses with
+ * one nft run and no listing of the sets, and a new ban of an address already held replaces its
+ * timeout, whatever the kernel does with a plain add (kernels before 6.10 keep the old timeout):
+ * longer, shorter, for ever and back, in a batch that names an address twice or mixes held and new
+ * addresses, for prefixes and for IPv6.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -42,11 +43,13 @@ async function main(): Promise<void> {
 
   calls.length = 0;
   await ban([['192.0.2.1', 600]]);
-  assert.deepEqual(calls, [['-f', '-']], 'a ban is one nft run, without listing the sets first');
+  assert.deepEqual(calls, [['-f', '-']], 'a ban of a new address is one nft run, without listing the sets first');
   assert.equal(timeouts('f2b-rb').get('192.0.2.1'), 600);
 
+  calls.length = 0;
   await ban([['192.0.2.1', 3000]]);
   assert.equal(timeouts('f2b-rb').get('192.0.2.1'), 3000, 'banned again for longer: the new timeout');
+  assert.equal(calls.length, 2, 'an address held already takes a second transaction');
   await ban([['192.0.2.1', 60]]);
   assert.equal(timeouts('f2b-rb').get('192.0.2.1'), 60, 'banned again for less: the new timeout');
   await ban([['192.0.2.1', -1]]);
@@ -65,10 +68,15 @@ async function main(): Promise<void> {
   assert.equal(timeouts('f2b-rb-net').get('198.51.100.0/24'), 300);
   assert.equal(timeouts('f2b-rb-v6').get('2001:db8::7'), 400);
 
+  // Held and new addresses in one batch: the new ones go in too.
+  await ban([['192.0.2.2', 250], ['192.0.2.9', 90]]);
+  assert.equal(timeouts('f2b-rb').get('192.0.2.2'), 250);
+  assert.equal(timeouts('f2b-rb').get('192.0.2.9'), 90);
+
   await ban([['198.51.100.0/24', 900], ['2001:db8::7', 800]]);
   assert.equal(timeouts('f2b-rb-net').get('198.51.100.0/24'), 900, 'a prefix banned again: the new timeout');
   assert.equal(timeouts('f2b-rb-v6').get('2001:db8::7'), 800, 'IPv6 banned again: the new timeout');
-  assert.deepEqual((await backend.list()).sort(), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '198.51.100.0/24', '2001:db8::7'].sort());
+  assert.deepEqual((await backend.list()).sort(), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.9', '198.51.100.0/24', '2001:db8::7'].sort());
 
   // With its sets gone (a flushed ruleset) a ban fails, so that the manager makes them again.
   execFileSync('nft', ['flush', 'ruleset']);

@@ -8,7 +8,7 @@ const why = labUnavailable();
 let lab: Lab | null = null;
 after(() => lab?.remove());
 
-test('nftables: a ban is one nft run without a listing; banning an address again replaces its timeout (longer, shorter, for ever, prefixes, IPv6, twice in a batch)', { skip: why ?? false, timeout: 60000 }, () => {
+test('nftables: a ban of a new address is one nft run without a listing; banning an address again replaces its timeout (longer, shorter, for ever, prefixes, IPv6, twice in a batch)', { skip: why ?? false, timeout: 60000 }, () => {
   assert.equal(spawnSync('nft', ['--version']).status, 0, 'nft is not installed: apt-get install nftables (.ci/run does)');
   lab = createLab('nrb');
   const r = lab.exec(lab.server, [process.execPath, join(__dirname, 'nftables-reban-in-netns.js')], 50000);
