@@ -10,6 +10,8 @@
  * event when the transaction that adds the element commits, and this process timestamps it as it
  * arrives. Polling `nft list set` instead would round every figure up to the poll interval and would
  * spawn an nft process every few milliseconds on a 2-core machine, slowing the very thing measured.
+ * The JSON form gives one document per event and line (nft writes each one out as it happens), so
+ * elements are read, not scraped from text; nft reports them as "add" or "create", after the command.
  *
  * Usage: node dist/bench/ban-latency.bench.js [samples per phase, default 250]
  * nft and Node-RED only ever run inside the namespace; nothing outside it is addressed but loopback
@@ -61,7 +63,8 @@ async function host(): Promise<void> {
   }
   const ns = `f2b-blat${process.pid % 100000}`;
   removeNamespace(ns);
-  spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
+  const made = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`cannot make network namespace ${ns}: ${made.stderr}`);
   let child: ChildProcess | null = null;
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
