@@ -91,20 +91,41 @@ export class NftablesBackend implements FirewallBackend {
     return ip.family === 4 ? this.set4 : this.set6;
   }
 
+  /**
+   * Bans without listing the sets first (a listing costs an nft run and grows with the set: it was most
+   * of a ban's latency). New addresses, the usual case, go in with one `create` transaction, which
+   * fails as a whole if any of them is held already. Then a second transaction replaces their timeouts,
+   * which a plain `add` would leave as they were: each element is added (nothing happens if it is
+   * there), deleted (so it is surely there to delete), and added again with its timeout. Only that one
+   * deletes, and a delete makes nft wait for the kernel to release the old element (10-20 ms).
+   */
   async ban(requests: BanRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const present = new Set(await this.list());
-    // A new ban of an address already held replaces its timeout: delete, then add, in one transaction.
-    const again = requests.filter((r) => present.has(r.ip.text)).map((r) => r.ip);
-    const adds = new Map<string, string[]>();
-    for (const r of requests) {
-      const timeout = r.seconds < 0 ? '' : ` timeout ${Math.max(1, Math.ceil(r.seconds))}s`;
+    // One request per address, the last one winning: an element named twice in a delete is an error.
+    const latest = new Map<string, BanRequest>();
+    for (const r of requests) latest.set(r.ip.text, r);
+    const bySet = new Map<string, BanRequest[]>();
+    for (const r of latest.values()) {
       const set = this.setOf(r.ip);
-      adds.set(set, [...(adds.get(set) ?? []), `${r.ip.text}${timeout}`]);
+      const list = bySet.get(set);
+      if (list) list.push(r);
+      else bySet.set(set, [r]);
     }
-    const lines = [...this.deletions(again)];
-    for (const [set, elems] of adds) lines.push(...statements(`add element inet ${this.table} ${set}`, elems));
-    await this.run(this.nft, ['-f', '-'], lines.join('\n') + '\n');
+    const creates: string[] = [];
+    const replaces: string[] = [];
+    for (const [set, rs] of bySet) {
+      const element = `element inet ${this.table} ${set}`;
+      const names = rs.map((r) => r.ip.text);
+      const timed = rs.map((r) => `${r.ip.text}${r.seconds < 0 ? '' : ` timeout ${Math.max(1, Math.ceil(r.seconds))}s`}`);
+      creates.push(...statements(`create ${element}`, timed));
+      replaces.push(...statements(`add ${element}`, names), ...statements(`delete ${element}`, names), ...statements(`add ${element}`, timed));
+    }
+    try {
+      await this.run(this.nft, ['-f', '-'], creates.join('\n') + '\n');
+    } catch {
+      // Some are held already; or the sets are gone, and then this fails too, with the error to report.
+      await this.run(this.nft, ['-f', '-'], replaces.join('\n') + '\n');
+    }
   }
 
   /** `delete element` statements for `ips`, many elements per statement (one per element is slow on interval sets). */
