@@ -22,7 +22,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, stat
 import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
-import { labUnavailable } from '../test/support/netns';
+import { labUnavailable, removeNamespace } from '../test/support/netns';
 import { freePort, stopAndWait, syslogDate, waitForHttp } from '../test/support/process';
 
 const SAMPLES = Math.max(20, Number(process.argv[process.argv[2] === '--inside' ? 3 : 2]) || 250);
@@ -41,19 +41,6 @@ const root = join(__dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- in the host namespace
-
-/** Every process still in the namespace (all of them started by this bench), by id; then the namespace. */
-function removeNamespace(ns: string): void {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-  spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
-}
 
 async function host(): Promise<void> {
   const why = labUnavailable();

@@ -23,6 +23,22 @@ export interface Lab {
   remove(): void;
 }
 
+/**
+ * Deletes a namespace, ending first the processes still in it (a test killed half way would leave them
+ * running in a namespace nobody can reach).
+ */
+export function removeNamespace(ns: string): void {
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+  for (const pid of pids.split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+}
+
 /** Why namespaces cannot be made here (not root, no ip), or null when they can. */
 export function labUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'needs root for network namespaces';
@@ -63,18 +79,7 @@ export function createLab(tag: string, more = 0): Lab {
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
     },
     remove() {
-      for (const { ns } of all) {
-        // Processes left in a namespace (a test killed half way) would outlive it: end them first.
-        const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-        for (const pid of pids.split(/\s+/).filter(Boolean)) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {
-            /* gone already */
-          }
-        }
-        spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
-      }
+      for (const { ns } of all) removeNamespace(ns);
     },
   };
   try {
