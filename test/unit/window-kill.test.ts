@@ -28,6 +28,8 @@ test('SIGKILL of a busy process loses no failure counted more than a second befo
       writeSync(1, n + ' ' + Date.now() + '\\n');
     }`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Listened for from the start: the end of the child cannot slip past a listener added later.
+  const closed = new Promise((r) => child.once('close', r));
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -56,7 +58,7 @@ test('SIGKILL of a busy process loses no failure counted more than a second befo
       }
     });
   });
-  await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(null)));
+  await closed;
   assert.equal(child.signalCode, 'SIGKILL');
 
   const w = new FailureWindows(policy);
