@@ -17,6 +17,11 @@ export function writeDurably(file: string, write: (fd: number) => void): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+  syncDirectory(file);
+}
+
+/** Flushes the directory holding `file`, so that its creation or renaming survives a power cut. */
+export function syncDirectory(file: string): void {
   try {
     const dir = openSync(dirname(file), 'r');
     try {
