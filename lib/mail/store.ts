@@ -3,7 +3,7 @@
  * restart. Writes are grouped (at most one per `delayMs`) so that a storm of events is not a storm
  * of writes; each write goes to a temporary file that is renamed over the old one.
  */
-import { readFileSync, renameSync, rmSync } from 'fs';
+import { readFileSync, rmSync } from 'fs';
 import { writeTextDurably } from '../durable-file';
 import type { OutboxState } from './outbox';
 
