@@ -18,12 +18,12 @@
  * inside it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { labUnavailable, removeNamespace } from '../test/support/netns';
-import { freePort, stopAndWait, syslogDate, waitForHttp } from '../test/support/process';
+import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, writeSettings } from '../test/support/process';
 
 const SAMPLES = Math.max(20, Number(process.argv[process.argv[2] === '--inside' ? 3 : 2]) || 250);
 const WARMUP = 15;
@@ -309,20 +309,13 @@ async function inside(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    mkdirSync(join(userDir, 'node_modules'), { recursive: true });
-    symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+    installPackage(userDir);
     writeFileSync(logFile, `${syslogDate()} web1 systemd[1]: Started OpenBSD Secure Shell server.\n`);
     const uiPort = await freePort();
     const base = `http://127.0.0.1:${uiPort}`;
-    writeFileSync(
-      join(userDir, 'settings.js'),
-      `module.exports = { uiHost: '127.0.0.1', uiPort: ${uiPort}, flowFile: 'flows.json', credentialSecret: 'bench', telemetry: { enabled: false, updateNotification: false }, logging: { console: { level: 'warn' } } };\n`,
-    );
+    writeSettings(userDir, uiPort);
     monitor = new SetMonitor();
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    red.stdout!.on('data', (d) => (redOutput += d));
-    red.stderr!.on('data', (d) => (redOutput += d));
-    await waitForHttp(`${base}/settings`, red, () => redOutput);
+    red = (await spawnNodeRed(userDir, base, { onOutput: (d) => (redOutput += d) })).child;
     const res = await fetch(`${base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(jailFlow(logFile)) });
     if (!res.ok) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
     for (let end = Date.now() + 15000; spawnSync('nft', ['list', 'set', 'inet', TABLE, SET]).status !== 0; ) {

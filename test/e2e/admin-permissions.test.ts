@@ -3,14 +3,12 @@
  * adminAuth (an admin, a read-only user), logged in through /auth/token as the editor does.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, stopAndWait, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, stopAndWait } from '../support/process';
 
-const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void | Promise<void>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -19,8 +17,7 @@ after(async () => {
 test('the live tester and the ban endpoints need write permission; the bans list needs read; nothing without a login', { timeout: 60000 }, async () => {
   const userDir = mkdtempSync(join(tmpdir(), 'f2b-auth-'));
   cleanups.push(() => rmSync(userDir, { recursive: true, force: true }));
-  mkdirSync(join(userDir, 'node_modules'));
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   // bcryptjs comes with Node-RED; the hash is of "secret".
   const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('@node-red/editor-api/package.json')] })) as { hashSync(s: string, r: number): string };
   const hash = bcrypt.hashSync('secret', 4);
@@ -37,13 +34,9 @@ test('the live tester and the ban endpoints need write permission; the bans list
     { id: 't', type: 'tab', label: 'jail' },
     { id: 'ban', type: 'firewall-ban', z: 't', name: 'sshd', backend: 'dry-run', bantime: '10m', persist: false, x: 100, y: 100, wires: [[]] },
   ]));
-  let output = '';
-  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => stopAndWait(red));
-  red.stdout!.on('data', (d) => (output += d));
-  red.stderr!.on('data', (d) => (output += d));
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/auth/login`, red, () => output);
+  const { child: red } = await spawnNodeRed(userDir, base, { readyPath: '/auth/login' });
+  cleanups.push(() => stopAndWait(red));
 
   const login = async (username: string) => {
     const res = await fetch(`${base}/auth/token`, {

@@ -4,14 +4,13 @@
  * next start, none twice. Deleting the node from the flow removes its position file.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, writeSettings } from '../support/process';
 
-const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void> = [];
 after(() => {
   for (const c of cleanups.reverse()) c();
@@ -35,13 +34,12 @@ test('resume after SIGKILL: lines written while Node-RED was dead, across a rena
   const work = mkdtempSync(join(tmpdir(), 'f2b-resume-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
   const userDir = join(work, 'userdir');
-  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   const log = join(work, 'auth.log');
   const out = join(work, 'out.txt');
   writeFileSync(log, lines(1, 100));
   const port = await freePort();
-  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', logging: { console: { level: 'warn' } } };\n`);
+  writeSettings(userDir, port);
   const flow = [
     { id: 'tab', type: 'tab', label: 'resume' },
     { id: 'tail1', type: 'log-tail', z: 'tab', x: 100, y: 40, paths: log, start: 'end', resume: true, source: 'file', encoding: 'utf8', wires: [['file1']] },
@@ -52,13 +50,10 @@ test('resume after SIGKILL: lines written while Node-RED was dead, across a rena
 
   let output = '';
   const startRed = async (): Promise<ChildProcess> => {
-    const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child: red } = await spawnNodeRed(userDir, base, { readyPath: '/flows', onOutput: (d) => (output += d) });
     cleanups.push(() => {
       if (red.exitCode === null && red.signalCode === null) red.kill('SIGKILL');
     });
-    red.stdout!.on('data', (d) => (output += d));
-    red.stderr!.on('data', (d) => (output += d));
-    await waitForHttp(`${base}/flows`, red, () => output);
     // The flow has started once log-tail reports a status.
     await new Promise((r) => setTimeout(r, 1500));
     return red;

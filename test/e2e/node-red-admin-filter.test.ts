@@ -11,13 +11,13 @@
  *   [audit] {"event":"auth.login.fail.http","ip":"127.0.0.1","username":"admin","status":403}
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher } from '../../lib/filter';
-import { freePort, stop, waitForHttp } from '../support/process';
+import { freePort, spawnNodeRed, stop } from '../support/process';
 
 // bcrypt of "correct-horse-battery" (cost 8), as node-red admin hash-pw makes it.
 const HASH = '$2b$08$/iqrO/innYYhauN0ug1sXuzcRE9CRHEsaDZZuMSZBPWU1ynyactVq';
@@ -63,14 +63,8 @@ ${documentedSettings()}
 `,
   );
   let output = '';
-  red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  red.stdout!.on('data', (d) => (output += d));
-  red.stderr!.on('data', (d) => (output += d));
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/auth/login`, red, () => output);
+  red = (await spawnNodeRed(userDir, base, { readyPath: '/auth/login', env: { ...process.env, FORCE_COLOR: '0' }, onOutput: (d) => (output += d) })).child;
 
   assert.equal(await login(base, 'admin', 'wrong'), 403);
   assert.equal(await login(base, 'x","ip":"198.51.100.1', 'wrong'), 403);

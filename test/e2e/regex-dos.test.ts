@@ -13,14 +13,13 @@
  * Each case asserts the longest event-loop stall is under 100 ms.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, stopAndWait, syslogDate, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate } from '../support/process';
 
-const root = join(__dirname, '..', '..', '..');
 const MAX_STALL_MS = 100;
 const MAX_ENTRIES = 20_000;
 
@@ -48,7 +47,7 @@ let red: ChildProcess | null = null;
 let work = '';
 let base = '';
 let log = '';
-let output = '';
+let output = () => '';
 const MB = 1024 * 1024;
 
 const SETTINGS = (port: number) => `
@@ -145,7 +144,7 @@ async function get<T>(path: string): Promise<T> {
   try {
     res = await fetch(`${base}${path}`);
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}; Node-RED ${red?.exitCode === null ? 'runs' : `exited (${red?.exitCode ?? red?.signalCode})`}:\n${output.slice(-3000)}`);
+    throw new Error(`${path}: ${(err as Error).message}; Node-RED ${red?.exitCode === null ? 'runs' : `exited (${red?.exitCode ?? red?.signalCode})`}:\n${output().slice(-3000)}`);
   }
   if (!res.ok) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
@@ -158,7 +157,7 @@ const bans = async () => new Set((await get<Array<{ ip: string }>>('/firewall-ba
 async function waitUntil(pred: () => Promise<boolean>, what: string, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await pred())) {
-    if (red?.exitCode !== null) throw new Error(`Node-RED exited (${red?.exitCode}) waiting for ${what}:\n${output.slice(-3000)}`);
+    if (red?.exitCode !== null) throw new Error(`Node-RED exited (${red?.exitCode}) waiting for ${what}:\n${output().slice(-3000)}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify((await record()).status)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -179,17 +178,15 @@ async function measured(name: string): Promise<Loop> {
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'f2b-dos-'));
   const userDir = join(work, 'userdir');
-  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   log = join(work, 'auth.log');
   writeFileSync(log, '');
   const port = await freePort();
   writeFileSync(join(userDir, 'settings.js'), SETTINGS(port));
-  red = spawn(process.execPath, ['--expose-gc', require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  red.stdout!.on('data', (d) => (output += d));
-  red.stderr!.on('data', (d) => (output += d));
   base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/settings`, red, () => output);
+  const started = await spawnNodeRed(userDir, base, { nodeArgs: ['--expose-gc'] });
+  red = started.child;
+  output = started.output;
   const deploy = await fetch(`${base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flow()) });
   assert.ok(deploy.ok, `deploy answered ${deploy.status}: ${await deploy.text()}`);
   await waitUntil(async () => /1 file/.test((await record()).status.tail ?? ''), 'log-tail to follow the log');

@@ -6,8 +6,8 @@
  * Usage: node restart-in-netns.js BACKEND SERVER4 CLIENT_NS CLIENT4 CLIENT6
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,10 @@ import { elementsOf } from '../../lib/firewall';
 import { membersOf } from '../../lib/firewall/ipset';
 import { routesOf } from '../../lib/firewall/route';
 import { Ledger } from '../../lib/ledger';
-import { freePort, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, writeSettings } from '../support/process';
 
 const [backend, server4, clientNs, client4, client6] = process.argv.slice(2);
 const PORT = 2222;
-const root = join(__dirname, '..', '..', '..');
 
 function clientConnects(): boolean {
   const script = `const s=require('net').connect(${PORT},'${server4}');s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
@@ -87,19 +86,16 @@ async function main(): Promise<void> {
   const listener = createServer((s) => s.end('SSH-2.0-test\r\n'));
   await new Promise<void>((r) => listener.listen(PORT, '::', () => r()));
   const userDir = mkdtempSync(join(tmpdir(), 'f2b-restart-'));
-  mkdirSync(join(userDir, 'node_modules'));
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', telemetry: { enabled: false, updateNotification: false }, logging: { console: { level: 'warn' } } };\n`);
+  writeSettings(userDir, port);
   let red: ChildProcess | null = null;
-  let output = '';
+  let output = () => '';
   const startRed = async () => {
-    output = '';
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    red.stdout!.on('data', (d) => (output += d));
-    red.stderr!.on('data', (d) => (output += d));
-    await waitForHttp(`${base}/settings`, red, () => output);
+    const started = await spawnNodeRed(userDir, base);
+    red = started.child;
+    output = started.output;
   };
   const bans = async () => (await (await fetch(`${base}/firewall-ban/fw/bans`)).json()) as Array<{ ip: string; until: number | null }>;
   const inject = async (id: string) => assert.ok((await fetch(`${base}/inject/${id}`, { method: 'POST' })).ok, `inject ${id}`);
@@ -152,7 +148,7 @@ async function main(): Promise<void> {
     await waitFor(() => !existsSync(ledgerFile) && !existsSync(`${ledgerFile}.journal`), 'the ledger of the deleted node to go');
     assert.deepEqual(held(), [], 'the deleted node lifted its bans');
     assert.ok(clientConnects(), 'and the client connects');
-    assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output), output);
+    assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output()), output());
     process.stdout.write(`${backend} restart: all checks passed\n`);
   } finally {
     const r = red as ChildProcess | null;

@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, stop, stopAndWait, syslogDate, waitForHttp } from '../support/process';
+import { freePort, spawnNodeRed, stop, stopAndWait, syslogDate, waitForHttp, writeSettings } from '../support/process';
 
 const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -47,14 +47,10 @@ test('the packed package loads in Node-RED; the example flow deploys through the
   const port = await freePort();
   const log = join(work, 'auth.log');
   writeFileSync(log, '');
-  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', logging: { console: { level: 'warn' } } };\n`);
-  let output = '';
-  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => stopAndWait(red));
-  red.stdout!.on('data', (d) => (output += d));
-  red.stderr!.on('data', (d) => (output += d));
+  writeSettings(userDir, port);
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/settings`, red, () => output);
+  const { child: red, output } = await spawnNodeRed(userDir, base);
+  cleanups.push(() => stopAndWait(red));
 
   const nodes = (await (await fetch(`${base}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{ id: string; types: string[]; enabled: boolean; err?: string }>;
   const ours = nodes.filter((n) => n.id.startsWith('node-red-contrib-fail2ban/'));
@@ -78,7 +74,7 @@ test('the packed package loads in Node-RED; the example flow deploys through the
   const bans = await waitForBan(base, 'f2bex.ban', '198.51.100.23');
   assert.deepEqual(bans.map((b) => b.ip), ['198.51.100.23'], 'the address that failed twice is not banned');
   assert.ok(existsSync(join(userDir, 'fail2ban', 'bans-f2bex.ban.json')), 'the ledger lives under the user directory, in fail2ban/');
-  assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output), output);
+  assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output()), output());
 });
 
 test('npm start: Node-RED on 127.0.0.1:$PORT with the example jail deployed on dry-run', { timeout: 60000 }, async () => {

@@ -22,11 +22,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elementsOf } from '../../lib/firewall';
-import { freePort, stopAndWait, syslogDate, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, writeSettings, type NodeRedProcess } from '../support/process';
 import { startSmtp, type Smtp } from '../support/smtp';
 
 interface Peer {
@@ -190,15 +190,15 @@ async function banned(): Promise<string[]> {
 }
 
 let base = '';
-let redOutput = '';
+let red: NodeRedProcess | null = null;
+const redOutput = () => red?.output() ?? '';
 
 async function startRed(ignoreip: string, maxretry: number): Promise<void> {
   const userDir = join(dir, 'red');
-  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', telemetry: { enabled: false, updateNotification: false }, logging: { console: { level: 'warn' } } };\n`);
+  writeSettings(userDir, port);
   // The example as a user imports it, pointed at this lab: its log, a short bantime, the lab's mail server.
   const flow = JSON.parse(readFileSync(join(root, 'examples', 'sshd-jail-nftables.json'), 'utf8')) as Array<Record<string, unknown>>;
   const byId = (id: string) => flow.find((n) => n.id === id)!;
@@ -212,11 +212,8 @@ async function startRed(ignoreip: string, maxretry: number): Promise<void> {
   const tab = { id: 'f2bnft.tab', type: 'tab', label: 'sshd jail' };
   const nodes = [tab, ...flow.map((n) => (n.type === 'mail-server' ? n : { ...n, z: tab.id }))];
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(nodes));
-  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(red);
-  red.stdout!.on('data', (d) => (redOutput += d));
-  red.stderr!.on('data', (d) => (redOutput += d));
-  await waitForHttp(`${base}/settings`, red, () => redOutput);
+  red = await spawnNodeRed(userDir, base);
+  children.push(red.child);
   await waitFor(async () => (await run(null, ['nft', 'list', 'set', 'inet', 'fail2ban', SET])).code === 0, 'the jail\'s nftables set');
   await waitFor(async () => (await fetch(`${base}/firewall-ban/f2bnft.ban/bans`)).ok, 'the firewall-ban node');
   await new Promise((r) => setTimeout(r, 500)); // log-tail opens the log at its end
@@ -356,13 +353,13 @@ async function main(): Promise<void> {
   smtp = await startSmtp({ disabledCommands: ['STARTTLS'] }); // a plain local MTA
   await startSshd();
   await { attack, ipv6, injection, lockout }[args.scenario]();
-  assert.ok(!/TypeError|ReferenceError|Uncaught/.test(redOutput), redOutput);
+  assert.ok(!/TypeError|ReferenceError|Uncaught/.test(redOutput()), redOutput());
   log(`${args.scenario}: all checks passed`);
 }
 
 main()
   .catch((err) => {
-    process.stderr.write(`${err.stack ?? err}\n--- log ---\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}\n--- Node-RED ---\n${redOutput}\n`);
+    process.stderr.write(`${err.stack ?? err}\n--- log ---\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}\n--- Node-RED ---\n${redOutput()}\n`);
     process.exitCode = 1;
   })
   .finally(async () => {

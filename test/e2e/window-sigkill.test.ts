@@ -3,14 +3,13 @@
  * a real Node-RED process, failures posted to it over loopback HTTP, killed, started again.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, stop, waitForHttp } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, stop, writeSettings } from '../support/process';
 
-const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void> = [];
 after(() => {
   for (const c of cleanups.reverse()) c();
@@ -19,21 +18,17 @@ after(() => {
 test('failure windows and ban counts survive SIGKILL of Node-RED; what was counted over a second before the kill is kept', { timeout: 90000 }, async () => {
   const userDir = mkdtempSync(join(tmpdir(), 'f2b-sigkill-'));
   cleanups.push(() => rmSync(userDir, { recursive: true, force: true }));
-  mkdirSync(join(userDir, 'node_modules'));
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  installPackage(userDir);
   const port = await freePort();
-  writeFileSync(join(userDir, 'settings.js'), `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', logging: { console: { level: 'warn' } } };\n`);
+  writeSettings(userDir, port);
   const decisions = join(userDir, 'decisions.jsonl');
   const base = `http://127.0.0.1:${port}`;
 
   let output = '';
   const startRed = async (): Promise<ChildProcess> => {
-    const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => stop(red));
-    red.stdout!.on('data', (d) => (output += d));
-    red.stderr!.on('data', (d) => (output += d));
-    await waitForHttp(`${base}/settings`, red, () => output);
-    return red;
+    const { child } = await spawnNodeRed(userDir, base, { onOutput: (d) => (output += d) });
+    cleanups.push(() => stop(child));
+    return child;
   };
   const post = async (host: string) => {
     const res = await fetch(`${base}/fail`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ host, line: `failure from ${host}` }) });

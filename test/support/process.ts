@@ -1,6 +1,11 @@
 /** Child processes and ports for the end-to-end tests (loopback only). */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** This package's root (the directory that holds package.json and dist/). */
+const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
 
 /** A TCP port free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {
@@ -52,4 +57,62 @@ export function syslogDate(d = new Date()): string {
   const mon = d.toLocaleString('en-US', { month: 'short' });
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${mon} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Installs this package into the Node-RED user directory `userDir`, as `npm link` would (a symlink). */
+export function installPackage(userDir: string): void {
+  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
+  symlinkSync(PACKAGE_ROOT, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+}
+
+/**
+ * Writes `userDir`/settings.js for a Node-RED on 127.0.0.1:`port` with flows.json, warnings only on the
+ * console and no telemetry; `extra` is more properties, as JavaScript source.
+ */
+export function writeSettings(userDir: string, port: number, extra = ''): void {
+  writeFileSync(
+    join(userDir, 'settings.js'),
+    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: 'test', telemetry: { enabled: false, updateNotification: false }, logging: { console: { level: 'warn' } },${extra ? ` ${extra}` : ''} };\n`,
+  );
+}
+
+export interface NodeRedProcess {
+  child: ChildProcess;
+  /** What it has written to stdout and stderr so far. */
+  output(): string;
+}
+
+/**
+ * Starts Node-RED (red.js) on `userDir`/settings.js and resolves once `base` + `readyPath` answers; when
+ * it does not, the process is killed and the error holds its output.
+ */
+export async function spawnNodeRed(
+  userDir: string,
+  base: string,
+  options: {
+    nodeArgs?: string[];
+    readyPath?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Also given each piece of output (for a test that keeps the output of several runs). */
+    onOutput?: (text: string) => void;
+  } = {},
+): Promise<NodeRedProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env,
+  });
+  let output = '';
+  const take = (d: Buffer) => {
+    output += d;
+    options.onOutput?.(String(d));
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  try {
+    await waitForHttp(`${base}${options.readyPath ?? '/settings'}`, child, () => output);
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, output: () => output };
 }
