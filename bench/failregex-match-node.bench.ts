@@ -5,33 +5,15 @@
  * delay; then the same with lines that make a careless pattern backtrack mixed in.
  * F2B_PACKAGE=/path/to/another/checkout measures another build of the package (e.g. before a change).
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'fs';
-import { createServer } from 'http';
-import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { monitorEventLoopDelay, performance } from 'perf_hooks';
+import { startEmbeddedRed } from './embedded-red';
 
 const root = resolve(process.env.F2B_PACKAGE || join(__dirname, '..', '..'));
 
-interface Red {
-  init(server: unknown, settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  nodes: { getNode(id: string): { receive(msg: unknown): void } | null };
-  hooks: { add(name: string, fn: (event: { node?: { id: string }; source?: { id: string } }) => void): void };
-  runtime: { flows: { setFlows(opts: unknown): Promise<unknown> } };
-}
-
 async function main(): Promise<void> {
-  const userDir = mkdtempSync(join(tmpdir(), 'f2b-matchbench-'));
-  mkdirSync(join(userDir, 'node_modules'));
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const RED = require('node-red') as Red;
-  const server = createServer();
-  RED.init(server, { userDir, httpAdminRoot: false, httpNodeRoot: false, flowFile: 'flows.json', credentialSecret: 'bench', logging: { console: { level: 'error' } } });
+  const { RED, stop } = await startEmbeddedRed('matchbench', root);
   try {
-    await RED.start();
     const completed: Record<string, number> = { sshd: 0, careless: 0 };
     let failures = 0;
     // Resolved once completed[id] reaches at least `count`.
@@ -101,9 +83,7 @@ async function main(): Promise<void> {
       await feed('failregex-match careless pattern, 1 line in 1,000 hangs it', 'careless', 5_000, (i) => (i % 1000 === 999 ? `${'a'.repeat(40)}!` : `user u${i} from 203.0.113.${i & 255}`));
     }
   } finally {
-    await RED.stop();
-    server.close();
-    rmSync(userDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

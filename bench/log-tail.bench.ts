@@ -4,12 +4,13 @@
  * a separate writer process. The follower alone (no Node-RED) is measured too, for comparison.
  */
 import { spawn } from 'child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'http';
 import { tmpdir } from 'os';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { join } from 'path';
 import { Follower } from '../lib/tail';
+import { installPackage } from '../test/support/process';
 
 const LINE = (i: number) => `Nov 24 10:00:01 box sshd[4242]: Failed password for invalid user u${i} from 203.0.${(i >> 8) & 255}.${i & 255} port 40000 ssh2\n`;
 const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
@@ -98,9 +99,8 @@ async function main(): Promise<void> {
     // A real Node-RED runtime in this process, our package loaded from node_modules, a sink node.
     const userDir = join(work, 'userdir');
     const sinkDir = join(work, 'sink');
-    mkdirSync(join(userDir, 'node_modules'), { recursive: true });
+    installPackage(userDir);
     mkdirSync(sinkDir);
-    symlinkSync(join(__dirname, '..', '..'), join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
     writeFileSync(join(sinkDir, 'bench-sink.js'), SINK_JS);
     writeFileSync(join(sinkDir, 'bench-sink.html'), SINK_HTML);
     const steady = join(work, 'steady.log');

@@ -3,33 +3,13 @@
  * on every call): failures per second through the deployed node, journal on disk included, and the
  * heap after 1,000,000 distinct offenders.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'fs';
-import { createServer } from 'http';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { startEmbeddedRed } from './embedded-red';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-const root = join(__dirname, '..', '..');
-
-interface Red {
-  init(server: unknown, settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  nodes: { getNode(id: string): { receive(msg: unknown): void } | null };
-  hooks: { add(name: string, fn: (event: { node?: { id: string }; source?: { id: string } }) => void): void };
-  runtime: { flows: { setFlows(opts: unknown): Promise<unknown> } };
-}
 
 async function main(): Promise<void> {
-  const userDir = mkdtempSync(join(tmpdir(), 'f2b-flowbench-'));
-  mkdirSync(join(userDir, 'node_modules'));
-  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const RED = require('node-red') as Red;
-  const server = createServer();
-  RED.init(server, { userDir, httpAdminRoot: false, httpNodeRoot: false, flowFile: 'flows.json', credentialSecret: 'bench', logging: { console: { level: 'error' } } });
+  const { RED, stop } = await startEmbeddedRed('flowbench');
   try {
-    await RED.start();
     let completed = 0;
     let bans = 0;
     RED.hooks.add('onComplete.bench', (e) => {
@@ -83,9 +63,7 @@ async function main(): Promise<void> {
     const after = process.memoryUsage().heapUsed;
     console.log(`Node-RED flow: heap ${Math.round(after / 1048576)} MB after GC with 1,000,000 offenders watched (+${Math.round((after - before) / 1048576)} MB for them)`);
   } finally {
-    await RED.stop();
-    server.close();
-    rmSync(userDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

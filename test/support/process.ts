@@ -59,10 +59,13 @@ export function syslogDate(d = new Date()): string {
   return `${mon} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** Installs this package into the Node-RED user directory `userDir`, as `npm link` would (a symlink). */
-export function installPackage(userDir: string): void {
+/**
+ * Installs this package (or the checkout at `root`) into the Node-RED user directory `userDir`, as
+ * `npm link` would (a symlink).
+ */
+export function installPackage(userDir: string, root = PACKAGE_ROOT): void {
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
-  symlinkSync(PACKAGE_ROOT, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
+  symlinkSync(root, join(userDir, 'node_modules', 'node-red-contrib-fail2ban'), 'dir');
 }
 
 /**
