@@ -5,7 +5,7 @@
  * Memory is kept small for a flood of distinct addresses: an offender with one failure costs a map
  * entry, a slot in a few flat arrays and its line; only offenders with several failures get an object.
  */
-import { ipv4Value, parseAddressOrPrefix, prefixOf } from '../ip';
+import { ipv4Value, parseAddressOrPrefix, prefixOf, WIDEST_BAN_PREFIX } from '../ip';
 import { banTimeFor, failureWeight, type IncrementPolicy } from './policy';
 
 export interface SubnetPolicy {
@@ -178,8 +178,10 @@ export class FailureWindows {
     const sub = policy.subnet ?? null;
     if (sub && sub.threshold > 0) {
       if (!Number.isInteger(sub.threshold)) throw new Error(`subnetThreshold must be a whole number (got ${sub.threshold})`);
-      if (sub.v4 !== null && !(Number.isInteger(sub.v4) && sub.v4 >= 8 && sub.v4 <= 32)) throw new Error(`subnetV4 must be a prefix length from 8 to 32 (got ${sub.v4})`);
-      if (sub.v6 !== null && !(Number.isInteger(sub.v6) && sub.v6 >= 16 && sub.v6 <= 128)) throw new Error(`subnetV6 must be a prefix length from 16 to 128 (got ${sub.v6})`);
+      // A prefix ban is never wider than what the firewall-ban manager accepts.
+      const [w4, w6] = [WIDEST_BAN_PREFIX[4], WIDEST_BAN_PREFIX[6]];
+      if (sub.v4 !== null && !(Number.isInteger(sub.v4) && sub.v4 >= w4 && sub.v4 <= 32)) throw new Error(`subnetV4 must be a prefix length from ${w4} to 32 (got ${sub.v4})`);
+      if (sub.v6 !== null && !(Number.isInteger(sub.v6) && sub.v6 >= w6 && sub.v6 <= 128)) throw new Error(`subnetV6 must be a prefix length from ${w6} to 128 (got ${sub.v6})`);
     }
     this.findtimeMs = policy.findtime * 1000;
     this.maxretry = policy.maxretry;

@@ -1,6 +1,6 @@
 /** threshold-window: counts failures per offender and decides bans (fail2ban's jail counting). */
 import { formatDuration, parseBantime, parseDuration } from '../../lib/duration';
-import { parseAddressOrPrefix, tooWideToBan, type Address } from '../../lib/ip';
+import { parseAddressOrPrefix, tooWideToBan, WIDEST_BAN_PREFIX, type Address } from '../../lib/ip';
 import type { BanDecision } from '../../lib/messages';
 import { describeValue } from '../../lib/untrusted';
 import { FailureWindows, IgnoreList, offenderOf, parseMultipliers, unitForSubnetV6, windowStateFile, WindowStore, type Decision, type IncrementPolicy } from '../../lib/window';
@@ -113,8 +113,8 @@ export = function register(RED: NodeAPI): void {
 
     try {
       const maxretry = wholeProperty(def.maxretry, 5, 'maxretry', 1, 1_000_000)!;
-      const subnetV4 = wholeProperty(def.subnetV4, null, 'subnetV4', 8, 32);
-      const subnetV6 = wholeProperty(def.subnetV6, 64, 'subnetV6', 16, 128);
+      const subnetV4 = wholeProperty(def.subnetV4, null, 'subnetV4', WIDEST_BAN_PREFIX[4], 32);
+      const subnetV6 = wholeProperty(def.subnetV6, 64, 'subnetV6', WIDEST_BAN_PREFIX[6], 128);
       const subnetThreshold = wholeProperty(def.subnetThreshold, 0, 'subnetThreshold', 0, 1_000_000)!;
       unitV6 = unitForSubnetV6(subnetV6);
       // IPv6 offenders are /64s (or the counting unit): they are gathered only into a shorter prefix.
