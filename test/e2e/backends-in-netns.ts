@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BanManager, createBackend, killConnections, parsePorts, ProtectedAddressError } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
+import { waitFor } from '../support/process';
 
 const [backendName, server4, server6, clientNs, client4, client6] = process.argv.slice(2);
 const PORT = 2222;
@@ -52,14 +53,6 @@ function commandFirewall(): void {
   execFileSync('nft', ['-f', '-'], { input: ['add table inet f2bcmd', 'add chain inet f2bcmd input { type filter hook input priority -1; }', ...script, ''].join('\n') });
 }
 
-async function waitFor(pred: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function main(): Promise<void> {
   const open: Socket[] = [];
   const listener = createServer((s) => {
@@ -85,7 +78,7 @@ async function main(): Promise<void> {
     // A connection open before the ban is reset by killConnections.
     const before = open.length;
     const held = spawnSyncAsync(['-e', `const s=require('net').connect(${PORT},'${server4}');s.on('error',()=>{});s.on('data',()=>{});setTimeout(()=>process.exit(0),4000);`]);
-    await waitFor(() => open.length > before, 'the long connection');
+    await waitFor(() => open.length > before, 'the long connection', 8000);
     const longOne = open[open.length - 1];
 
     await manager.ban({ ip: client4, bantime: 600 });
@@ -103,7 +96,7 @@ async function main(): Promise<void> {
 
     await manager.ban({ ip: client4, bantime: 2 });
     assert.ok(!clientConnects(server4), 'a short ban blocks');
-    await waitFor(() => count('unban') === 3, 'the end of the short ban');
+    await waitFor(() => count('unban') === 3, 'the end of the short ban', 8000);
     assert.deepEqual(await backend.list(), [], 'the ended ban left the firewall');
     assert.ok(clientConnects(server4), 'after the ban time, the client connects again');
 
@@ -119,7 +112,7 @@ async function main(): Promise<void> {
     await manager.ban({ ip: client6, bantime: 600 });
     flushFirewall();
     assert.ok(clientConnects(server4), 'the flush lifted the ban');
-    await waitFor(() => count('repair') >= 2, 'the repairs after the flush');
+    await waitFor(() => count('repair') >= 2, 'the repairs after the flush', 8000);
     assert.deepEqual((await backend.list()).sort(), [client4, client6].sort(), 'the bans are back');
     assert.ok(!clientConnects(server4) && !clientConnects(server6), 'and block again');
 

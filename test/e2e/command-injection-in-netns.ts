@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseAddress } from '../../lib/ip';
 import { describeValue } from '../../lib/untrusted';
 import type { NodeMessage } from '../../nodes/node-red';
+import { waitFor } from '../support/process';
 import { startSmtp, type Smtp } from '../support/smtp';
 import { startWhois, type Whois } from '../support/whois';
 
@@ -43,15 +44,6 @@ process.env.PATH = `${bin}:${process.env.PATH}`;
 const { helper, NODES, onTab, startRuntime } = require('../support/red') as typeof import('../support/red');
 // After the test helper found Node-RED from the working directory.
 process.chdir(dir);
-
-/** Resolves when `pred` holds, asking every 100 ms (the predicates run firewall tools); rejects after `ms`. */
-async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const failures: string[] = [];
 function check(ok: unknown, what: string): void {

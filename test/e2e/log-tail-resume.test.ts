@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, installPackage, spawnNodeRed, writeSettings } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, waitFor, writeSettings } from '../support/process';
 
 const cleanups: Array<() => void> = [];
 after(() => {
@@ -20,14 +20,6 @@ const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 function outLines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function until(pred: () => boolean, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('resume after SIGKILL: lines written while Node-RED was dead, across a rename rotation, arrive once', { timeout: 90000 }, async () => {
@@ -66,7 +58,7 @@ test('resume after SIGKILL: lines written while Node-RED was dead, across a rena
 
   let red = await startRed();
   appendFileSync(log, lines(101, 200));
-  await until(() => outLines(out).length === 100, 'lines 101-200');
+  await waitFor(() => outLines(out).length === 100, 'lines 101-200', 15000);
   const positions = join(userDir, 'fail2ban', 'tail-tail1.json');
   assert.ok(existsSync(positions), 'positions are kept under the user directory, in fail2ban/');
   await kill(red);
@@ -78,15 +70,15 @@ test('resume after SIGKILL: lines written while Node-RED was dead, across a rena
   writeFileSync(log, lines(351, 400));
 
   red = await startRed();
-  await until(() => outLines(out).length >= 300, 'lines 201-400', 20000).catch((e) => assert.fail(`${e.message}: ${outLines(out).length} lines\n${output}`));
+  await waitFor(() => outLines(out).length >= 300, 'lines 201-400', 20000).catch((e) => assert.fail(`${e.message}: ${outLines(out).length} lines\n${output}`));
   appendFileSync(log, lines(401, 410));
-  await until(() => outLines(out).length >= 310, 'lines 401-410');
+  await waitFor(() => outLines(out).length >= 310, 'lines 401-410', 15000);
   await kill(red);
 
   // Killed right after the last delivery; nothing written since: nothing again at the next start.
   red = await startRed();
   appendFileSync(log, lines(411, 420));
-  await until(() => outLines(out).length >= 320, 'lines 411-420');
+  await waitFor(() => outLines(out).length >= 320, 'lines 411-420', 15000);
   await new Promise((r) => setTimeout(r, 500));
   const expected = Array.from({ length: 320 }, (_, i) => `line ${101 + i}`);
   assert.deepEqual(outLines(out), expected);
@@ -94,7 +86,7 @@ test('resume after SIGKILL: lines written while Node-RED was dead, across a rena
   // The node deleted from the flow: its positions go.
   const res = await fetch(`${base}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify([{ id: 'tab', type: 'tab', label: 'resume' }]) });
   assert.ok(res.ok, `deploy answered ${res.status}`);
-  await until(() => !existsSync(positions), 'the position file to be removed', 5000);
+  await waitFor(() => !existsSync(positions), 'the position file to be removed', 5000);
   assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output), output);
   red.kill('SIGTERM');
 });

@@ -15,7 +15,7 @@ import { elementsOf } from '../../lib/firewall';
 import { membersOf } from '../../lib/firewall/ipset';
 import { routesOf } from '../../lib/firewall/route';
 import { Ledger } from '../../lib/ledger';
-import { freePort, installPackage, spawnNodeRed, writeSettings } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, waitFor, writeSettings } from '../support/process';
 
 const [backend, server4, clientNs, client4, client6] = process.argv.slice(2);
 const PORT = 2222;
@@ -74,14 +74,6 @@ function ready(): boolean {
   return spawnSync('iptables', ['-S', 'f2b-lab']).status === 0;
 }
 
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function main(): Promise<void> {
   const listener = createServer((s) => s.end('SSH-2.0-test\r\n'));
   await new Promise<void>((r) => listener.listen(PORT, '::', () => r()));
@@ -111,13 +103,13 @@ async function main(): Promise<void> {
   try {
     await startRed();
     await deploy(flow);
-    await waitFor(async () => (await fetch(`${base}/firewall-ban/fw/bans`)).ok, 'the node to be deployed');
+    await waitFor(async () => (await fetch(`${base}/firewall-ban/fw/bans`)).ok, 'the node to be deployed', 15000);
     await new Promise((r) => setTimeout(r, 300));
-    await waitFor(() => ready() && held().length === 0, 'the backend to start');
+    await waitFor(() => ready() && held().length === 0, 'the backend to start', 15000);
     await inject('ban4');
     await inject('ban6');
     await inject('short');
-    await waitFor(() => held().length === 3, 'three bans in the firewall');
+    await waitFor(() => held().length === 3, 'three bans in the firewall', 15000);
     const before = await bans();
     const until4 = before.find((b) => b.ip === client4)!.until!;
     assert.ok(!clientConnects(), 'banned, the client cannot connect');
@@ -129,7 +121,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2500)); // the 2 s ban ends while Node-RED is down
 
     await startRed();
-    await waitFor(() => held().sort().join() === [client4, client6].sort().join(), `the bans restored (firewall holds ${held()})`);
+    await waitFor(() => held().sort().join() === [client4, client6].sort().join(), `the bans restored (firewall holds ${held()})`, 15000);
     const after = await bans();
     assert.deepEqual(after.map((b) => b.ip).sort(), [client4, client6].sort(), 'the ban that ended while Node-RED was down is gone');
     assert.equal(after.find((b) => b.ip === client4)!.until, until4, 'a restored ban keeps its end');
@@ -145,7 +137,7 @@ async function main(): Promise<void> {
     onDisk.load();
     assert.equal(onDisk.size, 2, 'the ledger on disk holds the two bans');
     await deploy(flow.filter((n) => n.type === 'tab'));
-    await waitFor(() => !existsSync(ledgerFile) && !existsSync(`${ledgerFile}.journal`), 'the ledger of the deleted node to go');
+    await waitFor(() => !existsSync(ledgerFile) && !existsSync(`${ledgerFile}.journal`), 'the ledger of the deleted node to go', 15000);
     assert.deepEqual(held(), [], 'the deleted node lifted its bans');
     assert.ok(clientConnects(), 'and the client connects');
     assert.ok(!/TypeError|ReferenceError|Uncaught/.test(output()), output());

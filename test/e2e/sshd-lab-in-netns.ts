@@ -26,7 +26,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elementsOf } from '../../lib/firewall';
-import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, writeSettings, type NodeRedProcess } from '../support/process';
+import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, waitFor, writeSettings, type NodeRedProcess } from '../support/process';
 import { startSmtp, type Smtp } from '../support/smtp';
 
 interface Peer {
@@ -57,15 +57,6 @@ let smtp: Smtp | null = null;
 
 function log(text: string): void {
   process.stdout.write(`${text}\n`);
-}
-
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<number> {
-  const start = Date.now();
-  while (!(await pred())) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - start;
 }
 
 /** Runs a program (no shell), in another namespace when `ns` is given. */
@@ -121,7 +112,7 @@ async function startSshd(): Promise<void> {
     pending = messages.pop()!;
     for (const m of messages) appendFileSync(logFile, `${syslogDate()} lab sshd[${sshd.pid}]: ${m.replace(/[\t\n\r\b\x07]/g, (c) => CSTYLE[c])}\n`);
   });
-  await waitFor(() => readFileSync(logFile, 'utf8').includes('Server listening on 0.0.0.0 port 22'), 'sshd to listen');
+  await waitFor(() => readFileSync(logFile, 'utf8').includes('Server listening on 0.0.0.0 port 22'), 'sshd to listen', 15000);
 }
 
 /** What sshd's vis(3) VIS_CSTYLE writes for the control characters VIS_SAFE leaves raw. */
@@ -214,8 +205,8 @@ async function startRed(ignoreip: string, maxretry: number): Promise<void> {
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(nodes));
   red = await spawnNodeRed(userDir, base);
   children.push(red.child);
-  await waitFor(async () => (await run(null, ['nft', 'list', 'set', 'inet', 'fail2ban', SET])).code === 0, 'the jail\'s nftables set');
-  await waitFor(async () => (await fetch(`${base}/firewall-ban/f2bnft.ban/bans`)).ok, 'the firewall-ban node');
+  await waitFor(async () => (await run(null, ['nft', 'list', 'set', 'inet', 'fail2ban', SET])).code === 0, 'the jail\'s nftables set', 15000);
+  await waitFor(async () => (await fetch(`${base}/firewall-ban/f2bnft.ban/bans`)).ok, 'the firewall-ban node', 15000);
   await new Promise((r) => setTimeout(r, 500)); // log-tail opens the log at its end
 }
 

@@ -22,6 +22,19 @@ export function stop(child: ChildProcess): void {
   if (child.exitCode === null) child.kill('SIGTERM');
 }
 
+/**
+ * Resolves when `pred` (which may be async) is true, polling every `everyMs`, with the time it took (ms);
+ * rejects naming `what` after `ms`.
+ */
+export async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 5000, everyMs = 25): Promise<number> {
+  const start = Date.now();
+  while (!(await pred())) {
+    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return Date.now() - start;
+}
+
 /** Stops the child and resolves once it has exited (Node-RED saves state while it stops), SIGKILL after `ms`. */
 export async function stopAndWait(child: ChildProcess, ms = 10000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -17,7 +17,7 @@ export const NODES = [
 ];
 
 export { helper };
-export { syslogDate } from './process';
+export { syslogDate, waitFor } from './process';
 
 export interface Runtime {
   userDir: string;
@@ -37,15 +37,6 @@ export async function startRuntime(): Promise<Runtime> {
       rmSync(userDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Resolves when `pred` is true, polling; rejects with `what` after `ms`. */
-export async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /**

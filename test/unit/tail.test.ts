@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { Follower, LineSplitter, MAX_LINE, PositionStore } from '../../lib/tail';
+import { waitFor } from '../support/process';
 
 const dirs: string[] = [];
 after(() => {
@@ -15,14 +16,6 @@ function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'f2b-tail-'));
   dirs.push(d);
   return d;
-}
-
-async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function follow(paths: string[], opts: { start?: 'end' | 'beginning'; positions?: PositionStore; encoding?: BufferEncoding } = {}) {
