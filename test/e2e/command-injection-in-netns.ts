@@ -41,7 +41,7 @@ process.env.PATH = `${bin}:${process.env.PATH}`;
 
 // Loaded after PATH is set (the runtime's child processes inherit it).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { helper, NODES, onTab, startRuntime } = require('../support/red') as typeof import('../support/red');
+const { helper, NODES, onTab, received, startRuntime } = require('../support/red') as typeof import('../support/red');
 // After the test helper found Node-RED from the working directory.
 process.chdir(dir);
 
@@ -297,7 +297,6 @@ async function main(): Promise<void> {
     const statuses: Array<{ id: string; text: string; fill: string }> = [];
     const decisions: Array<Record<string, unknown>> = [];
     const caughtWindow: string[] = [];
-    const mailed: NodeMessage[] = [];
     const caughtMail: string[] = [];
     const sourceOf = (m: NodeMessage) => String(((m.error ?? m.status) as { source?: { id?: string } })?.source?.id ?? '');
     helper.getNode('events').on('input', (m: NodeMessage) => events.push(m.payload as Record<string, unknown>));
@@ -310,7 +309,7 @@ async function main(): Promise<void> {
     });
     helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push({ id: sourceOf(m), text: String((m.status as { text?: string }).text), fill: String((m.status as { fill?: string }).fill) }));
     helper.getNode('decisions').on('input', (m: NodeMessage) => decisions.push(m.payload as Record<string, unknown>));
-    helper.getNode('mailed').on('input', (m: NodeMessage) => mailed.push(m));
+    const mailed = received('mailed');
 
     // Every backend has started (its status says how many are banned).
     await waitFor(() => IDS.every((id) => statuses.some((s) => s.id === id && /banned/.test(s.text))), `every backend to start (statuses: ${JSON.stringify(statuses.filter((s) => !/banned/.test(s.text)))})`, 20000);

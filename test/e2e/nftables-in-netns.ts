@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { NodeMessage } from '../../nodes/node-red';
 import { elementsOf } from '../../lib/firewall';
-import { helper, NODES, onTab, startRuntime, waitFor } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor } from '../support/red';
 
 const [serverAddress, clientNs, clientAddress] = process.argv.slice(2);
 const PORT = 2222;
@@ -35,8 +34,7 @@ async function main(): Promise<void> {
         { id: 'events', type: 'helper' },
       ]),
     );
-    const events: NodeMessage[] = [];
-    helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
+    const events = received('events');
     const fw = helper.getNode('fw');
     await waitFor(() => spawnSync('nft', ['list', 'set', 'inet', 'fail2ban', 'f2b-lab']).status === 0, 'the set to exist');
     assert.ok(clientConnects(), 'before the ban, the client connects');

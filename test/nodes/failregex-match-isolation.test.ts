@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -51,10 +50,8 @@ test('a line that backtracks is skipped after matchTimeout and reported at Catch
   ];
   await helper.load(NODES, onTab(flow));
   const said = spy('m');
-  const got: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const got = received('out');
+  const caught = received('caught');
   const node = helper.getNode('m');
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
@@ -87,12 +84,10 @@ test('matchTimeout must be a positive whole number of milliseconds', async () =>
     { id: 'caught', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const caught: NodeMessage[] = [];
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const caught = received('caught');
   await waitFor(() => caught.length >= 1, 'a Catch for the configuration error');
   assert.match((caught[0].error as { message: string }).message, /matchTimeout must be a whole number of milliseconds from 1 to 60000 \(got 0\)/);
-  const got: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
+  const got = received('out');
   helper.getNode('ok').receive({ payload: 'Nov 24 10:00:01 box sshd[1]: Invalid user bob from 203.0.113.10 port 1' });
   await waitFor(() => got.length === 1, 'the failure through the node with matchTimeout 1000');
 });

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { builtinFilterNames } from '../../lib/filter';
-import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -34,8 +33,7 @@ test('failregex-match runs library filters by name, with options, and sends the 
     { id: 'out', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const got: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
+  const got = received('out');
   helper.getNode('grey').receive({ payload: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>' });
   helper.getNode('sasl').receive({ payload: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.6]: SASL LOGIN authentication failed: UGFzc3dvcmQ6' });
   // mode=auth: a rejected recipient is not counted
@@ -59,8 +57,7 @@ test('a mode the built-in filter does not have reaches Catch, naming the modes i
     { id: 'caught', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const caught: NodeMessage[] = [];
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const caught = received('caught');
   const node = helper.getNode('m');
   await waitFor(() => caught.length >= 1, 'a Catch for the configuration error');
   assert.match((caught[0].error as { message: string }).message, /filter postfix: mode=agressive is not one of its values \(normal, auth, ddos, aggressive\)/);
@@ -73,8 +70,7 @@ test('a line over the limit is cut before matching, counted in the status and wa
   const flow = [{ id: 'm', type: 'failregex-match', filterSource: 'builtin', filterName: 'sshd', maxLineLength: '200', wires: [['out']] }, { id: 'out', type: 'helper' }];
   await helper.load(NODES, onTab(flow));
   const node = helper.getNode('m');
-  const got: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => got.push(m));
+  const got = received('out');
   const warnings: string[] = [];
   const statuses: string[] = [];
   const n = node as unknown as { warn: (w: unknown) => void; status: (s: { text?: string }) => void };

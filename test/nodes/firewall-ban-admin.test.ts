@@ -1,8 +1,7 @@
 /** firewall-ban's admin API as the Bans tab uses it, in a real Node-RED runtime: ban by hand, list, lift. */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -16,8 +15,7 @@ test('POST /firewall-ban/:id/ban bans by hand through the node (an event goes ou
     { id: 'ban', type: 'firewall-ban', name: 'sshd', backend: 'dry-run', bantime: '10m', persist: false, wires: [['events']] },
     { id: 'events', type: 'helper' },
   ]));
-  const events: NodeMessage[] = [];
-  helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
+  const events = received('events');
   const res = await helper.request().post('/firewall-ban/ban/ban').send({ ip: ' 192.0.2.5 ', bantime: '2h' });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.event, 'ban');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
-import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -22,10 +21,8 @@ test("firewall-ban refuses this machine's own addresses with an error event and 
       { id: 'caught', type: 'helper' },
     ]),
   );
-  const events: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
-  helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const events = received('events');
+  const caught = received('caught');
   const ban = helper.getNode('ban');
   for (const ip of ['127.0.0.1', '127.8.9.10', '::1', '0.0.0.0/0', '::/0']) ban.receive({ payload: { action: 'ban', ip } });
   ban.receive({ payload: '192.0.2.44' });

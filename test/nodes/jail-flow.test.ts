@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
-import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, type FlowNode, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, type FlowNode, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -27,12 +26,9 @@ test('log-tail -> failregex-match (sshd) -> threshold-window (3) -> firewall-ban
     { id: 'events', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const lines: NodeMessage[] = [];
-  const failures: NodeMessage[] = [];
-  const events: NodeMessage[] = [];
-  helper.getNode('lines').on('input', (m: NodeMessage) => lines.push(m));
-  helper.getNode('failures').on('input', (m: NodeMessage) => failures.push(m));
-  helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
+  const lines = received('lines');
+  const failures = received('failures');
+  const events = received('events');
   await new Promise((r) => setTimeout(r, 500)); // the follower opens the file
 
   const fail = (ip: string, user = 'root') => `${syslogDate()} box sshd[4242]: Failed password for ${user} from ${ip} port 50000 ssh2\n`;
@@ -84,10 +80,8 @@ test('firewall-ban refuses what is not an address, with an error event and a Cat
     { id: 'caught', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const events: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
-  helper.getNode('events').on('input', (m: NodeMessage) => events.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const events = received('events');
+  const caught = received('caught');
   await new Promise((r) => setTimeout(r, 100));
   const ban = helper.getNode('ban');
   for (const ip of ['1.2.3.4; touch /tmp/x', '$(reboot)', '-h', 'x'.repeat(10000)]) ban.receive({ payload: { action: 'ban', ip } });
@@ -116,13 +110,9 @@ test('bad configuration: red status with a reason, a Catch, and the rest of the 
     { id: 'statuses', type: 'helper' },
     { id: 'out', type: 'helper' },
   ];
-  const caught: NodeMessage[] = [];
-  const statuses: NodeMessage[] = [];
-  const out: NodeMessage[] = [];
   await helper.load(NODES, onTab(flow));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
-  helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m));
-  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  const caught = received('caught');
+  const out = received('out');
   await waitFor(() => caught.length >= 5, 'five configuration errors at Catch');
   const errorOf = (id: string) => caught.find((m) => (m.error as { source: { id: string } }).source.id === id)?.error as { message: string } | undefined;
   assert.match(errorOf('tail')!.message, /no paths to follow/);
@@ -150,10 +140,8 @@ test('threshold-window: a message without the key goes to Catch; hand-made failu
     { id: 'caught', type: 'helper' },
   ];
   await helper.load(NODES, onTab(flow));
-  const out: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const out = received('out');
+  const caught = received('caught');
   const w = helper.getNode('window');
   w.receive({ payload: 'no host here' });
   // A prefix that would also cover an ignored address is never banned.

@@ -3,7 +3,7 @@ import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
 before(async () => {
@@ -20,10 +20,8 @@ test('a file missing at deploy: yellow status, then followed from its first line
     { id: 'out', type: 'helper' },
     { id: 'statuses', type: 'helper' },
   ]));
-  const out: NodeMessage[] = [];
-  const statuses: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
-  helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m));
+  const out = received('out');
+  const statuses = received('statuses');
   await waitFor(() => statuses.some((s) => (s.status as { fill: string }).fill === 'yellow'), 'a yellow status', 3000).catch((e) => {
     throw new Error(`${e.message}: ${JSON.stringify(statuses.map((s) => s.status))}`);
   });
@@ -43,8 +41,7 @@ test('globs follow every matching file; a renamed (rotated) file is finished and
     { id: 'tail', type: 'log-tail', paths: join(rt.userDir, '*.log'), start: 'end', wires: [['out']] },
     { id: 'out', type: 'helper' },
   ]));
-  const out: NodeMessage[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  const out = received('out');
   await new Promise((r) => setTimeout(r, 500));
   appendFileSync(a, 'new a\r\n');
   appendFileSync(b, 'new b\n');
@@ -66,9 +63,8 @@ test('status: files followed, lines per second, rotations seen', async () => {
     { id: 'out', type: 'helper' },
     { id: 'statuses', type: 'helper' },
   ]));
-  const out: NodeMessage[] = [];
   const texts: string[] = [];
-  helper.getNode('out').on('input', (m: NodeMessage) => out.push(m));
+  const out = received('out');
   helper.getNode('statuses').on('input', (m: NodeMessage) => texts.push(String((m.status as { text: string }).text)));
   await new Promise((r) => setTimeout(r, 300));
   appendFileSync(log, 'a\nb\nc\n');

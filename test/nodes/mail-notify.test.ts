@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { NodeMessage } from '../../nodes/node-red';
-import { helper, NODES, onTab, startRuntime, waitFor, type FlowNode, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type FlowNode, type Runtime } from '../support/red';
 import { startSmtp, type Smtp } from '../support/smtp';
 import { startWhois } from '../support/whois';
 
@@ -40,11 +40,9 @@ async function load(notify: Record<string, unknown>) {
     { id: 'statuses', type: 'helper' },
   ];
   await helper.load(NODES, onTab(nodes));
-  const sent: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
   const statuses: Array<{ fill?: string; text?: string }> = [];
-  helper.getNode('sent').on('input', (m: NodeMessage) => sent.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const sent = received('sent');
+  const caught = received('caught');
   helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m.status as { fill?: string; text?: string }));
   return { sent, caught, statuses, mail: helper.getNode('mail') };
 }

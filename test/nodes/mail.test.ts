@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { NodeMessage } from '../../nodes/node-red';
 import { freePort } from '../support/process';
-import { helper, NODES, onTab, startRuntime, waitFor, type FlowNode, type Runtime } from '../support/red';
+import { helper, NODES, onTab, received, startRuntime, waitFor, type FlowNode, type Runtime } from '../support/red';
 import { selfSignedCertificate, startSmtp, type Smtp } from '../support/smtp';
 
 let rt: Runtime;
@@ -52,11 +52,9 @@ function flow(port: number, server: Record<string, unknown> = {}): FlowNode[] {
 
 async function load(port: number, server: Record<string, unknown>, password: string) {
   await helper.load(NODES, onTab(flow(port, server)), { smtp: { user: 'alerts', password } });
-  const sent: NodeMessage[] = [];
-  const caught: NodeMessage[] = [];
   const statuses: Array<{ fill?: string; text?: string }> = [];
-  helper.getNode('sent').on('input', (m: NodeMessage) => sent.push(m));
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const sent = received('sent');
+  const caught = received('caught');
   helper.getNode('statuses').on('input', (m: NodeMessage) => statuses.push(m.status as { fill?: string; text?: string }));
   return { sent, caught, statuses, mail: helper.getNode('mail') };
 }
@@ -204,8 +202,7 @@ test('a broken template or a missing recipient: red status, Catch, and input ref
   const nodes = flow(plain.port);
   (nodes[1] as Record<string, unknown>).body = '{{#payload.matches}} no end';
   await helper.load(NODES, onTab(nodes), { smtp: { user: 'alerts', password: 's3cret' } });
-  const caught: NodeMessage[] = [];
-  helper.getNode('caught').on('input', (m: NodeMessage) => caught.push(m));
+  const caught = received('caught');
   await waitFor(() => caught.length >= 1, 'the configuration error at Catch');
   assert.match(errorOf(caught[0]), /body template: Unclosed section "payload\.matches"/);
 });

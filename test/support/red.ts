@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
+import type { NodeMessage } from '../../nodes/node-red';
 
 helper.init(require.resolve('node-red'));
 
@@ -37,6 +38,13 @@ export async function startRuntime(): Promise<Runtime> {
       rmSync(userDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The messages that reach the helper node `id` from now on: an array that fills as they come. */
+export function received(id: string): NodeMessage[] {
+  const list: NodeMessage[] = [];
+  helper.getNode(id).on('input', (m: NodeMessage) => list.push(m));
+  return list;
 }
 
 /**
