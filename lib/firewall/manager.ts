@@ -94,6 +94,14 @@ export class BanManager extends EventEmitter {
     return this.options.backend.name;
   }
 
+  /** How many bans are active (list().length, without sorting them). */
+  activeCount(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const r of this.options.ledger.all()) if (r.until === null || r.until > now) n++;
+    return n;
+  }
+
   /** Active bans, soonest to end first. */
   list(): BanRecord[] {
     const now = Date.now();
