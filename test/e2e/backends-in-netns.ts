@@ -13,16 +13,14 @@ import { join } from 'node:path';
 import { BanManager, createBackend, killConnections, parsePorts, ProtectedAddressError } from '../../lib/firewall';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
+import { connectsFrom } from '../support/netns';
 import { waitFor } from '../support/process';
 
 const [backendName, server4, server6, clientNs, client4, client6] = process.argv.slice(2);
 const PORT = 2222;
 
 /** Can the client namespace open a TCP connection to `address`? */
-function clientConnects(address: string): boolean {
-  const script = `const s=require('net').connect(${PORT},'${address}');s.setTimeout(700,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
-  return spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, '-e', script], { timeout: 10000 }).status === 0;
-}
+const clientConnects = (address: string) => connectsFrom(clientNs, address, PORT, 700);
 
 /** Empties the namespace's firewall behind the manager's back, as a reload or `iptables -F` would. */
 function flushFirewall(): void {

@@ -7,17 +7,14 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { elementsOf } from '../../lib/firewall';
+import { connectsFrom } from '../support/netns';
 import { helper, NODES, onTab, received, startRuntime, waitFor } from '../support/red';
 
 const [serverAddress, clientNs, clientAddress] = process.argv.slice(2);
 const PORT = 2222;
 
 /** Can the client namespace open a TCP connection to the listener? */
-function clientConnects(): boolean {
-  const script = `const s=require('net').connect(${PORT},'${serverAddress}');s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
-  const r = spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, '-e', script], { timeout: 10000 });
-  return r.status === 0;
-}
+const clientConnects = () => connectsFrom(clientNs, serverAddress, PORT);
 
 const setElements = () => elementsOf(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', 'f2b-lab'], { encoding: 'utf8' }));
 

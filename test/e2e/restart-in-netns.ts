@@ -15,15 +15,13 @@ import { elementsOf } from '../../lib/firewall';
 import { membersOf } from '../../lib/firewall/ipset';
 import { routesOf } from '../../lib/firewall/route';
 import { Ledger } from '../../lib/ledger';
+import { connectsFrom } from '../support/netns';
 import { freePort, installPackage, spawnNodeRed, waitFor, writeSettings } from '../support/process';
 
 const [backend, server4, clientNs, client4, client6] = process.argv.slice(2);
 const PORT = 2222;
 
-function clientConnects(): boolean {
-  const script = `const s=require('net').connect(${PORT},'${server4}');s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
-  return spawnSync('ip', ['netns', 'exec', clientNs, process.execPath, '-e', script], { timeout: 10000 }).status === 0;
-}
+const clientConnects = () => connectsFrom(clientNs, server4, PORT);
 
 /** What the firewall holds for the jail now. */
 function held(): string[] {

@@ -26,6 +26,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elementsOf } from '../../lib/firewall';
+import { connectCommand } from '../support/netns';
 import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, waitFor, writeSettings, type NodeRedProcess } from '../support/process';
 import { startSmtp, type Smtp } from '../support/smtp';
 
@@ -165,8 +166,7 @@ async function keyLogin(host: Peer): Promise<boolean> {
 
 /** A plain TCP connection to port 22 from `host` (to `to`, its peer by default), 1.5 s to connect. */
 async function tcpConnects(host: Peer, to = host.peer): Promise<boolean> {
-  const js = `const s=require('net').connect(22,${JSON.stringify(to)});s.setTimeout(1500,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
-  return (await run(host.ns, [process.execPath, '-e', js], 10000)).code === 0;
+  return (await run(null, connectCommand(host.ns, to, 22), 10000)).code === 0;
 }
 
 // ---- nftables, Node-RED -------------------------------------------------------------------------

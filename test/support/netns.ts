@@ -39,6 +39,21 @@ export function removeNamespace(ns: string): void {
   spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
 }
 
+/**
+ * The command that tries, from inside namespace `ns`, a TCP connection to `address`:`port` and exits 0
+ * when it opens within `ms` (2 when it times out, 3 when it is refused).
+ */
+export function connectCommand(ns: string, address: string, port: number, ms = 1500): string[] {
+  const script = `const s=require('net').connect(${port},${JSON.stringify(address)});s.setTimeout(${ms},()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(3));`;
+  return ['ip', 'netns', 'exec', ns, process.execPath, '-e', script];
+}
+
+/** Can namespace `ns` open a TCP connection to `address`:`port` within `ms`? */
+export function connectsFrom(ns: string, address: string, port: number, ms = 1500): boolean {
+  const [cmd, ...args] = connectCommand(ns, address, port, ms);
+  return spawnSync(cmd, args, { timeout: 10000 }).status === 0;
+}
+
 /** Why namespaces cannot be made here (not root, no ip), or null when they can. */
 export function labUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'needs root for network namespaces';
