@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** f2b-regex: fail2ban-regex's job. Tests a filter against a log file or a single line. */
 import { existsSync, readFileSync, statSync } from 'fs';
-import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, splitFilterSpec, builtinFilterNames, type FilterDefinition } from '../lib/filter';
+import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, MAX_LINE_LENGTH, splitFilterSpec, builtinFilterNames, type FilterDefinition } from '../lib/filter';
 
 const USAGE = `usage: f2b-regex [options] LOG FILTER [IGNOREREGEX]
   LOG     a log file, or one log line
@@ -14,6 +14,8 @@ options:
   --now EPOCH           the current time (seconds) used for dates without a year
   --journal             lines are journal messages: no date detection, time is now
   --filter-option K=V   a filter option, as in filter = NAME[K=V] (repeatable)
+  --max-line-length N   refuse lines longer than N characters unmatched (default ${MAX_LINE_LENGTH},
+                        as failregex-match); a long line is never cut and matched
 `;
 
 interface Args {
@@ -26,11 +28,12 @@ interface Args {
   now?: number;
   journal: boolean;
   options: Map<string, string>;
+  maxLineLength: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const rest: string[] = [];
-  const args: Args = { log: '', filter: '', json: false, matched: false, missed: false, journal: false, options: new Map() };
+  const args: Args = { log: '', filter: '', json: false, matched: false, missed: false, journal: false, options: new Map(), maxLineLength: MAX_LINE_LENGTH };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
@@ -38,6 +41,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--print-all-missed') args.missed = true;
     else if (a === '--journal') args.journal = true;
     else if (a === '--now') args.now = Number(argv[++i]) * 1000;
+    else if (a === '--max-line-length') {
+      args.maxLineLength = Number(argv[++i]);
+      if (!Number.isInteger(args.maxLineLength) || args.maxLineLength < 1) usage('--max-line-length wants a whole number of characters, at least 1');
+    }
     else if (a === '--filter-option') {
       const kv = argv[++i] ?? '';
       const eq = kv.indexOf('=');
@@ -81,7 +88,7 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   let matcher: Matcher;
   try {
-    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false });
+    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength });
   } catch (err) {
     process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
     process.exit(1);
@@ -93,6 +100,7 @@ function main(): void {
   let matched = 0;
   let ignored = 0;
   let tested = 0;
+  let tooLong = 0;
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
@@ -104,7 +112,8 @@ function main(): void {
       // Counted as fail2ban-regex counts: a no-failure match is "ignored", a pending one "matched".
       if (line.startsWith('#') || line.trim() === '') return;
       tested++;
-      if (r.ignored || r.nofail) {
+      if (r.tooLong) tooLong++;
+      else if (r.ignored || r.nofail) {
         ignored++;
       } else if (r.failures.length + r.pending > 0) {
         matched++;
@@ -126,6 +135,7 @@ function main(): void {
           ...(first?.users ? { users: first.users } : {}),
           fields: first ? first.fields : {},
           ignored: r.ignored,
+          ...(r.tooLong ? { tooLong: true } : {}),
         }),
       );
     }
@@ -135,7 +145,11 @@ function main(): void {
     return;
   }
   const p = (s: string) => process.stdout.write(`${s}\n`);
-  p(`Lines: ${tested} lines, ${ignored} ignored, ${matched} matched, ${tested - matched - ignored} missed`);
+  p(`Lines: ${tested} lines, ${ignored} ignored, ${matched} matched, ${tested - matched - ignored - tooLong} missed${tooLong ? `, ${tooLong} skipped` : ''}`);
+  if (tooLong) {
+    // Never cut and matched: the text left after a cut is whatever an attacker put there.
+    p(`|- ${tooLong} line${tooLong === 1 ? '' : 's'} skipped unmatched: longer than ${args.maxLineLength} characters (--max-line-length)`);
+  }
   if (args.matched) {
     p(`|- Matched line(s):`);
     for (const l of matchedLines) p(`|  ${l}`);

@@ -6,12 +6,12 @@
  */
 import { join } from 'path';
 import { Worker } from 'worker_threads';
-import { filterFromSettings, Matcher, parseFilterOptions, type FilterSettings } from './filter';
+import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from './filter';
 import { builtinOptionProblem } from './filter-library';
 
 /** At most this many sample lines per request. */
 export const MAX_TEST_LINES = 200;
-/** Sample lines are cut to this many characters (the report says so). */
+/** A sample line is shown cut to this many characters in the report (it is matched whole, or refused). */
 export const MAX_TEST_LINE_LENGTH = 8192;
 /** A request that takes longer is stopped. */
 export const TEST_TIME_LIMIT_MS = 2000;
@@ -29,16 +29,18 @@ export interface FilterTestRequest {
 }
 
 export interface FilterTestLine {
-  /** The sample line as matched (cut at MAX_TEST_LINE_LENGTH). */
+  /** The sample line, cut at MAX_TEST_LINE_LENGTH for showing (`length` says how long it is). */
   line: string;
+  /** Its length in characters. */
+  length: number;
   /** One entry per failure the line completed (several with maxlines > 1 or several failregex). */
   failures: Array<{ host: string; user?: string; time: number; failregex: number }>;
   /** The index of the ignoreregex that fired, or null. */
   ignoreregex: number | null;
   /** The time found in the line (epoch ms), or null when it holds no date the filter reads. */
   time: number | null;
-  /** The line was longer than the limit and was cut. */
-  truncated: boolean;
+  /** Longer than maxLineLength: refused whole and not matched, as the deployed node refuses it. */
+  tooLong: boolean;
 }
 
 export interface FilterTestReport {
@@ -49,7 +51,9 @@ export interface FilterTestReport {
   lines: FilterTestLine[];
   /** More lines were sent than MAX_TEST_LINES; the rest were not tried. */
   skipped: number;
-  summary: { lines: number; matched: number; ignored: number; missed: number };
+  summary: { lines: number; matched: number; ignored: number; missed: number; tooLong: number };
+  /** The node's limit: longer lines are refused unmatched. */
+  maxLineLength: number;
 }
 
 /** Checks the request's shape; throws an error that says what is wrong. */
@@ -59,6 +63,14 @@ function checkRequest(request: unknown): FilterTestRequest {
   const lines = Array.isArray(r.lines) ? r.lines : typeof (r.lines as unknown) === 'string' ? String(r.lines).split(/\r?\n/) : null;
   if (!lines || lines.some((l) => typeof l !== 'string')) throw new Error('"lines" must be a list of log lines');
   return { settings: r.settings, lines, now: typeof r.now === 'number' && Number.isFinite(r.now) ? r.now : undefined };
+}
+
+/** The node's maxLineLength as the dialog holds it (a number or its text); the default when empty. */
+function lineLimit(value: unknown): number {
+  if (value === undefined || value === null || String(value).trim() === '') return MAX_LINE_LENGTH;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`maxLineLength must be a whole number of characters, at least 1 (got ${String(value).slice(0, 40)})`);
+  return n;
 }
 
 /** Runs the sample lines through the filter, line by line, as f2b-regex would; throws on a bad filter. */
@@ -73,7 +85,8 @@ export function testFilter(request: FilterTestRequest): FilterTestReport {
     throw new Error('the tester reads fail2ban filter files only: give a path that ends in .conf or .local');
   }
   const definition = filterFromSettings(settings);
-  const matcher = new Matcher(definition, { checkAllRegex: true, undatedIsNow: false });
+  const maxLineLength = lineLimit(settings.maxLineLength);
+  const matcher = new Matcher(definition, { checkAllRegex: true, undatedIsNow: false, maxLineLength });
   const samples = given.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
   const tried = samples.slice(0, MAX_TEST_LINES);
   const report: FilterTestReport = {
@@ -82,21 +95,23 @@ export function testFilter(request: FilterTestRequest): FilterTestReport {
     ignoreregex: [...definition.ignoreregex],
     lines: [],
     skipped: samples.length - tried.length,
-    summary: { lines: 0, matched: 0, ignored: 0, missed: 0 },
+    summary: { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0 },
+    maxLineLength,
   };
-  for (const raw of tried) {
-    const truncated = raw.length > MAX_TEST_LINE_LENGTH;
-    const line = truncated ? raw.slice(0, MAX_TEST_LINE_LENGTH) : raw;
+  for (const line of tried) {
+    // Matched whole, or refused whole when over the limit: never cut and matched.
     const result = matcher.match(line, undefined, now ?? Date.now());
     report.lines.push({
-      line,
+      line: line.length > MAX_TEST_LINE_LENGTH ? line.slice(0, MAX_TEST_LINE_LENGTH) : line,
+      length: line.length,
       failures: result.failures.map((f) => ({ host: f.host, ...(f.user !== undefined ? { user: f.user } : {}), time: f.time, failregex: f.failregex })),
       ignoreregex: result.ignoreregex ?? null,
       time: result.time,
-      truncated: truncated || result.truncated,
+      tooLong: result.tooLong,
     });
     report.summary.lines++;
-    if (result.failures.length) report.summary.matched++;
+    if (result.tooLong) report.summary.tooLong++;
+    else if (result.failures.length) report.summary.matched++;
     else if (result.ignored) report.summary.ignored++;
     else report.summary.missed++;
   }

@@ -21,6 +21,12 @@ port.on('message', (batch: BatchMessage) => {
   let at = 0;
   const post = () => port.postMessage({ first, results: JSON.stringify(results) } satisfies ResultMessage);
   for (let i = 0; i < seqs.length; i++) {
+    if (lengths[i] < 0) {
+      // Refused as too long in Node-RED's thread: its place in the maxlines buffer, and nothing else.
+      matcher.refuseLine();
+      results.push(0);
+      continue;
+    }
     const line = text.slice(at, at + lengths[i]);
     at += lengths[i];
     Atomics.store(progress, 0, seqs[i]);

@@ -38,17 +38,19 @@ const HAND_OUT_LINES = 512;
 
 /** What became of one line. */
 export type LineOutcome =
-  /** Matched (possibly with no failure). `truncated`: cut to maxLineLength first. */
-  | { kind: 'matched'; failures: FailureMatch[]; ignored: boolean; truncated: boolean }
+  /** Matched (possibly with no failure). */
+  | { kind: 'matched'; failures: FailureMatch[]; ignored: boolean }
+  /** Refused whole, unmatched: longer than maxLineLength (`length` characters). */
+  | { kind: 'too-long'; length: number }
   /** Skipped: matching it took longer than the limit, and was stopped after `ms`. */
-  | { kind: 'timeout'; ms: number; truncated: boolean }
+  | { kind: 'timeout'; ms: number }
   /** The matcher threw on it, or its thread crashed on it. */
   | { kind: 'error'; message: string }
   /** Never matched: the matcher was closed first. */
   | { kind: 'closed' };
 
 export interface IsolatedMatcherOptions {
-  /** Lines longer than this are cut before they are matched (and before they are sent to the thread). */
+  /** Lines longer than this are refused whole: never matched, never sent to the thread. */
   maxLineLength: number;
   /** A line taking longer than this (ms) is skipped. */
   timeoutMs?: number;
@@ -63,10 +65,11 @@ interface Entry {
   time: number;
   /** Length of the line as given (what it costs to keep). */
   size: number;
-  truncated: boolean;
   done: (outcome: LineOutcome) => void;
   /** Decided without the worker (timed out, crashed on): handed out when its turn comes. */
   preset?: LineOutcome;
+  /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
+  tooLong?: true;
 }
 
 /**
@@ -76,6 +79,7 @@ interface Entry {
 export interface BatchMessage {
   seqs: Int32Array;
   text: string;
+  /** Each line's length in `text`; -1 for a line refused as too long (it holds its place, no text). */
   lengths: Int32Array;
   /** Each line's time (epoch ms), NaN for none; null when no line has one. */
   times: Float64Array | null;
@@ -171,9 +175,10 @@ export class IsolatedMatcher {
       return true;
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
-    const truncated = line.length > this.maxLineLength;
+    const tooLong = line.length > this.maxLineLength;
     this.seq = nextSeq(this.seq);
-    const entry: Entry = { seq: this.seq, line: truncated ? line.slice(0, this.maxLineLength) : line, time: time ?? NaN, size: line.length, truncated, done };
+    const entry: Entry = { seq: this.seq, line: tooLong ? '' : line, time: time ?? NaN, size: line.length, done };
+    if (tooLong) entry.tooLong = true;
     if (Date.now() < this.brokenUntil) entry.preset = { kind: 'error', message: this.brokenReason };
     this.queue.push(entry);
     this.chars += entry.size;
@@ -258,7 +263,7 @@ export class IsolatedMatcher {
       const e = this.queue[i];
       if (e.preset) continue;
       seqs[k] = e.seq;
-      lengths[k] = e.line.length;
+      lengths[k] = e.tooLong ? -1 : e.line.length;
       if (times) times[k] = e.time;
       lines.push(e.line);
       k++;
@@ -316,7 +321,7 @@ export class IsolatedMatcher {
       }
       first = false;
       this.crashes = 0;
-      if (r === 0) this.finish({ kind: 'matched', failures: [], ignored: false, truncated: e.truncated });
+      if (r === 0) this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : { kind: 'matched', failures: [], ignored: false });
       else if (typeof r === 'string') this.finish({ kind: 'error', message: r });
       else {
         const failures: FailureMatch[] = [];
@@ -327,7 +332,7 @@ export class IsolatedMatcher {
           if (users !== null) f.users = users;
           failures.push(f);
         }
-        this.finish({ kind: 'matched', failures, ignored: r[0] === 1, truncated: e.truncated });
+        this.finish({ kind: 'matched', failures, ignored: r[0] === 1 });
       }
     }
     this.handBack();
@@ -360,7 +365,7 @@ export class IsolatedMatcher {
     const index = this.indexOf(seq);
     if (index < 0) return;
     const e = this.queue[index];
-    e.preset = { kind: 'timeout', ms, truncated: e.truncated };
+    e.preset = { kind: 'timeout', ms };
     this.replace();
   };
 

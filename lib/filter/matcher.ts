@@ -40,8 +40,11 @@ export interface MatchResult {
   ignoreregex?: number;
   /** The line's time (epoch ms), or null when none could be found. */
   time: number | null;
-  /** The line was cut to `maxLineLength` before matching. */
-  truncated: boolean;
+  /**
+   * The line was longer than `maxLineLength` and was refused whole: not matched, no failure. A cut line
+   * must never be matched: the text left after the cut is whatever an attacker wrote there.
+   */
+  tooLong: boolean;
   /** A failregex matched but marked it no failure (<F-NOFAIL>, an mlfid session that succeeded). */
   nofail: boolean;
   /** Matches still waiting for the line that names the offender (mlfid sessions). */
@@ -53,11 +56,14 @@ export interface MatcherOptions {
   checkAllRegex?: boolean;
   /** A line with no date takes the current time (a running jail); else it has no time (fail2ban-regex). */
   undatedIsNow?: boolean;
-  /** Lines longer than this are cut before matching. */
+  /** Lines longer than this are refused whole (never cut and matched). */
   maxLineLength?: number;
 }
 
-/** Lines longer than this are cut before matching, so a hostile line cannot make a pattern spin for long. */
+/**
+ * Lines longer than this are refused whole: not matched at all, so a hostile line can neither make a
+ * pattern spin for long nor, cut short, leave forged text where the daemon's own would have been.
+ */
 export const MAX_LINE_LENGTH = 64 * 1024;
 
 /** Lines kept per mlfid session (fail2ban keeps them all; a hostile connection could make millions). */
@@ -202,9 +208,8 @@ export class Matcher {
    * Matches one line. `time` (epoch ms), when given, is the line's time and no date is looked for.
    * `now` (epoch ms) is the current time, used to infer a missing year or day.
    */
-  match(rawLine: string, time?: number, now = Date.now()): MatchResult {
-    const truncated = rawLine.length > this.maxLineLength;
-    const line = truncated ? rawLine.slice(0, this.maxLineLength) : rawLine;
+  match(line: string, time?: number, now = Date.now()): MatchResult {
+    if (line.length > this.maxLineLength) return this.refuseLine();
     const nowSec = now / 1000;
     let tuple: TupleLine;
     let date: number | null = null;
@@ -247,9 +252,21 @@ export class Matcher {
       else if (fid === null) pending++;
       else failures.push(this.toFailure(index, fid, when, fail, now));
     }
-    const result: MatchResult = { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated, nofail, pending };
+    const result: MatchResult = { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, tooLong: false, nofail, pending };
     if (this.ignoredBy !== null) result.ignoreregex = this.ignoredBy;
     return result;
+  }
+
+  /**
+   * A line over maxLineLength: no part of it is matched. With maxlines > 1 it still takes its place in
+   * the buffer, as an empty line, so that the lines around it are never joined as if they were adjacent.
+   */
+  refuseLine(): MatchResult {
+    if (this.maxlines > 1) {
+      this.lineBuffer.push(['', '', '']);
+      if (this.lineBuffer.length > this.maxlines) this.lineBuffer = this.lineBuffer.slice(-this.maxlines);
+    }
+    return { failures: [], ignored: false, time: null, tooLong: true, nofail: false, pending: 0 };
   }
 
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {

@@ -58,15 +58,21 @@ async function statOrNull(path: string): Promise<Stats | null> {
   }
 }
 
-/** Offset just past the last newline before `size` (where "start at the end" begins). */
+/**
+ * Offset just past the last newline before `size` (where "start at the end" begins): the start of the
+ * line being written. Looked for back to the file's start if need be: starting inside a long line would
+ * hand out its tail, text an attacker chose, as a line of its own.
+ */
 async function lastLineStart(fh: fsp.FileHandle, size: number): Promise<number> {
-  if (size === 0) return 0;
-  const len = Math.min(size, 64 * 1024);
-  const buf = Buffer.allocUnsafe(len);
-  const { bytesRead } = await fh.read(buf, 0, len, size - len);
-  const nl = buf.subarray(0, bytesRead).lastIndexOf(10);
-  if (nl >= 0) return size - len + nl + 1;
-  return len === size ? 0 : size;
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const len = Math.min(end, buf.length);
+    const { bytesRead } = await fh.read(buf, 0, len, end - len);
+    const nl = buf.subarray(0, bytesRead).lastIndexOf(10);
+    if (nl >= 0) return end - len + nl + 1;
+    end -= len;
+  }
+  return 0;
 }
 
 /** An error a person can act on. */
@@ -154,7 +160,7 @@ export class FileTail {
   private emitLine = (text: string): void => this.host.line(text, this.path);
 
   private save(cur: Current): void {
-    this.host.position(this.path, { dev: cur.dev, ino: cur.ino, head: cur.headHash, pos: cur.split.offset });
+    this.host.position(this.path, { dev: cur.dev, ino: cur.ino, head: cur.headHash, pos: cur.split.resumeAt });
   }
 
   /**
@@ -311,7 +317,7 @@ export class FileTail {
   /** The file was truncated (copytruncate): the rest of the old content from the copy, then from 0. */
   private async truncated(cur: Current): Promise<void> {
     this.host.rotated(this.path, 'truncated');
-    const old = { head: cur.head, hash: cur.headHash, pos: cur.split.offset };
+    const old = { head: cur.head, hash: cur.headHash, pos: cur.split.resumeAt };
     // The content there now is read next, from its start; its first line tells it apart should it be
     // copied away and truncated too before it is read.
     cur.split.reset(0);

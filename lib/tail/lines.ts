@@ -18,11 +18,22 @@ export class LineSplitter {
   /** Lines dropped because they were longer than MAX_LINE. */
   dropped = 0;
   private discarding = false;
+  /** Source offset where the line being dropped began. */
+  private dropStart = 0;
   private readonly unit: 1 | 2;
 
   constructor(private readonly encoding: BufferEncoding, offset = 0) {
     this.unit = encoding === 'utf16le' || encoding === 'ucs2' || encoding === 'ucs-2' || encoding === 'utf-16le' ? 2 : 1;
     this.offset = offset;
+  }
+
+  /**
+   * Where to resume after a restart: the start of the first line not handed out. Inside a line being
+   * dropped, that line's start, so that it is read again and dropped again: a position in the middle
+   * of it would make its tail (text an attacker chose) look like a line of its own.
+   */
+  get resumeAt(): number {
+    return this.discarding ? this.dropStart : this.offset;
   }
 
   /** Source offset just past the bytes taken in so far. */
@@ -100,6 +111,7 @@ export class LineSplitter {
     } else if (this.have >= MAX_LINE) {
       // Too long: drop what there is, and the rest of the line up to its newline.
       this.discarding = true;
+      this.dropStart = this.offset;
       this.dropped++;
       this.offset += this.have;
       this.have = 0;

@@ -227,7 +227,7 @@ export async function readRotated(
             skip = 0;
           }
           lines += split.feed(chunk, line);
-          batch(split.offset);
+          batch(split.resumeAt);
         }
       } finally {
         source.unpipe();
@@ -241,13 +241,13 @@ export async function readRotated(
         const { bytesRead } = await fh.read(split.buf, split.have, space, split.end);
         if (bytesRead === 0) break;
         lines += split.took(bytesRead, line);
-        batch(split.offset);
+        batch(split.resumeAt);
       }
     }
   } finally {
     await fh.close().catch(() => undefined);
   }
   lines += split.flush(line);
-  batch(split.offset);
+  batch(split.resumeAt);
   return lines;
 }

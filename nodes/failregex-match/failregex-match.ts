@@ -16,8 +16,9 @@ export = function register(RED: NodeAPI): void {
     let lines = 0;
     let failures = 0;
     let ignored = 0;
-    let cut = 0;
-    let lastCutWarning = 0;
+    let tooLong = 0;
+    let tooLongReported = 0;
+    let lastTooLongReport = 0;
     let skipped = 0;
     let skippedReported = 0;
     let lastSkipReport = 0;
@@ -55,11 +56,11 @@ export = function register(RED: NodeAPI): void {
     let statusDue = false;
     const showStatus = () => {
       statusDue = false;
-      const extra = `${ignored ? `, ${ignored} ignored` : ''}${cut ? `, ${cut} cut` : ''}${refused ? `, ${refused} dropped (queue full)` : ''}`;
+      const extra = `${ignored ? `, ${ignored} ignored` : ''}${tooLong ? `, ${tooLong} refused (over ${maxLineLength} characters)` : ''}${refused ? `, ${refused} dropped (queue full)` : ''}`;
       const text = skipped
         ? `${label}: ${skipped} line${skipped === 1 ? '' : 's'} skipped: over ${timeoutMs} ms to match; ${lines} lines, ${failures} failures${extra}`
         : `${label}: ${lines} lines, ${failures} failures${extra}`;
-      node.status({ fill: cut || skipped || refused ? 'yellow' : 'green', shape: 'dot', text });
+      node.status({ fill: tooLong || skipped || refused ? 'yellow' : 'green', shape: 'dot', text });
     };
 
     const scheduleStatus = () => {
@@ -74,12 +75,21 @@ export = function register(RED: NodeAPI): void {
       if (outcome.kind === 'closed') return done();
       if (outcome.kind === 'error') return done(new Error(`matching failed: ${outcome.message}`));
       const length = (msg.payload as string).length;
-      if (outcome.truncated) {
-        cut++;
-        if (Date.now() - lastCutWarning > 60_000) {
-          lastCutWarning = Date.now();
-          node.warn(`a line of ${length} characters was cut to ${maxLineLength} before matching (${cut} cut so far); raise "Cut lines at" if such lines are real`);
+      if (outcome.kind === 'too-long') {
+        // Never cut and matched: what follows a cut is whatever the attacker wrote there.
+        tooLong++;
+        scheduleStatus();
+        if (Date.now() - lastTooLongReport > 60_000) {
+          lastTooLongReport = Date.now();
+          const count = tooLong - tooLongReported;
+          tooLongReported = tooLong;
+          node.error(
+            `a line of ${length} characters, over the limit of ${maxLineLength}, was refused unmatched (${count} refused since the last report, ${tooLong} in all); ` +
+              'a line that long is most likely written by an attacker; raise "Refuse lines over" only if your daemon really writes such lines',
+            msg,
+          );
         }
+        return done();
       }
       if (outcome.kind === 'timeout') {
         skipped++;

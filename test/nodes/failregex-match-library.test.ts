@@ -66,29 +66,34 @@ test('a mode the built-in filter does not have reaches Catch, naming the modes i
   assert.match((caught[1].error as { message: string }).message, /not configured: filter postfix: mode=agressive/);
 });
 
-test('a line over the limit is cut before matching, counted in the status and warned about', async () => {
-  const flow = [{ id: 'm', type: 'failregex-match', filterSource: 'builtin', filterName: 'sshd', maxLineLength: '200', wires: [['out']] }, { id: 'out', type: 'helper' }];
+test('a line over the limit is refused whole: no failure, counted in the status, reported to Catch once a minute', async () => {
+  const flow = [
+    { id: 'm', type: 'failregex-match', filterSource: 'builtin', filterName: 'sshd', maxLineLength: '200', wires: [['out']] },
+    { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'out', type: 'helper' },
+    { id: 'caught', type: 'helper' },
+  ];
   await helper.load(NODES, onTab(flow));
   const node = helper.getNode('m');
   const got = received('out');
-  const warnings: string[] = [];
+  const caught = received('caught');
   const statuses: string[] = [];
-  const n = node as unknown as { warn: (w: unknown) => void; status: (s: { text?: string }) => void };
-  const warn = n.warn.bind(node);
+  const n = node as unknown as { status: (s: { text?: string }) => void };
   const status = n.status.bind(node);
-  n.warn = (w) => {
-    warnings.push(String(w));
-    warn(w);
-  };
   n.status = (s) => {
     statuses.push(s.text ?? '');
     status(s);
   };
-  // The failure is past the limit: cut, it is not found.
-  node.receive({ payload: `Nov 24 10:00:01 box sshd[1]: Invalid user ${'x'.repeat(300)} from 203.0.113.9 port 1` });
+  // Cut at 200, the user name would be read as a failure of 10.0.0.1, the innocent address.
+  const framing = `Nov 24 10:00:01 box sshd[1]: Invalid user ${'x from 10.0.0.1 port 22 '.repeat(12)}from 203.0.113.9 port 1`;
+  node.receive({ payload: framing });
+  node.receive({ payload: framing });
   node.receive({ payload: 'Nov 24 10:00:02 box sshd[2]: Invalid user bob from 203.0.113.10 port 1' });
-  await waitFor(() => got.length >= 1 && statuses.some((s) => / 1 cut/.test(s)), 'the short line matched and the status counts the cut one');
+  await waitFor(() => got.length >= 1 && statuses.some((s) => / 2 refused \(over 200 characters\)/.test(s)), 'the short line matched and the status counts the refused ones');
   assert.deepEqual(got.map((m) => m.topic), ['203.0.113.10']);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /cut to 200 before matching \(1 cut so far\)/);
+  // One report for both (rate-limited), with the message that carried the line.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(caught.length, 1);
+  assert.match((caught[0].error as { message: string }).message, new RegExp(`a line of ${framing.length} characters, over the limit of 200, was refused unmatched \\(1 refused since the last report, 1 in all\\)`));
+  assert.equal(caught[0].payload, framing);
 });

@@ -20,7 +20,7 @@ test('a built-in filter: the failure, its address, user, time and failregex; an 
   assert.ok(hit.time !== null);
   assert.deepEqual(miss.failures, []);
   assert.equal(miss.ignoreregex, null);
-  assert.deepEqual(r.summary, { lines: 2, matched: 1, ignored: 0, missed: 1 });
+  assert.deepEqual(r.summary, { lines: 2, matched: 1, ignored: 0, missed: 1, tooLong: 0 });
 });
 
 test('inline patterns: the ignoreregex that fired is named by its index', () => {
@@ -32,7 +32,7 @@ test('inline patterns: the ignoreregex that fired is named by its index', () => 
   assert.deepEqual(r.lines[0].failures, []);
   assert.equal(r.lines[1].failures[0].host, '192.0.2.7');
   assert.deepEqual(r.ignoreregex, ['for nobody', 'for root']);
-  assert.deepEqual(r.summary, { lines: 2, matched: 1, ignored: 1, missed: 0 });
+  assert.deepEqual(r.summary, { lines: 2, matched: 1, ignored: 1, missed: 0, tooLong: 0 });
 });
 
 test('a bad filter is refused with a message that says what to fix; the number of lines is bounded', () => {

@@ -73,13 +73,27 @@ test('many lines in many turns, through the sshd filter: every one back once, in
   }
 });
 
-test('a line over maxLineLength is cut before it is sent, and said so', async () => {
+test('a line over maxLineLength is refused whole, unmatched; the lines around it are matched', async () => {
   const m = new IsolatedMatcher(inlineFilter({ failregex: '^x from <HOST>' }), { maxLineLength: 30 });
   try {
-    const got = await run(m, [`x from 203.0.113.9 ${'y'.repeat(1000)}`]);
-    assert.equal(got[0].outcome.kind, 'matched');
-    assert.equal((got[0].outcome as { truncated: boolean }).truncated, true);
-    assert.deepEqual(hosts(got[0].outcome), ['203.0.113.9']);
+    // Cut at 30, it would read "x from 10.0.0.1 port 22 x from": the forged address.
+    const framing = `x from 10.0.0.1 port 22 ${'x from 10.0.0.1 port 22 '.repeat(40)}x from 203.0.113.9`;
+    const got = await run(m, ['x from 203.0.113.8', framing, 'x from 203.0.113.10']);
+    assert.deepEqual(got[0].outcome.kind === 'matched' && hosts(got[0].outcome), ['203.0.113.8']);
+    assert.deepEqual(got[1].outcome, { kind: 'too-long', length: framing.length });
+    assert.deepEqual(got[2].outcome.kind === 'matched' && hosts(got[2].outcome), ['203.0.113.10']);
+  } finally {
+    await m.close();
+  }
+});
+
+test('a refused line holds its place in the maxlines buffer: the lines around it are not joined', async () => {
+  const two = inlineFilter({ failregex: String.raw`^login as <F-USER>\S+</F-USER>\n.*failed from <HOST>$`, maxlines: 2 });
+  const m = new IsolatedMatcher(two, { maxLineLength: 100 });
+  try {
+    const got = await run(m, ['login as eve', 'y'.repeat(101), 'auth failed from 10.0.0.1', 'login as bob', 'auth failed from 203.0.113.4']);
+    assert.deepEqual(got.map((g) => g.outcome.kind), ['matched', 'too-long', 'matched', 'matched', 'matched']);
+    assert.deepEqual(got.flatMap((g) => (g.outcome.kind === 'matched' ? hosts(g.outcome) : [])), ['203.0.113.4']);
   } finally {
     await m.close();
   }

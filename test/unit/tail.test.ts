@@ -326,3 +326,45 @@ test('several rotations while behind: the rotations in between are read from the
     await f.stop();
   }
 });
+
+test('stopped inside a line being dropped: after a restart its tail is not read as a line of its own', async () => {
+  const d = tmp();
+  const log = join(d, 'auth.log');
+  const state = join(d, 'state', 'tail.json');
+  // An attacker's line of 120 KB, still being written when Node-RED stops.
+  writeFileSync(log, `ok1\nNov 24 10:00:01 box sshd[1]: Invalid user ${'x from 10.0.0.1 port 22 '.repeat(5000)}`);
+  let store = new PositionStore(state);
+  let run = follow([log], { positions: store, start: 'beginning' });
+  await waitFor(() => run.lines.length === 1, 'ok1');
+  await settle();
+  await run.f.stop();
+  store.close();
+  // Its end, written meanwhile, would read as a failure of 10.0.0.1 if taken for a line.
+  appendFileSync(log, 'x from 10.0.0.1 port 22 ssh2\nok2\n');
+  store = new PositionStore(state);
+  run = follow([log], { positions: store, start: 'end' });
+  try {
+    await waitFor(() => run.lines.length >= 1, 'ok2');
+    await settle();
+    assert.deepEqual(run.lines, ['ok2']);
+  } finally {
+    await run.f.stop();
+    store.remove();
+  }
+});
+
+test('start=end while a line longer than the limit is being written: its tail is not read as a line', async () => {
+  const d = tmp();
+  const log = join(d, 'auth.log');
+  writeFileSync(log, `ok1\nNov 24 10:00:01 box sshd[1]: Invalid user ${'x from 10.0.0.1 port 22 '.repeat(5000)}`);
+  const run = follow([log], { start: 'end' });
+  try {
+    await settle();
+    appendFileSync(log, 'x from 10.0.0.1 port 22 ssh2\nok2\n');
+    await waitFor(() => run.lines.length >= 1, 'ok2');
+    await settle();
+    assert.deepEqual(run.lines, ['ok2']);
+  } finally {
+    await run.f.stop();
+  }
+});
