@@ -1,14 +1,20 @@
 /**
- * A Matcher in a worker thread, with a watchdog: a careless or hostile pattern that backtracks on a
- * line cannot be interrupted inside the thread that runs it, so failregex-match runs its filter here,
- * off Node-RED's event loop. The worker writes the number of the line it is matching into shared memory;
- * when one line takes longer than the limit, the worker is terminated, that line is skipped, and a new
- * worker takes the lines that were waiting behind it.
+ * Matchers in worker threads, with a watchdog: a careless or hostile pattern that backtracks on a line
+ * cannot be interrupted inside the thread that runs it, so failregex-match runs its filter off
+ * Node-RED's event loop. The threads are a small pool shared by every failregex-match node (one per
+ * core, at most POOL_SIZE): a jail costs its compiled filter, not a thread of its own. Each IsolatedMatcher
+ * is one filter in one of those threads.
+ *
+ * The thread writes the number of the line it is matching, and whose it is, into shared memory; when one
+ * line takes longer than its matcher's limit, the thread is terminated, that line is skipped, and a new
+ * thread takes the lines that were waiting behind it, of every matcher on it. So a line that spins holds
+ * up the other jails of its thread for at most that limit.
  *
  * Lines are collected over one event-loop turn and sent as one batch; each line's outcome is handed
  * back in the order the lines came in. The number of lines (and characters) waiting is bounded: past
  * it, match() refuses the line, so a flood cannot grow memory without limit.
  */
+import { availableParallelism } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { Worker } from 'worker_threads';
@@ -19,11 +25,13 @@ import type { FailureMatch } from './matcher';
 export const DEFAULT_MATCH_TIMEOUT_MS = 250;
 /** Lines waiting to be matched, at most; more are refused (counted by the caller). */
 export const MAX_QUEUED_LINES = 10_000;
-/** Characters of the lines waiting to be matched, at most (a line is counted as it was given, uncut). */
+/** Characters of the lines waiting to be matched, at most (a line is counted as it was given). */
 export const MAX_QUEUED_CHARS = 32 * 1024 * 1024;
+/** Matching threads, at most: one per core, from 1 to 4. */
+export const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism()));
 /** Heap of one matching thread, MB: a pattern that eats memory ends that thread, not Node-RED. */
 const WORKER_HEAP_MB = 128;
-/** Crashes in a row (no line matched in between) after which matching pauses for BROKEN_MS. */
+/** Crashes in a row (no line matched in between) after which a thread pauses for BROKEN_MS. */
 const MAX_CRASHES = 3;
 const BROKEN_MS = 5000;
 /** The worker hands back results at least every this many lines of a batch. */
@@ -72,11 +80,16 @@ interface Entry {
   tooLong?: true;
 }
 
+/** What a thread is told: a filter to build for a matcher, or to forget. */
+export type ControlMessage = { op: 'add'; matcher: number; definition: FilterDefinition; maxLineLength: number } | { op: 'drop'; matcher: number };
+
 /**
- * One batch to the worker: the lines joined into one string, cut apart by their lengths (one string
+ * One batch of one matcher's lines: joined into one string, cut apart by their lengths (one string
  * crosses to a thread far more cheaply than thousands).
  */
 export interface BatchMessage {
+  op: 'batch';
+  matcher: number;
   seqs: Int32Array;
   text: string;
   /** Each line's length in `text`; -1 for a line refused as too long (it holds its place, no text). */
@@ -94,59 +107,260 @@ export type WireFailure = [string, number, string | null, Record<string, string>
 export type WireResult = 0 | string | [0 | 1, ...WireFailure[]];
 
 /**
- * Results from the worker for consecutive lines of the batches, starting at seq `first`, as JSON of a
- * WireResult[] (parsed faster in Node-RED's thread than a structured clone of the same objects).
+ * Results from the worker for consecutive lines of one matcher's batches, starting at seq `first`, as
+ * JSON of a WireResult[] (parsed faster in Node-RED's thread than a structured clone of the same objects).
  */
 export interface ResultMessage {
+  matcher: number;
   first: number;
   results: string;
 }
 
 /** What the worker is given. */
 export interface WorkerSetup {
-  definition: FilterDefinition;
-  maxLineLength: number;
-  /** Int32 [0]: the number (seq) of the line being matched now; 0 between lines. */
+  /** Int32 [0]: the number (seq) of the line being matched now, 0 between lines; [1]: whose (matcher id). */
   progress: SharedArrayBuffer;
 }
 
-/** Line numbers are 1..2^31-1, then wrap (0 means "none" in the shared slot). */
-const nextSeq = (seq: number) => (seq >= 0x7fffffff ? 1 : seq + 1);
+/** Line numbers are 1..2^31-1, then wrap (0 means "none" in the shared slot); unique in the process. */
+let lastSeq = 0;
+const nextSeq = () => (lastSeq = lastSeq >= 0x7fffffff ? 1 : lastSeq + 1);
+let lastMatcherId = 0;
+
+/** The pool: threads with at least one matcher on them. */
+const pool: MatchingThread[] = [];
+
+/** The thread with the fewest matchers, or a new one while the pool is not full. */
+function threadFor(): MatchingThread {
+  let best: MatchingThread | null = null;
+  for (const t of pool) if (!best || t.size < best.size) best = t;
+  if (best && (best.size === 0 || pool.length >= POOL_SIZE)) return best;
+  const t = new MatchingThread();
+  pool.push(t);
+  return t;
+}
+
+/** Matching threads running now (for tests and benchmarks). */
+export function poolThreads(): number {
+  return pool.filter((t) => t.running).length;
+}
+
+/** One worker thread of the pool, the matchers on it, and its watchdog. */
+class MatchingThread {
+  private worker: Worker | null = null;
+  private progress = new Int32Array(new SharedArrayBuffer(8));
+  private readonly matchers = new Map<number, IsolatedMatcher>();
+  /** The line the watchdog saw the worker on, and since when (this thread's clock, ms). */
+  private watchSeq = 0;
+  private watchSince = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  private crashes = 0;
+  brokenUntil = 0;
+  brokenReason = '';
+  private referenced = false;
+
+  get size(): number {
+    return this.matchers.size;
+  }
+
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Takes a matcher on; false (with brokenReason) when no thread can be started. */
+  attach(m: IsolatedMatcher): boolean {
+    this.matchers.set(m.id, m);
+    if (this.worker) {
+      this.worker.postMessage(m.control());
+      m.restarts++;
+      return true;
+    }
+    return this.start();
+  }
+
+  /** Lets a matcher go; the last one out ends the thread. */
+  detach(m: IsolatedMatcher): Promise<void> {
+    if (this.matchers.get(m.id) !== m) return Promise.resolve();
+    this.matchers.delete(m.id);
+    const w = this.worker;
+    if (this.matchers.size > 0) {
+      w?.postMessage({ op: 'drop', matcher: m.id } satisfies ControlMessage);
+      this.maybeIdle();
+      return Promise.resolve();
+    }
+    this.worker = null;
+    this.stopWatchdog();
+    const at = pool.indexOf(this);
+    if (at >= 0) pool.splice(at, 1);
+    return w ? w.terminate().then(() => undefined) : Promise.resolve();
+  }
+
+  /** A worker to send to: the running one, or a new one; null while the thread is paused. */
+  ready(): Worker | null {
+    if (this.worker) return this.worker;
+    if (Date.now() < this.brokenUntil || !this.start()) return null;
+    return this.worker;
+  }
+
+  /** Lines are out: watch them, and keep the process alive for their results. */
+  busy(): void {
+    if (!this.watchdog) {
+      let limit = Infinity;
+      for (const m of this.matchers.values()) limit = Math.min(limit, m.timeoutMs);
+      this.watchSeq = 0;
+      this.watchdog = setInterval(this.check, Math.min(50, Math.max(5, Math.floor(limit / 10))));
+      this.watchdog.unref();
+    }
+    if (!this.referenced && this.worker) {
+      this.worker.ref();
+      this.referenced = true;
+    }
+  }
+
+  /** Nothing out for any matcher: an idle thread does not keep the process alive. */
+  maybeIdle(): void {
+    for (const m of this.matchers.values()) if (m.outstanding) return;
+    this.stopWatchdog();
+    if (this.referenced && this.worker) {
+      this.worker.unref();
+      this.referenced = false;
+    }
+  }
+
+  /** A line was matched: the crashes before it were not in a row. */
+  matched(): void {
+    this.crashes = 0;
+  }
+
+  /** Starts a worker and builds every matcher's filter in it; false (the thread paused) when it cannot. */
+  private start(): boolean {
+    this.progress = new Int32Array(new SharedArrayBuffer(8));
+    this.watchSeq = 0;
+    const setup: WorkerSetup = { progress: this.progress.buffer as SharedArrayBuffer };
+    let w: Worker;
+    try {
+      w = new Worker(join(__dirname, 'isolated-matcher-worker.js'), { workerData: setup, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    } catch (err) {
+      this.pause(`the matching thread cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    this.worker = w;
+    this.referenced = true;
+    for (const m of this.matchers.values()) {
+      w.postMessage(m.control());
+      m.restarts++;
+    }
+    w.on('message', (r: ResultMessage) => {
+      if (w === this.worker) this.matchers.get(r.matcher)?.received(r);
+    });
+    w.on('error', (err) => {
+      if (w === this.worker) this.crashed(err.message);
+    });
+    w.on('exit', (code) => {
+      if (w === this.worker) this.crashed(`it exited with code ${code}`);
+    });
+    this.maybeIdle();
+    return true;
+  }
+
+  /**
+   * Watchdog tick: the worker has been on the same line since an earlier tick for longer than that
+   * line's limit: the line is skipped and the worker replaced. Time is taken in this thread, so a line is
+   * stopped between its limit and its limit plus two ticks after it started.
+   */
+  private check = (): void => {
+    if (!this.worker) return;
+    const seq = Atomics.load(this.progress, 0);
+    const owner = this.matchers.get(Atomics.load(this.progress, 1));
+    const now = performance.now();
+    if (seq !== this.watchSeq) {
+      this.watchSeq = seq;
+      this.watchSince = now;
+      return;
+    }
+    const ms = Math.round(now - this.watchSince);
+    if (seq === 0 || !owner || ms < owner.timeoutMs) return;
+    if (!owner.preset(seq, { kind: 'timeout', ms })) return;
+    this.replace();
+  };
+
+  /** The worker crashed (or answered nonsense): the line it was on gets the error, the rest go to a new worker. */
+  crashed(reason: string): void {
+    const message = `the matching thread stopped: ${reason}`;
+    const seq = Atomics.load(this.progress, 0);
+    const owner = this.matchers.get(Atomics.load(this.progress, 1));
+    if (!owner?.preset(seq, { kind: 'error', message })) {
+      // Not on a line (or not one still out): the oldest line out takes the blame.
+      for (const m of this.matchers.values()) if (m.presetOldest({ kind: 'error', message })) break;
+    }
+    if (++this.crashes >= MAX_CRASHES) {
+      // Not the lines' fault, it seems (a thread that cannot start): stop trying for a while.
+      this.pause(`${message} (${this.crashes} times in a row)`);
+      return;
+    }
+    this.replace();
+  }
+
+  /** No worker for BROKEN_MS: every matcher's waiting lines, and those given meanwhile, get the reason. */
+  private pause(reason: string): void {
+    this.brokenUntil = Date.now() + BROKEN_MS;
+    this.brokenReason = `${reason}; matching paused for ${BROKEN_MS / 1000} s`;
+    this.crashes = 0;
+    this.drop();
+    for (const m of this.matchers.values()) m.failAll(this.brokenReason);
+  }
+
+  /**
+   * Terminates the worker and starts another, which is sent every waiting line that has no outcome yet.
+   * The matchers' memory (maxlines buffers, the last date format found, mlfid sessions) is lost with the
+   * old worker; the new one starts afresh, as after a redeploy.
+   */
+  private replace(): void {
+    this.drop();
+    if (!this.start()) return;
+    for (const m of this.matchers.values()) m.resend();
+  }
+
+  private drop(): void {
+    const w = this.worker;
+    this.worker = null;
+    this.stopWatchdog();
+    // Results not handed out yet are dropped too: those lines go to the next worker again.
+    for (const m of this.matchers.values()) m.unsend();
+    if (w) void w.terminate();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+}
 
 export class IsolatedMatcher {
+  readonly id = ++lastMatcherId;
   readonly timeoutMs: number;
   readonly maxLineLength: number;
   private readonly maxLines: number;
   private readonly maxChars: number;
   private readonly definition: FilterDefinition;
-  private worker: Worker | null = null;
-  private progress = new Int32Array(new SharedArrayBuffer(4));
-  /** The line the watchdog saw the worker on, and since when (this thread's clock, ms). */
-  private watchSeq = 0;
-  private watchSince = 0;
+  private thread: MatchingThread | null;
   /** Lines given and not yet handed back, oldest first, from `head`. */
   private queue: Entry[] = [];
   private head = 0;
   /** queue[head..sent) went to the current worker; the rest wait for the next flush. */
   private sent = 0;
   private chars = 0;
-  private seq = 0;
   private flushing: NodeJS.Immediate | null = null;
   /** Results from the current worker not handed out yet, oldest first. */
   private inbox: ResultMessage[] = [];
   private handing: NodeJS.Immediate | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
-  private crashes = 0;
-  private brokenUntil = 0;
-  private brokenReason = '';
   private closed = false;
-  private referenced = false;
-  /** Workers started so far (the first included). */
+  /** Workers this matcher's filter was built in so far (the first included). */
   restarts = 0;
 
   /**
-   * Starts the worker. `definition` must have compiled already in this thread (errors are found there,
-   * at deploy); its `locate` function, which cannot cross to a thread, is left behind.
+   * Takes a place in the pool. `definition` must have compiled already in this thread (errors are found
+   * there, at deploy); its `locate` function, which cannot cross to a thread, is left behind.
    */
   constructor(definition: FilterDefinition, options: IsolatedMatcherOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_MATCH_TIMEOUT_MS;
@@ -157,12 +371,28 @@ export class IsolatedMatcher {
     this.maxChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     const { locate: _locate, ...plain } = definition;
     this.definition = plain;
-    if (!this.start()) throw new Error(this.brokenReason);
+    this.thread = threadFor();
+    if (!this.thread.attach(this)) {
+      const reason = this.thread.brokenReason;
+      void this.thread.detach(this);
+      this.thread = null;
+      throw new Error(reason);
+    }
   }
 
   /** Lines waiting (sent to the worker or not yet). */
   get waiting(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Lines out in the worker, their results not handed out yet. */
+  get outstanding(): boolean {
+    return this.sent > this.head;
+  }
+
+  /** What the thread is told to build this matcher's filter. */
+  control(): ControlMessage {
+    return { op: 'add', matcher: this.id, definition: this.definition, maxLineLength: this.maxLineLength };
   }
 
   /**
@@ -176,17 +406,16 @@ export class IsolatedMatcher {
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
-    this.seq = nextSeq(this.seq);
-    const entry: Entry = { seq: this.seq, line: tooLong ? '' : line, time: time ?? NaN, size: line.length, done };
+    const entry: Entry = { seq: nextSeq(), line: tooLong ? '' : line, time: time ?? NaN, size: line.length, done };
     if (tooLong) entry.tooLong = true;
-    if (Date.now() < this.brokenUntil) entry.preset = { kind: 'error', message: this.brokenReason };
+    if (this.thread && Date.now() < this.thread.brokenUntil) entry.preset = { kind: 'error', message: this.thread.brokenReason };
     this.queue.push(entry);
     this.chars += entry.size;
     this.flushing ??= setImmediate(this.flush);
     return true;
   }
 
-  /** Stops the worker; lines still waiting are handed back as `closed`. */
+  /** Leaves the pool; lines still waiting are handed back as `closed`. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -195,57 +424,24 @@ export class IsolatedMatcher {
     if (this.handing) clearImmediate(this.handing);
     this.handing = null;
     this.inbox = [];
-    this.stopWatchdog();
-    const w = this.worker;
-    this.worker = null;
     const left = this.queue.slice(this.head);
     this.queue = [];
     this.head = this.sent = 0;
     this.chars = 0;
+    const thread = this.thread;
+    this.thread = null;
     for (const e of left) e.done({ kind: 'closed' });
-    if (w) await w.terminate();
-  }
-
-  /** Starts a worker; false (matching paused, the waiting lines failed) when none can be started. */
-  private start(): boolean {
-    this.progress = new Int32Array(new SharedArrayBuffer(4));
-    this.watchSeq = 0;
-    const setup: WorkerSetup = { definition: this.definition, maxLineLength: this.maxLineLength, progress: this.progress.buffer as SharedArrayBuffer };
-    let w: Worker;
-    try {
-      w = new Worker(join(__dirname, 'isolated-matcher-worker.js'), { workerData: setup, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
-    } catch (err) {
-      this.pause(`the matching thread cannot start: ${err instanceof Error ? err.message : String(err)}`);
-      return false;
-    }
-    this.worker = w;
-    this.restarts++;
-    this.referenced = true;
-    this.sent = this.head;
-    w.on('message', (m: ResultMessage) => {
-      if (w !== this.worker) return;
-      this.inbox.push(m);
-      this.handing ??= setImmediate(this.handOut);
-    });
-    w.on('error', (err) => {
-      if (w === this.worker) this.crashed(err.message);
-    });
-    w.on('exit', (code) => {
-      if (w === this.worker) this.crashed(`it exited with code ${code}`);
-    });
-    this.idle();
-    return true;
+    if (thread) await thread.detach(this);
   }
 
   /** Sends the lines not yet sent to the worker, as one batch. */
   private flush = (): void => {
     this.flushing = null;
-    if (this.closed) return;
-    if (!this.worker) {
-      if (Date.now() < this.brokenUntil || !this.start()) {
-        this.handBack();
-        return;
-      }
+    if (this.closed || !this.thread) return;
+    const worker = this.thread.ready();
+    if (!worker) {
+      this.handBack();
+      return;
     }
     let n = 0;
     let timed = false;
@@ -270,19 +466,69 @@ export class IsolatedMatcher {
     }
     this.sent = this.queue.length;
     if (n) {
-      const batch: BatchMessage = { seqs, text: lines.join(''), lengths, times };
-      this.worker!.postMessage(batch);
-      this.busy();
+      worker.postMessage({ op: 'batch', matcher: this.id, seqs, text: lines.join(''), lengths, times } satisfies BatchMessage);
+      this.thread.busy();
     } else {
       this.handBack();
     }
   };
 
+  /** Results from the thread for this matcher. */
+  received(m: ResultMessage): void {
+    if (this.closed) return;
+    this.inbox.push(m);
+    this.handing ??= setImmediate(this.handOut);
+  }
+
+  /** Marks the line numbered `seq`, if it is out in the worker, with an outcome; false if it is not. */
+  preset(seq: number, outcome: LineOutcome): boolean {
+    if (seq === 0) return false;
+    for (let i = this.head; i < this.sent; i++) {
+      const e = this.queue[i];
+      if (e.seq === seq && !e.preset) {
+        e.preset = outcome;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Marks the oldest line out in the worker with an outcome; false if none is out. */
+  presetOldest(outcome: LineOutcome): boolean {
+    for (let i = this.head; i < this.sent; i++) {
+      if (!this.queue[i].preset) {
+        this.queue[i].preset = outcome;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The worker is gone: what it was sent and did not answer goes again to the next one. */
+  unsend(): void {
+    this.inbox = [];
+    if (this.handing) clearImmediate(this.handing);
+    this.handing = null;
+    this.sent = this.head;
+  }
+
+  /** A new worker: the lines decided meanwhile are handed out, the rest sent to it. */
+  resend(): void {
+    this.handBack();
+    if (this.waiting > 0 && !this.closed) this.flush();
+  }
+
+  /** Every waiting line fails with `reason` (the thread is paused). */
+  failAll(reason: string): void {
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: reason };
+    this.handBack();
+  }
+
   /** Hands out, in order, the outcomes known at the head of the queue. */
   private handBack(): void {
     while (this.head < this.queue.length && this.queue[this.head].preset && !this.closed) this.finish(this.queue[this.head].preset!);
     this.compact();
-    if (this.waiting === 0) this.idle();
+    if (!this.outstanding) this.thread?.maybeIdle();
   }
 
   private finish(outcome: LineOutcome): void {
@@ -316,11 +562,11 @@ export class IsolatedMatcher {
       const e = this.queue[this.head];
       if (first && e.seq !== m.first) {
         // Cannot happen while lines go and come back in order; say so rather than mismatch lines.
-        this.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
+        this.thread?.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
         return results.length;
       }
       first = false;
-      this.crashes = 0;
+      this.thread?.matched();
       if (r === 0) this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : { kind: 'matched', failures: [], ignored: false });
       else if (typeof r === 'string') this.finish({ kind: 'error', message: r });
       else {
@@ -339,117 +585,11 @@ export class IsolatedMatcher {
     return results.length;
   }
 
-  /** Index in the queue of the line numbered `seq`, among those sent to the worker; -1 if none. */
-  private indexOf(seq: number): number {
-    if (seq === 0) return -1;
-    for (let i = this.head; i < this.sent; i++) if (this.queue[i].seq === seq && !this.queue[i].preset) return i;
-    return -1;
-  }
-
-  /**
-   * Watchdog tick: the worker has been on the same line since an earlier tick for longer than the
-   * limit: that line is skipped and the worker replaced. Time is taken in this thread, so a line is
-   * stopped between timeoutMs and timeoutMs plus two ticks after it started.
-   */
-  private check = (): void => {
-    if (!this.worker || this.closed) return;
-    const seq = Atomics.load(this.progress, 0);
-    const now = performance.now();
-    if (seq !== this.watchSeq) {
-      this.watchSeq = seq;
-      this.watchSince = now;
-      return;
-    }
-    const ms = Math.round(now - this.watchSince);
-    if (seq === 0 || ms < this.timeoutMs) return;
-    const index = this.indexOf(seq);
-    if (index < 0) return;
-    const e = this.queue[index];
-    e.preset = { kind: 'timeout', ms };
-    this.replace();
-  };
-
-  /** The worker crashed (or answered nonsense): the line it was on gets the error, the rest go to a new one. */
-  private crashed(reason: string): void {
-    if (this.closed) return;
-    const message = `the matching thread stopped: ${reason}`;
-    let index = this.indexOf(Atomics.load(this.progress, 0));
-    if (index < 0) for (let i = this.head; i < this.sent && index < 0; i++) if (!this.queue[i].preset) index = i;
-    if (index >= 0) this.queue[index].preset = { kind: 'error', message };
-    if (++this.crashes >= MAX_CRASHES) {
-      // Not the lines' fault, it seems (a thread that cannot start): stop trying for a while.
-      this.pause(`${message} (${this.crashes} times in a row)`);
-      return;
-    }
-    this.replace();
-  }
-
-  /** No worker for BROKEN_MS: the lines waiting, and those given meanwhile, get `reason` as their error. */
-  private pause(reason: string): void {
-    this.brokenUntil = Date.now() + BROKEN_MS;
-    this.brokenReason = `${reason}; matching paused for ${BROKEN_MS / 1000} s`;
-    this.crashes = 0;
-    for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: this.brokenReason };
-    this.drop();
-    this.handBack();
-  }
-
-  /**
-   * Terminates the worker and starts another, which is sent every waiting line that has no outcome
-   * yet. The matcher's memory (the maxlines buffer, the last date format found, mlfid sessions) is lost
-   * with the old worker; the new one starts afresh, as after a redeploy.
-   */
-  private replace(): void {
-    this.drop();
-    if (!this.start()) return;
-    this.handBack();
-    if (this.waiting > 0) this.flush();
-  }
-
-  private drop(): void {
-    const w = this.worker;
-    this.worker = null;
-    // Its results not handed out yet are dropped too: those lines go to the next worker again.
-    this.inbox = [];
-    if (this.handing) clearImmediate(this.handing);
-    this.handing = null;
-    this.sent = this.head;
-    this.stopWatchdog();
-    if (w) void w.terminate();
-  }
-
   private compact(): void {
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.sent -= this.head;
       this.head = 0;
     }
-  }
-
-  /** Lines are out: watch them, and keep the process alive for their results. */
-  private busy(): void {
-    if (!this.watchdog) {
-      this.watchSeq = 0;
-      this.watchdog = setInterval(this.check, Math.min(50, Math.max(5, Math.floor(this.timeoutMs / 10))));
-      this.watchdog.unref();
-    }
-    if (!this.referenced && this.worker) {
-      this.worker.ref();
-      this.referenced = true;
-    }
-  }
-
-  /** Nothing out: an idle thread does not keep the process alive. */
-  private idle(): void {
-    this.stopWatchdog();
-    if (this.referenced && this.worker) {
-      this.worker.unref();
-      this.referenced = false;
-    }
-  }
-
-  private stopWatchdog(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = null;
   }
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inlineFilter, loadBuiltinFilter } from '../../lib/filter';
-import { IsolatedMatcher, type LineOutcome } from '../../lib/filter/isolated-matcher';
+import { IsolatedMatcher, POOL_SIZE, poolThreads, type LineOutcome } from '../../lib/filter/isolated-matcher';
 
 const CARELESS = String.raw`^(\w+\s?)*from <HOST>$`;
 /** Backtracks for minutes against CARELESS. */
@@ -119,20 +119,42 @@ test('past maxQueuedLines a line is refused; the queued ones still come back', a
   }
 });
 
-test('a thread that cannot start: the lines get an error, matching pauses instead of restarting for ever', async () => {
-  // Not compiled in this thread first (the node does that): the worker's Matcher throws at start.
-  const m = new IsolatedMatcher({ source: 'inline', failregex: ['Failed (<HOST>'], ignoreregex: [], maxlines: 1 }, { maxLineLength: 100 });
+test('a filter that cannot be built in the thread: its lines get an error that says so; the other filters on the thread match on', async () => {
+  // Not compiled in this thread first (the node does that): the worker's Matcher throws on it.
+  const bad = new IsolatedMatcher({ source: 'inline', failregex: ['Failed (<HOST>'], ignoreregex: [], maxlines: 1 }, { maxLineLength: 100 });
+  const good = new IsolatedMatcher(inlineFilter({ failregex: '^x from <HOST>' }), { maxLineLength: 100 });
   try {
-    const got = await run(m, ['one', 'two', 'three', 'four']);
-    assert.deepEqual(got.map((g) => g.line), [0, 1, 2, 3]);
-    for (const g of got) assert.equal(g.outcome.kind, 'error');
-    assert.match((got[0].outcome as { message: string }).message, /the matching thread stopped/);
-    assert.ok(m.restarts <= 3, `${m.restarts} threads started`);
-    const later = await run(m, ['five']);
-    assert.match((later[0].outcome as { message: string }).message, /matching paused/);
+    const [got, fine] = await Promise.all([run(bad, ['one', 'two', 'three']), run(good, ['x from 203.0.113.1'])]);
+    assert.deepEqual(got.map((g) => g.line), [0, 1, 2]);
+    for (const g of got) assert.match((g.outcome as { message: string }).message, /the filter cannot be built in the matching thread/);
+    assert.deepEqual(hosts(fine[0].outcome), ['203.0.113.1']);
+    assert.equal(bad.restarts, 1, 'no thread was started again for it');
   } finally {
-    await m.close();
+    await bad.close();
+    await good.close();
   }
+});
+
+test('the pool: sixteen matchers share at most POOL_SIZE threads; a line that hangs one holds up the others of its thread for no longer than its limit', { timeout: 20000 }, async () => {
+  const before = poolThreads();
+  const ms = Array.from({ length: 16 }, (_, i) => new IsolatedMatcher(inlineFilter({ failregex: i === 0 ? CARELESS : `^j${i} from <HOST>` }), { maxLineLength: 100, timeoutMs: 300 }));
+  try {
+    assert.ok(poolThreads() - before <= POOL_SIZE, `${poolThreads() - before} threads for 16 matchers`);
+    const started = Date.now();
+    const hung = run(ms[0], [HANGS, 'user a from 203.0.113.1']);
+    const others = await Promise.all(ms.slice(1).map((m, i) => run(m, [`j${i + 1} from 198.51.100.${i + 1}`])));
+    const othersMs = Date.now() - started;
+    others.forEach((got, i) => assert.deepEqual(hosts(got[0].outcome), [`198.51.100.${i + 1}`]));
+    const h = await hung;
+    assert.deepEqual(h.map((g) => hosts(g.outcome)), ['timeout', ['203.0.113.1']]);
+    assert.ok(othersMs < 3000, `the other matchers waited ${othersMs} ms`);
+    // After the replaced thread, every matcher on it still matches.
+    const again = await Promise.all(ms.slice(1).map((m, i) => run(m, [`j${i + 1} from 192.0.2.${i + 1}`])));
+    again.forEach((got, i) => assert.deepEqual(hosts(got[0].outcome), [`192.0.2.${i + 1}`]));
+  } finally {
+    await Promise.all(ms.map((m) => m.close()));
+  }
+  assert.equal(poolThreads(), before, 'the last matcher out of a thread ends it');
 });
 
 test('close hands back the lines still waiting as closed, and ends the thread', async () => {
