@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** f2b-regex: fail2ban-regex's job. Tests a filter against a log file or a single line. */
 import { existsSync, readFileSync, statSync } from 'fs';
+import { MAX_LINE, journalLine, journalTime } from '../lib/tail';
 import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, MAX_LINE_LENGTH, splitFilterSpec, builtinFilterNames, type FilterDefinition } from '../lib/filter';
 
 const USAGE = `usage: f2b-regex [options] LOG FILTER [IGNOREREGEX]
@@ -12,7 +13,13 @@ options:
   --print-all-missed    print every line that did not match
   --json                one JSON object per input line
   --now EPOCH           the current time (seconds) used for dates without a year
-  --journal             lines are journal messages: no date detection, time is now
+  --journal             LOG holds journal lines, as log-tail sends them from the journal and as
+                        fail2ban's systemd backend builds them: "host sshd[811]: message". No date is
+                        looked for: a line's time is --now (or now). A line that is an entry of
+                        journalctl -o json --all is made into that line, with the entry's time (an
+                        entry whose message is left out, cut or over 64 KiB is dropped, as log-tail
+                        drops it). The filter reads the lines with logtype=journal, as fail2ban sets it
+                        for backend=systemd, unless a logtype is given.
   --filter-option K=V   a filter option, as in filter = NAME[K=V] (repeatable)
   --max-line-length N   refuse lines longer than N characters unmatched (default ${MAX_LINE_LENGTH},
                         as failregex-match); a long line is never cut and matched
@@ -84,8 +91,27 @@ function loadFilter(spec: string, options: Map<string, string>, ignoreregex?: st
   return def;
 }
 
+/** A journalctl -o json entry as the line and time log-tail makes of it; null: dropped; undefined: not an entry. */
+function journalEntry(text: string): { line: string; time?: number } | null | undefined {
+  if (!text.startsWith('{')) return undefined;
+  let entry: unknown;
+  try {
+    entry = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
+  const fields = entry as Record<string, unknown>;
+  if (!('MESSAGE' in fields) && !('__CURSOR' in fields)) return undefined;
+  const line = fields._LINE_BREAK === 'line-max' ? null : journalLine(fields);
+  if (line === null || Buffer.byteLength(line) > MAX_LINE) return null;
+  return { line, time: journalTime(fields) };
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  // As fail2ban gives a filter logtype=journal for the systemd backend, unless the filter spec or an option sets one.
+  if (args.journal && !args.options.has('logtype') && !/\[(?:.*[\s,])?logtype\s*=/.test(args.filter)) args.options.set('logtype', 'journal');
   let matcher: Matcher;
   try {
     matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength });
@@ -101,12 +127,25 @@ function main(): void {
   let ignored = 0;
   let tested = 0;
   let tooLong = 0;
+  let dropped = 0;
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
   lines.forEach((raw, index) => {
-    const line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
-    const r = matcher.match(line, args.journal ? now : undefined, now);
+    let line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
+    let time = args.journal ? now : undefined;
+    if (args.journal) {
+      const entry = journalEntry(line);
+      if (entry === null) {
+        dropped++;
+        return;
+      }
+      if (entry) {
+        line = entry.line;
+        time = entry.time ?? now;
+      }
+    }
+    const r = matcher.match(line, time, now);
     const first = r.failures[0];
     if (!args.json) {
       // Counted as fail2ban-regex counts: a no-failure match is "ignored", a pending one "matched".
@@ -150,6 +189,7 @@ function main(): void {
     // Never cut and matched: the text left after a cut is whatever an attacker put there.
     p(`|- ${tooLong} line${tooLong === 1 ? '' : 's'} skipped unmatched: longer than ${args.maxLineLength} characters (--max-line-length)`);
   }
+  if (dropped) p(`|- ${dropped} journal entr${dropped === 1 ? 'y' : 'ies'} dropped: message left out (journalctl without --all), cut by journald, or over 64 KiB`);
   if (args.matched) {
     p(`|- Matched line(s):`);
     for (const l of matchedLines) p(`|  ${l}`);

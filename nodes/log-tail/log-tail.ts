@@ -21,9 +21,10 @@ export = function register(RED: NodeAPI): void {
     let droppedReported = 0;
     let lastDropWarning = 0;
 
-    const emit = (line: string, file: string, timestamp?: number) => {
+    const emit = (line: string, file: string, timestamp?: number, journal?: Record<string, unknown>) => {
       const msg: NodeMessage = { payload: line, topic: file, filename: file };
       if (timestamp !== undefined) msg.timestamp = timestamp;
+      if (journal) msg.journal = journal;
       node.send(msg);
     };
 
@@ -39,7 +40,8 @@ export = function register(RED: NodeAPI): void {
       if (source === 'journal') {
         const journalPath = String(def.journalPath ?? '').trim() || undefined;
         follower = new JournalFollower({ matches: linesProperty(def.journalMatch).flatMap((l) => l.split(/\s+/)), start, path: journalPath, positions: positions ?? undefined });
-        follower.on('line', (line: string, timestamp?: number) => emit(line, 'journal', timestamp));
+        // The line fail2ban's systemd backend makes of the entry ("host sshd[811]: message"), the entry's time and fields.
+        follower.on('line', (line: string, timestamp: number | undefined, entry: Record<string, unknown>) => emit(line, 'journal', timestamp, entry));
       } else if (source === 'file') {
         follower = new Follower({ paths: linesProperty(def.paths), start, encoding, positions: positions ?? undefined });
         follower.on('line', (line: string, file: string) => emit(line, file));
@@ -70,18 +72,20 @@ export = function register(RED: NodeAPI): void {
           lastLines = follower.lines;
           if (errorShown && rate === 0) return;
           errorShown = false;
+          const dropped = follower.dropped;
+          if (dropped > droppedReported && Date.now() - lastDropWarning > 60_000) {
+            // Lines this long are no log lines a filter should read (or are made to hide a forged line).
+            const what = follower instanceof Follower ? 'longer than 64 KiB' : 'longer than 64 KiB or cut by the journal';
+            node.warn(`${plural(dropped - droppedReported, 'line')} ${what} dropped whole, unread (${dropped} in all)`);
+            droppedReported = dropped;
+            lastDropWarning = Date.now();
+          }
+          const droppedText = !dropped ? '' : follower instanceof Follower ? `, ${dropped} over 64 KiB dropped` : `, ${dropped} dropped (over 64 KiB or cut)`;
           if (follower instanceof Follower) {
             const missing = follower.missing;
             const unmatched = follower.unmatched;
             const following = follower.files.length - missing.length;
-            const dropped = follower.dropped;
-            const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}${dropped ? `, ${dropped} over 64 KiB dropped` : ''}`;
-            if (dropped > droppedReported && Date.now() - lastDropWarning > 60_000) {
-              // Lines this long are no log lines a filter should read (or are made to hide a forged line).
-              node.warn(`${plural(dropped - droppedReported, 'line')} longer than 64 KiB dropped whole, unread (${dropped} in all)`);
-              droppedReported = dropped;
-              lastDropWarning = Date.now();
-            }
+            const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}${droppedText}`;
             if (missing.length > 0) {
               const what = following > 0 ? `${following} followed, ` : '';
               node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`${what}waiting for ${missing[0]}${missing.length > 1 ? ` +${missing.length - 1}` : ''}`) });
@@ -91,7 +95,7 @@ export = function register(RED: NodeAPI): void {
               node.status({ fill: dropped ? 'yellow' : 'green', shape: 'dot', text: `${plural(following, 'file')}, ${counts}` });
             }
           } else {
-            node.status({ fill: 'green', shape: 'dot', text: `journal, ${rate} lines/s, ${follower.lines} lines` });
+            node.status({ fill: dropped ? 'yellow' : 'green', shape: 'dot', text: `journal, ${rate} lines/s, ${follower.lines} lines${droppedText}` });
           }
         }, 1000)
       : null;

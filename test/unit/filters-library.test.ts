@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtinFilterNames, BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher, MAX_LINE_LENGTH } from '../../lib/filter';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
+import { journalLine } from '../../lib/tail';
 import { tables } from '../support/filter-samples';
 
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
@@ -68,22 +69,36 @@ test('every built-in filter loads and compiles with each of its modes, and built
   }
 });
 
-test('journal messages: with logtype=journal a filter reads the bare message, as the journal stores it', () => {
-  const cases: Array<[string, string, string]> = [
-    ['postfix', 'NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', '203.0.113.5'],
-    ['postfix-greylist', 'NOQUEUE: reject: RCPT from unknown[203.0.113.6]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', '203.0.113.6'],
-    ['named', "client @0x7f3a2c0a8b68 203.0.113.7#53411 (example.org): query (cache) 'example.org/ANY/IN' denied", '203.0.113.7'],
-    ['proftpd', 'ftp.example.org (client.example.net[203.0.113.8]) - USER alice (Login failed): Incorrect password', '203.0.113.8'],
-    ['pure-ftpd', '(?@203.0.113.9) [WARNING] Authentication failed for user [alice]', '203.0.113.9'],
-    ['courier', 'LOGIN FAILED, user=alice, ip=[::ffff:203.0.113.10]', '203.0.113.10'],
+test('journal lines: with logtype=journal a filter reads the line log-tail makes of a journal entry (host identifier[pid]: message)', () => {
+  // [filter, SYSLOG_IDENTIFIER, MESSAGE, offender]
+  const cases: Array<[string, string, string, string]> = [
+    ['sshd', 'sshd', 'Failed password for invalid user admin from 203.0.113.4 port 52211 ssh2', '203.0.113.4'],
+    ['sshd', 'sshd-session', 'Invalid user oracle from 203.0.113.3 port 40022', '203.0.113.3'],
+    ['postfix', 'postfix/smtpd', 'NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', '203.0.113.5'],
+    ['postfix-greylist', 'postfix/smtpd', 'NOQUEUE: reject: RCPT from unknown[203.0.113.6]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<x>', '203.0.113.6'],
+    ['named', 'named', "client @0x7f3a2c0a8b68 203.0.113.7#53411 (example.org): query (cache) 'example.org/ANY/IN' denied", '203.0.113.7'],
+    ['proftpd', 'proftpd', 'ftp.example.org (client.example.net[203.0.113.8]) - USER alice (Login failed): Incorrect password', '203.0.113.8'],
+    ['pure-ftpd', 'pure-ftpd', '(?@203.0.113.9) [WARNING] Authentication failed for user [alice]', '203.0.113.9'],
+    ['courier', 'imapd', 'LOGIN FAILED, user=alice, ip=[::ffff:203.0.113.10]', '203.0.113.10'],
+    ['dovecot', 'dovecot', 'imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=203.0.113.11, lip=192.0.2.1', '203.0.113.11'],
+    ['node-red-admin', 'node-red', '24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.http","ip":"203.0.113.12","username":"a","status":403}', '203.0.113.12'],
   ];
-  for (const [name, line, host] of cases) {
-    const m = matcher(name, { logtype: 'journal' });
-    assert.deepEqual(m.match(line, NOW, NOW).failures.map((f) => f.host), [host], `${name}: ${line}`);
+  for (const [name, ident, message, host] of cases) {
+    const line = journalLine({ _HOSTNAME: 'box', SYSLOG_IDENTIFIER: ident, SYSLOG_PID: '811', _PID: '811', MESSAGE: message });
+    assert.equal(line, `box ${ident}[811]: ${message}`);
+    for (const logtype of ['journal', 'file']) {
+      const r = matcher(name, { logtype }).match(line!, NOW, NOW);
+      assert.deepEqual(r.failures.map((f) => f.host), [host], `${name}[logtype=${logtype}]: ${line}`);
+      assert.equal(r.failures[0].time, NOW, 'the time is the entry\'s, not one looked for in the line');
+    }
+    // An entry without a host name: the identifier starts the line.
+    const bare = journalLine({ _COMM: ident, _PID: '9', MESSAGE: message })!;
+    assert.deepEqual(matcher(name, { logtype: 'journal' }).match(bare, NOW, NOW).failures.map((f) => f.host), [host], `${name}: ${bare}`);
   }
-  // The filters that read several kinds of lines find the message with or without a syslog prefix.
-  assert.deepEqual(matcher('dovecot').match('imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=203.0.113.11, lip=192.0.2.1', NOW, NOW).failures.map((f) => f.host), ['203.0.113.11']);
-  assert.deepEqual(matcher('node-red-admin').match('24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.http","ip":"203.0.113.12","username":"a","status":403}', NOW, NOW).failures.map((f) => f.host), ['203.0.113.12']);
+  // The journal line says which program wrote it: another program's message is not the daemon's.
+  const forged = journalLine({ _HOSTNAME: 'box', SYSLOG_IDENTIFIER: 'logger', SYSLOG_PID: '1', MESSAGE: 'Failed password for root from 203.0.113.13 port 1 ssh2' })!;
+  assert.deepEqual(matcher('sshd', { logtype: 'journal' }).match(forged, NOW, NOW).failures, []);
+  assert.deepEqual(matcher('postfix', { logtype: 'journal' }).match(`box logger[1]: ${cases[2][2]}`, NOW, NOW).failures, []);
 });
 
 test('dates: each log format gives the line its own time', () => {
