@@ -28,10 +28,12 @@ function matchBatch(batch: BatchMessage): void {
   const matcher = matchers.get(id);
   if (matcher === undefined) return; // dropped meanwhile
   let first = seqs[0];
-  let results: WireResult[] = [];
+  let count = 0;
+  /** Offsets in this chunk and results of the lines that are not simply no failure. */
+  let hits: Array<number | WireResult> = [];
   let since = performance.now();
   let at = 0;
-  const post = () => port.postMessage({ matcher: id, first, results: JSON.stringify(results) } satisfies ResultMessage);
+  const post = () => port.postMessage({ matcher: id, first, count, hits: hits.length ? JSON.stringify(hits) : '' } satisfies ResultMessage);
   Atomics.store(progress, 1, id);
   for (let i = 0; i < seqs.length; i++) {
     let r: WireResult;
@@ -61,17 +63,19 @@ function matchBatch(batch: BatchMessage): void {
       }
       Atomics.store(progress, 0, 0);
     }
-    results.push(r);
+    if (r !== 0) hits.push(count, r);
+    count++;
     // Results go back in chunks: a long batch is not held up to its end, and less is redone should
     // the thread be replaced.
-    if (results.length >= RESULT_CHUNK || ((i & 15) === 15 && performance.now() - since > 20)) {
+    if (count >= RESULT_CHUNK || ((i & 15) === 15 && performance.now() - since > 20)) {
       post();
-      results = [];
+      count = 0;
+      hits = [];
       first = seqs[i + 1];
       since = performance.now();
     }
   }
-  if (results.length) post();
+  if (count) post();
 }
 
 port.on('message', (m: ControlMessage | BatchMessage) => {

@@ -66,19 +66,26 @@ export interface IsolatedMatcherOptions {
   maxQueuedChars?: number;
 }
 
-interface Entry {
-  seq: number;
-  line: string;
-  /** The line's time, epoch ms; NaN for none (looked for in the line). */
-  time: number;
-  /** Length of the line as given (what it costs to keep). */
-  size: number;
-  done: (outcome: LineOutcome) => void;
+/** A line waiting (one shape for all, so that the queue stays fast). */
+class Entry {
   /** Decided without the worker (timed out, crashed on): handed out when its turn comes. */
-  preset?: LineOutcome;
-  /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
-  tooLong?: true;
+  preset: LineOutcome | undefined = undefined;
+  constructor(
+    readonly seq: number,
+    /** The line ('' when too long: its text never goes to the thread). */
+    readonly line: string,
+    /** The line's time, epoch ms; NaN for none (looked for in the line). */
+    readonly time: number,
+    /** Length of the line as given (what it costs to keep). */
+    readonly size: number,
+    /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
+    readonly tooLong: boolean,
+    readonly done: (outcome: LineOutcome) => void,
+  ) {}
 }
+
+/** The outcome of most lines, shared (never changed by whoever gets it). */
+const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as FailureMatch[], ignored: false });
 
 /** What a thread is told: a filter to build for a matcher, or to forget. */
 export type ControlMessage = { op: 'add'; matcher: number; definition: FilterDefinition; maxLineLength: number } | { op: 'drop'; matcher: number };
@@ -107,13 +114,15 @@ export type WireFailure = [string, number, string | null, Record<string, string>
 export type WireResult = 0 | string | [0 | 1, ...WireFailure[]];
 
 /**
- * Results from the worker for consecutive lines of one matcher's batches, starting at seq `first`, as
- * JSON of a WireResult[] (parsed faster in Node-RED's thread than a structured clone of the same objects).
+ * Results from the worker for `count` consecutive lines of one matcher's batches, starting at seq
+ * `first`. Most lines are no failure: only the others are sent, as JSON of [offset, WireResult, ...]
+ * pairs ('' when there are none), parsed faster in Node-RED's thread than a structured clone.
  */
 export interface ResultMessage {
   matcher: number;
   first: number;
-  results: string;
+  count: number;
+  hits: string;
 }
 
 /** What the worker is given. */
@@ -406,8 +415,7 @@ export class IsolatedMatcher {
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
-    const entry: Entry = { seq: nextSeq(), line: tooLong ? '' : line, time: time ?? NaN, size: line.length, done };
-    if (tooLong) entry.tooLong = true;
+    const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, done);
     if (this.thread && Date.now() < this.thread.brokenUntil) entry.preset = { kind: 'error', message: this.thread.brokenReason };
     this.queue.push(entry);
     this.chars += entry.size;
@@ -554,21 +562,27 @@ export class IsolatedMatcher {
 
   /** Hands out one message of results; returns how many lines it held. */
   private results(m: ResultMessage): number {
-    let first = true;
-    const results = JSON.parse(m.results) as WireResult[];
-    for (const r of results) {
+    const hits = m.hits === '' ? null : (JSON.parse(m.hits) as Array<number | WireResult>);
+    let next = hits ? (hits[0] as number) : -1;
+    let h = 0;
+    for (let k = 0; k < m.count; k++) {
       while (this.head < this.queue.length && this.queue[this.head].preset) this.finish(this.queue[this.head].preset!);
-      if (this.closed || this.head >= this.sent) return results.length;
+      if (this.closed || this.head >= this.sent) return m.count;
       const e = this.queue[this.head];
-      if (first && e.seq !== m.first) {
+      if (k === 0 && e.seq !== m.first) {
         // Cannot happen while lines go and come back in order; say so rather than mismatch lines.
         this.thread?.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
-        return results.length;
+        return m.count;
       }
-      first = false;
-      this.thread?.matched();
-      if (r === 0) this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : { kind: 'matched', failures: [], ignored: false });
-      else if (typeof r === 'string') this.finish({ kind: 'error', message: r });
+      if (k !== next) {
+        this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : NO_FAILURE);
+        continue;
+      }
+      const r = hits![h + 1] as WireResult;
+      h += 2;
+      next = h < hits!.length ? (hits![h] as number) : -1;
+      if (typeof r === 'string') this.finish({ kind: 'error', message: r });
+      else if (r === 0) this.finish(NO_FAILURE);
       else {
         const failures: FailureMatch[] = [];
         for (let i = 1; i < r.length; i++) {
@@ -581,8 +595,9 @@ export class IsolatedMatcher {
         this.finish({ kind: 'matched', failures, ignored: r[0] === 1 });
       }
     }
+    this.thread?.matched();
     this.handBack();
-    return results.length;
+    return m.count;
   }
 
   private compact(): void {

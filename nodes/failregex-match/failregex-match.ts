@@ -109,16 +109,20 @@ export = function register(RED: NodeAPI): void {
       }
       lines++;
       if (outcome.ignored) ignored++;
-      const out: NodeMessage[] = outcome.failures.map((f) => {
+      // The message that carried the line becomes the last failure's (the line is done with); copies
+      // of it, taken before it changes, carry the others. Node-RED's own nodes reuse msg the same way.
+      const last = outcome.failures.length - 1;
+      const out: NodeMessage[] = outcome.failures.map((f, i) => {
         failures++;
         const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.join('\n'), filter: label };
         if (f.user !== undefined) payload.user = f.user;
-        const copy = RED.util.cloneMessage(msg);
-        copy.topic = f.host;
-        copy.payload = payload;
-        return copy;
+        const m = i === last ? msg : RED.util.cloneMessage(msg);
+        m.topic = f.host;
+        m.payload = payload;
+        return m;
       });
-      if (out.length) send([out]);
+      if (out.length === 1) send(out[0]);
+      else if (out.length) send([out]);
       scheduleStatus();
       done();
     };
