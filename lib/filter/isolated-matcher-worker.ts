@@ -24,7 +24,7 @@ function build(m: Extract<ControlMessage, { op: 'add' }>): Matcher | string {
 }
 
 function matchBatch(batch: BatchMessage): void {
-  const { matcher: id, seqs, text, lengths, times } = batch;
+  const { matcher: id, seqs, lines, refused, times } = batch;
   const matcher = matchers.get(id);
   if (matcher === undefined) return; // dropped meanwhile
   let first = seqs[0];
@@ -32,19 +32,17 @@ function matchBatch(batch: BatchMessage): void {
   /** Offsets in this chunk and results of the lines that are not simply no failure. */
   let hits: Array<number | WireResult> = [];
   let since = performance.now();
-  let at = 0;
   const post = () => port.postMessage({ matcher: id, first, count, hits: hits.length ? JSON.stringify(hits) : '' } satisfies ResultMessage);
   Atomics.store(progress, 1, id);
   for (let i = 0; i < seqs.length; i++) {
     let r: WireResult;
     if (typeof matcher === 'string') r = matcher;
-    else if (lengths[i] < 0) {
+    else if (refused && refused[i]) {
       // Refused as too long in Node-RED's thread: its place in the maxlines buffer, and nothing else.
       matcher.refuseLine();
       r = 0;
     } else {
-      const line = text.slice(at, at + lengths[i]);
-      at += lengths[i];
+      const line = lines[i];
       Atomics.store(progress, 0, seqs[i]);
       try {
         const t = times ? times[i] : NaN;

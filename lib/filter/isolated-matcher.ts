@@ -90,17 +90,15 @@ const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Objec
 /** What a thread is told: a filter to build for a matcher, or to forget. */
 export type ControlMessage = { op: 'add'; matcher: number; definition: FilterDefinition; maxLineLength: number } | { op: 'drop'; matcher: number };
 
-/**
- * One batch of one matcher's lines: joined into one string, cut apart by their lengths (one string
- * crosses to a thread far more cheaply than thousands).
- */
+/** One batch of one matcher's lines. */
 export interface BatchMessage {
   op: 'batch';
   matcher: number;
   seqs: Int32Array;
-  text: string;
-  /** Each line's length in `text`; -1 for a line refused as too long (it holds its place, no text). */
-  lengths: Int32Array;
+  /** The lines; '' for a line refused as too long (flagged in `refused`). */
+  lines: string[];
+  /** 1 for a line refused as too long: it holds its place in the maxlines buffer, with no text; null when none was. */
+  refused: Uint8Array | null;
   /** Each line's time (epoch ms), NaN for none; null when no line has one. */
   times: Float64Array | null;
 }
@@ -453,28 +451,32 @@ export class IsolatedMatcher {
     }
     let n = 0;
     let timed = false;
+    let tooLong = false;
     for (let i = this.sent; i < this.queue.length; i++) {
       const e = this.queue[i];
       if (e.preset) continue;
       n++;
       if (!Number.isNaN(e.time)) timed = true;
+      if (e.tooLong) tooLong = true;
     }
     const seqs = new Int32Array(n);
-    const lengths = new Int32Array(n);
+    const refused = tooLong ? new Uint8Array(n) : null;
     const times = timed ? new Float64Array(n) : null;
-    const lines: string[] = [];
+    // The lines go as an array: a structured clone of the strings costs about what joining them would,
+    // without a copy of every line on this thread's heap.
+    const lines: string[] = new Array<string>(n);
     for (let i = this.sent, k = 0; i < this.queue.length; i++) {
       const e = this.queue[i];
       if (e.preset) continue;
       seqs[k] = e.seq;
-      lengths[k] = e.tooLong ? -1 : e.line.length;
+      if (refused && e.tooLong) refused[k] = 1;
       if (times) times[k] = e.time;
-      lines.push(e.line);
+      lines[k] = e.line;
       k++;
     }
     this.sent = this.queue.length;
     if (n) {
-      worker.postMessage({ op: 'batch', matcher: this.id, seqs, text: lines.join(''), lengths, times } satisfies BatchMessage);
+      worker.postMessage({ op: 'batch', matcher: this.id, seqs, lines, refused, times } satisfies BatchMessage);
       this.thread.busy();
     } else {
       this.handBack();
