@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import { MAX_LINE_LENGTH } from '../../lib/filter';
+import { tables } from '../support/filter-samples';
 import { helper, NODES, onTab, received, type FlowNode, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
 
 let rt: Runtime;
@@ -57,4 +59,41 @@ test('framing lines of 5 KB and 70 KB ban nobody innocent; a real offender is ba
   assert.deepEqual(events.map((m) => (m.payload as { ip: string }).ip), ['203.0.113.77']);
   const bans = await helper.request().get('/firewall-ban/ban/bans').expect(200);
   assert.deepEqual(bans.body.map((b: { ip: string }) => b.ip), ['203.0.113.77']);
+});
+
+test('every built-in filter, deployed: over-long lines framing an address give no failure and are counted', async () => {
+  const flow: FlowNode[] = tables.map((t, i) => ({
+    id: `m${i}`,
+    type: 'failregex-match',
+    filterSource: 'builtin',
+    filterName: t.filter,
+    filterOptions: Object.entries(t.options ?? {}).map(([k, v]) => `${k}=${v}`).join(', '),
+    wires: [['out']],
+  }));
+  flow.push({ id: 'out', type: 'helper' });
+  await helper.load(NODES, onTab(flow));
+  const out = received('out');
+  const counted: Record<string, string> = {};
+  let sent = 0;
+  tables.forEach((t, i) => {
+    const node = helper.getNode(`m${i}`);
+    const n = node as unknown as { status: (s: { text?: string }) => void };
+    const status = n.status.bind(node);
+    n.status = (st) => {
+      counted[`m${i}`] = st.text ?? '';
+      status(st);
+    };
+    for (const hit of t.match) {
+      const at = hit.line.indexOf(hit.host);
+      if (at < 0) continue;
+      // The sample failure of the innocent address, padded past the limit, then the real line.
+      const forged = hit.line.slice(0, at) + '10.0.0.1' + hit.line.slice(at + hit.host.length);
+      node.receive({ payload: `${forged}${' x'.repeat(MAX_LINE_LENGTH / 2)} ${hit.line}` });
+      sent++;
+    }
+  });
+  await waitFor(() => Object.keys(counted).length === tables.length && Object.values(counted).every((s) => / refused \(over 65536 characters\)/.test(s)), 'every node counting refused lines', 10000);
+  const total = Object.values(counted).reduce((sum, s) => sum + Number(/ (\d+) refused/.exec(s)![1]), 0);
+  assert.equal(total, sent);
+  assert.deepEqual(out, []);
 });

@@ -55,25 +55,51 @@ test('every built-in filter refuses over-long lines that frame an address, on ev
   let framing = 0;
   for (const t of tables) {
     const def = loadBuiltinFilter(t.filter, new Map(Object.entries(t.options ?? {})));
-    for (const hit of t.match) {
-      const at = hit.line.indexOf(hit.host);
-      if (at < 0) continue;
-      // The failure as if of the innocent address, then filler past the limit, then the real line.
-      const forged = hit.line.slice(0, at) + INNOCENT + hit.line.slice(at + hit.host.length);
-      const piece = ` ${forged.slice(Math.max(0, at - 20))}`;
-      const filler = piece.repeat(Math.ceil((MAX_LINE_LENGTH + 10) / piece.length));
-      for (const line of [forged + filler + ' ' + hit.line, hit.line.slice(0, at) + filler + ' ' + hit.line.slice(at)]) {
-        cases++;
-        if (hostsOf(new Matcher(def), line.slice(0, MAX_LINE_LENGTH)).includes(INNOCENT)) framing++;
-        const r = new Matcher(def).match(line, undefined, NOW);
-        assert.equal(r.tooLong, true, `${t.filter}: ${hit.line}`);
-        assert.deepEqual(r.failures, [], `${t.filter}: ${hit.line}`);
-      }
+    for (const line of framingLines(t.match)) {
+      cases++;
+      if (hostsOf(new Matcher(def), line.slice(0, MAX_LINE_LENGTH)).includes(INNOCENT)) framing++;
+      const r = new Matcher(def).match(line, undefined, NOW);
+      assert.equal(r.tooLong, true, `${t.filter}: ${line.slice(0, 200)}`);
+      assert.deepEqual(r.failures, [], `${t.filter}: ${line.slice(0, 200)}`);
     }
   }
   assert.ok(cases > 100, `${cases} crafted lines`);
   // Many of them would have framed the innocent address had they been cut and matched.
   assert.ok(framing > cases / 4, `${framing} of ${cases} cut lines frame ${INNOCENT}`);
+});
+
+/** For each sample failure of a table: the failure as if of the innocent address, filler past the limit, the real line. */
+function framingLines(hits: Array<{ line: string; host: string }>): string[] {
+  const out: string[] = [];
+  for (const hit of hits) {
+    const at = hit.line.indexOf(hit.host);
+    if (at < 0) continue;
+    const forged = hit.line.slice(0, at) + INNOCENT + hit.line.slice(at + hit.host.length);
+    const piece = ` ${forged.slice(Math.max(0, at - 20))}`;
+    const filler = piece.repeat(Math.ceil((MAX_LINE_LENGTH + 10) / piece.length));
+    out.push(forged + filler + ' ' + hit.line, hit.line.slice(0, at) + filler + ' ' + hit.line.slice(at));
+  }
+  return out;
+}
+
+test('f2b-regex skips the framing lines of every built-in filter and reports no address', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-long-'));
+  try {
+    const cli = join(root, 'dist', 'bin', 'f2b-regex.js');
+    for (const t of tables) {
+      const lines = framingLines(t.match);
+      const log = join(dir, `${t.filter}.log`);
+      writeFileSync(log, lines.join('\n') + '\n');
+      const spec = t.options ? `${t.filter}[${Object.entries(t.options).map(([k, v]) => `${k}="${v}"`).join(', ')}]` : t.filter;
+      const r = spawnSync(process.execPath, [cli, '--json', '--now', String(NOW / 1000), log, spec], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(r.status, 0, `${spec}: ${r.stderr}`);
+      const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { host: string | null; tooLong?: boolean });
+      assert.equal(rows.length, lines.length, spec);
+      for (const row of rows) assert.deepEqual([row.host, row.tooLong], [null, true], spec);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a line at the limit is matched; one character more and it is refused', () => {
