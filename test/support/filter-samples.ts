@@ -8,6 +8,17 @@ export interface Hit {
   line: string;
   host: string;
   user?: string;
+  /** fail2ban's own filter (the table's `upstream`) does not find this failure; ours does on purpose. */
+  upstream?: false;
+}
+
+/** Lines of one connection, in order, that make one failure together (fail2ban's mlfid session). */
+export interface Session {
+  lines: string[];
+  /** The offender, found with the last line (the lines before wait for it); null for none. */
+  host: string | null;
+  /** fail2ban's own filter (the table's `upstream`) does not find this failure; ours does on purpose. */
+  upstream?: false;
 }
 
 
@@ -22,9 +33,175 @@ export interface Table {
   injected: Array<{ line: string; host: string | null }>;
   /** A long hostile line: `head` then `fragment` repeated to 64 KiB. */
   hostile: { head: string; fragment: string };
+  /** Failures spread over several lines of one process. */
+  sessions?: Session[];
+  /**
+   * fail2ban's own filter for this daemon (filter.d of Debian's package) and its options: on each
+   * `match` line (unless marked `upstream: false`) and each session it finds the host we find.
+   */
+  upstream?: { filter: string; options?: Record<string, string> };
 }
 
+/** Every line of a table, in the order the tests feed them: failures, sessions, others, injected. */
+export function tableLines(t: Table): string[] {
+  return [...t.match.map((h) => h.line), ...(t.sessions ?? []).flatMap((s) => s.lines), ...t.miss, ...t.injected.map((i) => i.line)];
+}
+
+// sshd: every line has its own process id, as each connection has (lines of one process are one
+// session, see filters/sshd.conf). Injected addresses are 198.51.100.1 and 10.0.0.1, in user names
+// and other text the client chose.
+const ssh = (pid: number, message: string) => `Nov 24 10:00:01 box sshd[${pid}]: ${message}`;
+
+/** The two-line failed banner exchanges of OpenSSH 8.x to 10.x, and what they name. */
+const bannerSessions: Session[] = [
+  // 8.x-9.5: the first line is an error
+  { lines: [ssh(3001, 'error: kex_exchange_identification: Connection closed by remote host'), ssh(3001, 'Connection closed by 203.0.113.30 port 51234')], host: '203.0.113.30' },
+  { lines: [ssh(3002, 'error: kex_exchange_identification: read: Connection reset by peer'), ssh(3002, 'Connection reset by 2001:db8::30 port 51235')], host: '2001:db8::30' },
+  { lines: [ssh(3003, 'error: kex_exchange_identification: client sent invalid protocol identifier "GET / HTTP/1.1"'), ssh(3003, 'banner exchange: Connection from 203.0.113.31 port 51236: invalid format')], host: '203.0.113.31' },
+  // 9.6+ with LogLevel VERBOSE: the first line is no error
+  { lines: [ssh(3004, 'kex_exchange_identification: Connection closed by remote host'), ssh(3004, 'Connection closed by 203.0.113.32 port 51237')], host: '203.0.113.32' },
+  // 10.3+: the banner is read by sshd-auth, whose lines sshd-session writes with [preauth]
+  // (fail2ban's sshd.conf reads only "sshd")
+  {
+    lines: [
+      'Nov 24 10:00:01 box sshd-session[3005]: error: kex_exchange_identification: read: Connection reset by peer [preauth]',
+      'Nov 24 10:00:01 box sshd-session[3005]: Connection reset by 203.0.113.33 port 51238 [preauth]',
+    ],
+    host: '203.0.113.33',
+    upstream: false,
+  },
+  // the client's protocol identifier holds an address: the next line names the one sshd writes
+  {
+    lines: [ssh(3006, 'error: kex_exchange_identification: client sent invalid protocol identifier "SSH-2.0 from 198.51.100.1 port 22"'), ssh(3006, 'banner exchange: Connection from 203.0.113.34 port 51239: invalid format')],
+    host: '203.0.113.34',
+  },
+];
+
+/** sshd's lines that are no failure in any mode. */
+const sshdNever = [
+  ssh(2101, 'Accepted password for root from 203.0.113.5 port 22 ssh2'),
+  ssh(2102, 'Accepted publickey for root from 203.0.113.5 port 22 ssh2: ED25519 SHA256:bXlrZXlmaW5nZXJwcmludA'),
+  ssh(2103, 'Received disconnect from 203.0.113.5 port 22:11: disconnected by user'),
+  ssh(2104, 'Disconnected from user alice 203.0.113.5 port 22'),
+  ssh(2105, 'pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)'),
+  ssh(2106, 'Connection from 203.0.113.5 port 50000 on 192.0.2.1 port 22 rdomain ""'),
+  // on its own (no banner exchange line before it in its process)
+  ssh(2107, 'Connection closed by 203.0.113.5 port 51241'),
+  ssh(2108, 'Received disconnect from 203.0.113.5 port 4000:11: Bye Bye [preauth]'),
+  'Nov 24 10:00:01 box cron[2109]: Failed password for root from 203.0.113.5 port 22 ssh2',
+];
+
+const sshdNormal: Hit[] = [
+  { line: ssh(2001, 'Failed password for root from 203.0.113.5 port 22 ssh2'), host: '203.0.113.5', user: 'root' },
+  { line: ssh(2002, 'Failed password for invalid user admin from 203.0.113.6 port 41000 ssh2'), host: '203.0.113.6', user: 'admin' },
+  { line: ssh(2003, 'Invalid user oracle from 2001:db8::7 port 5555'), host: '2001:db8::7', user: 'oracle' },
+  { line: ssh(2004, 'error: maximum authentication attempts exceeded for root from 198.51.100.3 port 1 ssh2 [preauth]'), host: '198.51.100.3', user: 'root' },
+  { line: ssh(2005, 'User bob from 198.51.100.4 not allowed because not listed in AllowUsers'), host: '198.51.100.4', user: 'bob' },
+  { line: ssh(2006, 'Failed keyboard-interactive/pam for invalid user test from 203.0.113.7 port 4000 ssh2'), host: '203.0.113.7', user: 'test' },
+  { line: ssh(2007, 'error: PAM: Authentication failure for root from 203.0.113.8'), host: '203.0.113.8', user: 'root' },
+  { line: '2026-11-24T10:00:05.123456+01:00 box sshd[2008]: Failed password for root from ::ffff:192.0.2.44 port 1 ssh2', host: '192.0.2.44', user: 'root' },
+  // a client that gives up after a failed login (JSch and the tools built on it send this)
+  { line: ssh(2009, 'Received disconnect from 203.0.113.9 port 50000:3: com.jcraft.jsch.JSchException: Auth fail [preauth]'), host: '203.0.113.9' },
+  // OpenSSH 9.8+ runs each connection in sshd-session (fail2ban's sshd.conf reads only "sshd")
+  { line: 'Nov 24 10:00:01 box sshd-session[2010]: Invalid user test from 198.51.100.2 port 5 [preauth]', host: '198.51.100.2', user: 'test', upstream: false },
+];
+
+const sshdInjectedNormal: Table['injected'] = [
+  { line: ssh(2201, 'Failed password for invalid user root from 198.51.100.1 port 22 from 203.0.113.50 port 5555 ssh2'), host: '203.0.113.50' },
+  { line: ssh(2202, 'Invalid user root from 198.51.100.1 port 22 from 203.0.113.51 port 5555'), host: '203.0.113.51' },
+  { line: ssh(2203, 'Failed password for invalid user x from 10.0.0.1 port 22 ssh2 from 203.0.113.52 port 5555 ssh2'), host: '203.0.113.52' },
+  // the disconnect message is the client's: the address before it is sshd's
+  { line: ssh(2204, 'Received disconnect from 203.0.113.53 port 50000:3: x from 198.51.100.1 port 22: Auth fail [preauth]'), host: '203.0.113.53' },
+];
+
+/** Connections closed before a login: counted from mode=ddos on. */
+const sshdPreauthClosed: Hit[] = [
+  { line: ssh(2301, 'Connection closed by 192.0.2.90 port 45000 [preauth]'), host: '192.0.2.90' },
+  { line: ssh(2302, 'Connection reset by 2001:db8::91 port 45001 [preauth]'), host: '2001:db8::91' },
+  { line: ssh(2303, 'Disconnected from 192.0.2.92 port 45002 [preauth]'), host: '192.0.2.92' },
+];
+
+/** A client that tried to log in and then left: counted in mode=aggressive. */
+const sshdUserClosed: Hit[] = [
+  { line: ssh(2401, 'Disconnected from invalid user admin 198.51.100.3 port 4000 [preauth]'), host: '198.51.100.3', user: 'admin' },
+  { line: ssh(2402, 'Connection closed by authenticating user root 203.0.113.13 port 51238 [preauth]'), host: '203.0.113.13', user: 'root' },
+  { line: ssh(2403, 'Disconnected from authenticating user root 203.0.113.14 port 51239 [preauth]'), host: '203.0.113.14', user: 'root' },
+  { line: ssh(2404, 'Connection reset by invalid user test 2001:db8::15 port 51240 [preauth]'), host: '2001:db8::15', user: 'test' },
+  { line: ssh(2405, 'Connection closed by invalid user  203.0.113.16 port 51241 [preauth]'), host: '203.0.113.16' },
+];
+
+/** A user name the client chose holds an address (and "port", "from", "[preauth]"): sshd writes its own last. */
+const sshdInjectedClosed: Table['injected'] = [
+  { line: ssh(2501, 'Connection closed by invalid user x 10.0.0.1 port 22 203.0.113.60 port 51237 [preauth]'), host: '203.0.113.60' },
+  { line: ssh(2502, 'Disconnected from invalid user x 198.51.100.1 port 22 [preauth] 203.0.113.61 port 4000 [preauth]'), host: '203.0.113.61' },
+  { line: ssh(2503, 'Connection closed by authenticating user from 198.51.100.1 port 22 203.0.113.62 port 4001 [preauth]'), host: '203.0.113.62' },
+  { line: ssh(2504, 'Connection reset by invalid user 198.51.100.1 2001:db8::63 port 4002 [preauth]'), host: '2001:db8::63' },
+  { line: ssh(2505, 'Disconnected from invalid user Connection closed by 198.51.100.1 port 22 [preauth] 203.0.113.64 port 4003 [preauth]'), host: '203.0.113.64' },
+];
+
 export const tables: Table[] = [
+  {
+    filter: 'sshd',
+    upstream: { filter: 'sshd' },
+    match: sshdNormal,
+    miss: [
+      ...sshdNever,
+      ssh(2110, 'Failed publickey for root from 203.0.113.5 port 22 ssh2: ED25519 SHA256:bXlrZXlmaW5nZXJwcmludA'),
+      ssh(2111, 'Did not receive identification string from 203.0.113.5 port 4'),
+      ...sshdPreauthClosed.map((h) => h.line),
+      ...sshdUserClosed.map((h) => h.line),
+      ...bannerSessions.flatMap((s) => s.lines),
+    ],
+    injected: sshdInjectedNormal,
+    hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Failed password for invalid user ', fragment: 'a from 192.0.2.1 port 1 ' },
+  },
+  {
+    filter: 'sshd',
+    options: { mode: 'ddos' },
+    upstream: { filter: 'sshd', options: { mode: 'ddos' } },
+    match: [
+      ...sshdNormal,
+      { line: ssh(2011, 'Did not receive identification string from 203.0.113.10 port 4'), host: '203.0.113.10' },
+      { line: ssh(2012, 'banner exchange: Connection from 203.0.113.11 port 51236: invalid format'), host: '203.0.113.11' },
+      { line: ssh(2013, "Bad protocol version identification 'GET / HTTP/1.1' from 203.0.113.12 port 4"), host: '203.0.113.12' },
+      ...sshdPreauthClosed,
+    ],
+    sessions: bannerSessions,
+    miss: [
+      ...sshdNever,
+      // fail2ban's mode=ddos counts these too; ours leaves a client that tried to log in to aggressive
+      ...sshdUserClosed.map((h) => h.line),
+      ssh(2112, 'Unable to negotiate with 203.0.113.5 port 4: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]'),
+    ],
+    injected: [
+      ...sshdInjectedNormal,
+      // the address before "port N [preauth]" follows a user name: never a connection closed before a login
+      ...sshdInjectedClosed.map((i) => ({ line: i.line, host: null })),
+    ],
+    hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Connection closed by ', fragment: '192.0.2.1 port 1 ' },
+  },
+  {
+    filter: 'sshd',
+    options: { mode: 'aggressive' },
+    upstream: { filter: 'sshd', options: { mode: 'aggressive' } },
+    match: [
+      ...sshdNormal,
+      ...sshdPreauthClosed,
+      ...sshdUserClosed,
+      { line: ssh(2014, 'Unable to negotiate with 203.0.113.17 port 4: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]'), host: '203.0.113.17' },
+      { line: ssh(2015, 'Unable to negotiate with 2001:db8::18 port 4: no matching host key type found. Their offer: ssh-rsa,ssh-dss [preauth]'), host: '2001:db8::18' },
+      { line: ssh(2016, 'Received disconnect from 203.0.113.19 port 4002:14: No supported authentication methods available [preauth]'), host: '203.0.113.19' },
+    ],
+    sessions: bannerSessions,
+    miss: sshdNever,
+    injected: [
+      ...sshdInjectedNormal,
+      ...sshdInjectedClosed,
+      { line: ssh(2506, 'Unable to negotiate with 203.0.113.65 port 4: no matching host key type found. Their offer: 198.51.100.1 port 22 [preauth]'), host: '203.0.113.65' },
+      { line: ssh(2507, 'Received disconnect from 203.0.113.66 port 4003:14: No supported authentication methods available from 198.51.100.1 port 22 [preauth]'), host: '203.0.113.66' },
+    ],
+    hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Connection closed by invalid user ', fragment: 'a 192.0.2.1 port 1 ' },
+  },
   {
     filter: 'postfix',
     match: [

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { builtinFilterNames, BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher } from '../../lib/filter';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
-import { tables } from '../support/filter-samples';
+import { tableLines, tables } from '../support/filter-samples';
 
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
 
@@ -31,6 +31,21 @@ for (const t of tables) {
       assert.ok(r.time !== null && Math.abs(r.failures[0].time - NOW) < 400 * 86400000, `time of ${hit.line}`);
     }
     for (const line of t.miss) assert.deepEqual(m.match(line, undefined, NOW).failures, [], line);
+    for (const session of t.sessions ?? []) {
+      // each session with a matcher of its own, and the same lines with other process ids do not meet
+      const alone = matcher(t.filter, t.options);
+      const last = session.lines.length - 1;
+      session.lines.forEach((line, i) => {
+        const failures = alone.match(line, undefined, NOW).failures;
+        if (i < last || session.host === null) return assert.deepEqual(failures, [], line);
+        assert.deepEqual(failures.map((f) => f.host), [session.host], line);
+        assert.deepEqual(failures[0].lines, session.lines, `the failure holds the lines of its session: ${line}`);
+      });
+      const apart = matcher(t.filter, t.options);
+      const other = (line: string, i: number) => line.replace(/\[(\d+)\]:/, (_, pid: string) => `[${Number(pid) + 1 + i}]:`);
+      const found = session.lines.flatMap((line, i) => apart.match(other(line, i), undefined, NOW).failures.map((f) => f.host));
+      assert.ok(found.length <= 1 && (found.length === 0 || found[0] === session.host), `lines of other processes: ${found.join(', ')} in ${session.lines.join(' / ')}`);
+    }
     for (const inj of t.injected) {
       assert.deepEqual(m.match(inj.line, undefined, NOW).failures.map((f) => f.host), inj.host ? [inj.host] : [], inj.line);
     }
@@ -48,7 +63,7 @@ test('every built-in filter loads and compiles with each of its modes, and built
   const required = ['sshd', 'postfix', 'postfix-greylist', 'named', 'dovecot', 'vsftpd', 'proftpd', 'pure-ftpd', 'exim', 'courier', 'nginx-http-auth', 'nginx-limit-req', 'apache-auth', 'apache-badbots', 'mysqld-auth', 'node-red-admin'];
   for (const name of required) assert.ok(files.includes(name), `filters/${name}.conf is missing`);
   // Each filter of the library has its table here, with at least one line of injected addresses.
-  for (const name of required.filter((n) => n !== 'sshd')) {
+  for (const name of required) {
     assert.ok(tables.some((t) => t.filter === name && t.injected.length > 0), `${name}: no table with injected addresses`);
   }
   for (const name of files) {
@@ -146,8 +161,7 @@ test('every sample line, with a piece of it repeated to 64 KiB, is read quickly 
   let worst = { ms: 0, what: '' };
   for (const t of tables) {
     const m = matcher(t.filter, t.options);
-    const lines = [...t.match.map((h) => h.line), ...t.miss, ...t.injected.map((i) => i.line)];
-    for (const line of lines) {
+    for (const line of tableLines(t)) {
       for (const at of [0.3, 0.5, 0.7, 0.9]) {
         const cut = Math.floor(line.length * at);
         for (const len of [1, 3, 11]) {
