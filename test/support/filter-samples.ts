@@ -102,6 +102,11 @@ const sshdNormal: Hit[] = [
   { line: '2026-11-24T10:00:05.123456+01:00 box sshd[2008]: Failed password for root from ::ffff:192.0.2.44 port 1 ssh2', host: '192.0.2.44', user: 'root' },
   // a client that gives up after a failed login (JSch and the tools built on it send this)
   { line: ssh(2009, 'Received disconnect from 203.0.113.9 port 50000:3: com.jcraft.jsch.JSchException: Auth fail [preauth]'), host: '203.0.113.9' },
+  { line: ssh(2017, 'ROOT LOGIN REFUSED FROM 203.0.113.20 port 4000'), host: '203.0.113.20', user: 'ROOT' },
+  { line: ssh(2018, 'Disconnecting invalid user admin 203.0.113.21 port 44004: Change of username or service not allowed: (admin,ssh-connection) -> (root,ssh-connection) [preauth]'), host: '203.0.113.21', user: 'admin' },
+  { line: ssh(2019, 'Failed hostbased for alice from 203.0.113.22 port 4001 ssh2: ECDSA SHA256:Zm9vYmFyYmF6cXV4, client user "alice", client host "ws1.example.net"'), host: '203.0.113.22', user: 'alice' },
+  // OpenSSH before 7.x wrote no port
+  { line: ssh(2020, 'Received disconnect from 203.0.113.23: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]'), host: '203.0.113.23' },
   // OpenSSH 9.8+ runs each connection in sshd-session (fail2ban's sshd.conf reads only "sshd")
   { line: 'Nov 24 10:00:01 box sshd-session[2010]: Invalid user test from 198.51.100.2 port 5 [preauth]', host: '198.51.100.2', user: 'test', upstream: false },
 ];
@@ -112,6 +117,15 @@ const sshdInjectedNormal: Table['injected'] = [
   { line: ssh(2203, 'Failed password for invalid user x from 10.0.0.1 port 22 ssh2 from 203.0.113.52 port 5555 ssh2'), host: '203.0.113.52' },
   // the disconnect message is the client's: the address before it is sshd's
   { line: ssh(2204, 'Received disconnect from 203.0.113.53 port 50000:3: x from 198.51.100.1 port 22: Auth fail [preauth]'), host: '203.0.113.53' },
+  { line: ssh(2205, 'Failed password for invalid user x from 198.51.100.1 port 22 ssh2: ED25519 SHA256:Zm9v from 203.0.113.54 port 4008 ssh2'), host: '203.0.113.54' },
+  // a host based client names its user and host itself
+  { line: ssh(2206, 'Failed hostbased for alice from 203.0.113.55 port 4001 ssh2: ECDSA SHA256:Zm9v, client user "x from 198.51.100.1 port 22 ssh2", client host "198.51.100.1"'), host: '203.0.113.55' },
+  // sshd names both users of a refused change of user; a user name holding the rest of the line is refused
+  {
+    line: ssh(2207, 'Disconnecting invalid user a 198.51.100.1 port 22: Change of username or service not allowed: (a,x 203.0.113.56 port 4004: Change of username or service not allowed: (a 198.51.100.1 port 22: Change of user [preauth]'),
+    host: null,
+  },
+  { line: ssh(2208, 'Disconnecting invalid user a 198.51.100.1 port 22: Change of username or service not allowed: (a,b) -> (c,d) 203.0.113.57 port 4005: Change of username or service not allowed: (a 198.51.100.1 port 22: Chan [preauth]'), host: null },
 ];
 
 /** Connections closed before a login: counted from mode=ddos on. */
@@ -154,6 +168,28 @@ export const tables: Table[] = [
     ],
     injected: sshdInjectedNormal,
     hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Failed password for invalid user ', fragment: 'a from 192.0.2.1 port 1 ' },
+  },
+  {
+    filter: 'sshd',
+    options: { publickey: 'any' },
+    upstream: { filter: 'sshd', options: { publickey: 'any' } },
+    match: [
+      { line: ssh(2601, 'Failed publickey for root from 203.0.113.24 port 22 ssh2: ED25519 SHA256:bXlrZXlmaW5nZXJwcmludA'), host: '203.0.113.24', user: 'root' },
+      { line: ssh(2602, 'Failed publickey for invalid user git from 2001:db8::25 port 4000 ssh2: RSA SHA256:cnNha2V5ZmluZ2VycHJpbnQ'), host: '2001:db8::25', user: 'git' },
+      { line: ssh(2603, 'Failed publickey for git from 203.0.113.26 port 4001 ssh2: ED25519-CERT SHA256:Y2VydGtleQ ID deploy@ci (serial 7) CA ED25519 SHA256:Y2FrZXk'), host: '203.0.113.26', user: 'git' },
+      { line: ssh(2604, 'Failed publickey for root from 203.0.113.27 port 22 ssh2'), host: '203.0.113.27', user: 'root' },
+      ...sshdNormal,
+    ],
+    miss: sshdNever,
+    injected: [
+      { line: ssh(2701, 'Failed publickey for invalid user x from 198.51.100.1 port 22 ssh2: RSA SHA256:YWJj from 203.0.113.73 port 4005 ssh2: RSA SHA256:ZGVm'), host: '203.0.113.73' },
+      // a certificate's ID is the client's text; after an account sshd's address comes first
+      { line: ssh(2702, 'Failed publickey for git from 203.0.113.74 port 4006 ssh2: ED25519-CERT SHA256:YWJj ID x from 198.51.100.1 port 22 ssh2 (serial 1) CA ED25519 SHA256:ZGVm'), host: '203.0.113.74' },
+      // ... after an invalid user either could be: refused
+      { line: ssh(2703, 'Failed publickey for invalid user x from 203.0.113.75 port 4007 ssh2: ED25519-CERT SHA256:YWJj ID x from 198.51.100.1 port 22 ssh2: RSA SHA256:eno (serial 1) CA ED25519 SHA256:ZGVm'), host: null },
+      ...sshdInjectedNormal,
+    ],
+    hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Failed publickey for invalid user ', fragment: 'a from 192.0.2.1 port 1 ssh2: RSA SHA256:x ' },
   },
   {
     filter: 'sshd',
