@@ -8,8 +8,17 @@ export interface Hit {
   line: string;
   host: string;
   user?: string;
-  /** fail2ban's own filter (the table's `upstream`) does not find this failure; ours does on purpose. */
-  upstream?: false;
+  /**
+   * false: fail2ban's own filter (the table's `upstream`) does not find this failure, ours does on
+   * purpose; or another of fail2ban's filters that reads this line.
+   */
+  upstream?: false | Upstream;
+}
+
+/** One of fail2ban's filters (filter.d in Debian's package) and its options. */
+export interface Upstream {
+  filter: string;
+  options?: Record<string, string>;
 }
 
 /** Lines of one connection, in order, that make one failure together (fail2ban's mlfid session). */
@@ -39,7 +48,7 @@ export interface Table {
    * fail2ban's own filter for this daemon (filter.d of Debian's package) and its options: on each
    * `match` line (unless marked `upstream: false`) and each session it finds the host we find.
    */
-  upstream?: { filter: string; options?: Record<string, string> };
+  upstream?: Upstream;
 }
 
 /** Every line of a table, in the order the tests feed them: failures, sessions, others, injected. */
@@ -240,15 +249,22 @@ export const tables: Table[] = [
   },
   {
     filter: 'postfix',
+    upstream: { filter: 'postfix' },
     match: [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <info@example.org>: Relay access denied; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from mail.example.net[2001:db8::25]: 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table; from=<a@example.net> to=<nobody@example.org> proto=ESMTP helo=<mail.example.net>', host: '2001:db8::25' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[198.51.100.20]: 450 4.7.1 Client host rejected: cannot find your hostname, [198.51.100.20]; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>', host: '198.51.100.20' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[198.51.100.21]: 450 4.7.1 <bogus>: Helo command rejected: Host not found; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<bogus>', host: '198.51.100.21' },
       { line: 'Nov 24 10:00:01 mx postfix/submission/smtpd[99]: 4Nk9Zx3yQvz1XX: reject: RCPT from unknown[203.0.113.22]:41000: 554 5.7.1 Service unavailable; Client host [203.0.113.22] blocked using zen.example.net; from=<a@b> to=<c@d> proto=ESMTP helo=<x>', host: '203.0.113.22' },
-      { line: '2026-11-24T10:00:01.123456+01:00 mx postfix/smtpd[2211]: NOQUEUE: reject: MAIL from unknown[203.0.113.23]: 553 5.7.1 <root@example.org>: Sender address rejected: not logged in; from=<root@example.org> proto=ESMTP helo=<x>', host: '203.0.113.23' },
+      { line: '2026-11-24T10:00:01.123456+01:00 mx postfix/smtpd[2211]: NOQUEUE: reject: MAIL from unknown[203.0.113.23]: 553 5.7.1 <root@example.org>: Sender address rejected: not logged in; from=<root@example.org> proto=ESMTP helo=<x>', host: '203.0.113.23', upstream: false },
       { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: NOQUEUE: reject: RCPT from [203.0.113.24]:50123: 550 5.7.1 Service unavailable; client [203.0.113.24] blocked using zen.example.net; from=<a@example.net>, to=<b@example.org>, proto=ESMTP, helo=<x>', host: '203.0.113.24' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.25]: 454 4.7.1 Service unavailable; Client host [203.0.113.25] blocked using bl.example.net; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>', host: '203.0.113.25' },
+      // 450: an unknown recipient domain, an unknown or undeliverable recipient (address verification), a HELO name that is no full name
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.26]: 450 4.1.2 <x@nonexistent.example>: Recipient address rejected: Domain not found; from=<a@example.net> to=<x@nonexistent.example> proto=ESMTP helo=<x>', host: '203.0.113.26' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.27]: 450 4.1.1 <nobody@example.org>: Recipient address rejected: undeliverable address: host mail.example.org[192.0.2.25] said: 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command); from=<a@example.net> to=<nobody@example.org> proto=ESMTP helo=<x>', host: '203.0.113.27' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from mail.example.net[2001:db8::28]: 450 4.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table; from=<a@example.net> to=<nobody@example.org> proto=ESMTP helo=<mail.example.net>', host: '2001:db8::28' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.29]: 450 4.7.1 <localhost>: Helo command rejected: need fully-qualified hostname; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<localhost>', host: '203.0.113.29' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: VRFY from unknown[203.0.113.30]: 450 4.1.1 <root>: Recipient address rejected: undeliverable address: mail for root loops back to myself; to=<root> proto=SMTP', host: '203.0.113.30' },
     ],
     miss: [
       'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <info@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/help/example.org.html; from=<x@example.net> to=<info@example.org> proto=ESMTP helo=<mail.example.net>',
@@ -260,6 +276,7 @@ export const tables: Table[] = [
     ],
     injected: [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 554 5.7.1 <x@[198.51.100.1]>: Relay access denied; from=<unknown[198.51.100.1]: @example.net> to=<x@[198.51.100.1]> proto=ESMTP helo=<unknown[198.51.100.1]>', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.1.1 <x@[198.51.100.1]>: Recipient address rejected: undeliverable address: host unknown[198.51.100.1] said: 550 x; from=<RCPT from unknown[198.51.100.1]: 450 4.1.1 > to=<x@[198.51.100.1]> proto=ESMTP helo=<[198.51.100.1]>', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: NOQUEUE: reject: RCPT from unknown[203.0.113.5]: 450 4.2.0 <NOQUEUE: reject: RCPT from x[198.51.100.1]: 554 5.7.1 x>: Recipient address rejected: Greylisted; from=<a@b> to=<c@d>', host: null },
     ],
     hostile: { head: 'Nov 24 10:00:01 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from ', fragment: 'unknown[192.0.2.1]: ' },
@@ -267,6 +284,7 @@ export const tables: Table[] = [
   {
     filter: 'postfix',
     options: { mode: 'auth' },
+    upstream: { filter: 'postfix', options: { mode: 'auth' } },
     match: [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: warning: unknown[203.0.113.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6', host: '203.0.113.5' },
       { line: 'Nov 24 10:00:01 mx postfix/submission/smtpd[2211]: warning: host.example.net[2001:db8::77]: SASL PLAIN authentication failed: authentication failure', host: '2001:db8::77' },
@@ -283,13 +301,14 @@ export const tables: Table[] = [
   {
     filter: 'postfix',
     options: { mode: 'ddos' },
+    upstream: { filter: 'postfix', options: { mode: 'ddos' } },
     match: [
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: lost connection after AUTH from unknown[203.0.113.5]', host: '203.0.113.5' },
-      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: too many errors after RCPT from unknown[203.0.113.6]', host: '203.0.113.6' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: too many errors after RCPT from unknown[203.0.113.6]', host: '203.0.113.6', upstream: { filter: 'postfix' } },
       { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: PREGREET 11 after 0.08 from [203.0.113.7]:4711: EHLO x\\r\\n', host: '203.0.113.7' },
       { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.8] ehlo=1 auth=0/1 quit=1 commands=2/3', host: '203.0.113.8' },
       { line: 'Nov 24 10:00:01 mx postfix/postscreen[2211]: COMMAND TIME LIMIT from [2001:db8::25]:4000 after CONNECT', host: '2001:db8::25' },
-      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: improper command pipelining after EHLO from unknown[203.0.113.9]: MAIL FROM:<a@b>\\r\\n', host: '203.0.113.9' },
+      { line: 'Nov 24 10:00:01 mx postfix/smtpd[2211]: improper command pipelining after EHLO from unknown[203.0.113.9]: MAIL FROM:<a@b>\\r\\n', host: '203.0.113.9', upstream: { filter: 'postfix' } },
     ],
     miss: [
       'Nov 24 10:00:01 mx postfix/smtpd[2211]: disconnect from unknown[203.0.113.5] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5',
@@ -325,10 +344,11 @@ export const tables: Table[] = [
   },
   {
     filter: 'named',
+    upstream: { filter: 'named-refused' },
     match: [
-      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): query (cache) 'example.org/ANY/IN' denied (allow-query-cache did not match)", host: '203.0.113.5' },
-      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 2001:db8::53#4000 (example.com): view external: zone transfer 'example.com/AXFR/IN' denied", host: '2001:db8::53' },
-      { line: "24-Nov-2026 10:00:01.123 security: info: client @0x7f3a2c0a8b68 198.51.100.7#1053 (example.org): update 'example.org/IN' denied", host: '198.51.100.7' },
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.5#53411 (example.org): query (cache) 'example.org/ANY/IN' denied (allow-query-cache did not match)", host: '203.0.113.5', upstream: false },
+      { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 2001:db8::53#4000 (example.com): view external: zone transfer 'example.com/AXFR/IN' denied", host: '2001:db8::53', upstream: false },
+      { line: "24-Nov-2026 10:00:01.123 security: info: client @0x7f3a2c0a8b68 198.51.100.7#1053 (example.org): update 'example.org/IN' denied", host: '198.51.100.7', upstream: false },
       { line: "24-Nov-2026 10:00:01.123 client 198.51.100.8#1053: query 'x.test/A/IN' denied", host: '198.51.100.8' },
       { line: "Nov 24 10:00:01 ns1 named[811]: client @0x7f3a2c0a8b68 203.0.113.9#4000 (example.net): bad zone transfer request: 'example.net/IN': non-authoritative zone (NOTAUTH)", host: '203.0.113.9' },
     ],
@@ -347,9 +367,10 @@ export const tables: Table[] = [
   },
   {
     filter: 'dovecot',
+    upstream: { filter: 'dovecot' },
     match: [
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, TLS, session=<8r1hBxmW0K3L>', host: '203.0.113.5', user: 'alice' },
-      { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Login aborted: Connection closed (auth failed, 3 attempts in 12 secs) (auth_failed): user=<dave@example.org>, method=LOGIN, rip=2001:db8::110, lip=2001:db8::1, TLS, session=<x>', host: '2001:db8::110', user: 'dave@example.org' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Login aborted: Connection closed (auth failed, 3 attempts in 12 secs) (auth_failed): user=<dave@example.org>, method=LOGIN, rip=2001:db8::110, lip=2001:db8::1, TLS, session=<x>', host: '2001:db8::110', user: 'dave@example.org', upstream: false },
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected: Inactivity (auth failed, 1 attempts in 178 secs): user=<eve>, method=PLAIN, rip=203.0.113.10, lip=192.0.2.1, session=<x>', host: '203.0.113.10', user: 'eve' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.6,<aBcD/+e1>): unknown user', host: '203.0.113.6', user: 'bob' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(4242): pam(carol,203.0.113.7,<x1>): pam_authenticate() failed: Authentication failure (password mismatch?)', host: '203.0.113.7', user: 'carol' },
@@ -360,8 +381,11 @@ export const tables: Table[] = [
       { line: 'Nov 24 10:00:01 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<jo>, method=PLAIN, rip=203.0.113.14', host: '203.0.113.14', user: 'jo' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(kim,203.0.113.15,<Qw3>): invalid credentials', host: '203.0.113.15', user: 'kim' },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(bob,203.0.113.18,<aBcD>): Password mismatch (given password: letmein)', host: '203.0.113.18', user: 'bob' },
-      { line: 'Nov 24 10:00:01 mail dovecot[811]: dovecot: auth(default): pam(lee,203.0.113.16): pam_authenticate() failed: User not known to the underlying authentication module', host: '203.0.113.16', user: 'lee' },
+      { line: 'Nov 24 10:00:01 mail dovecot[811]: dovecot: auth(default): pam(lee,203.0.113.16): pam_authenticate() failed: User not known to the underlying authentication module', host: '203.0.113.16', user: 'lee', upstream: false },
       { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=mo rhost=203.0.113.17  user=mo', host: '203.0.113.17', user: 'mo' },
+      // auth_verbose_passwords=sha1, and an LDAP bind that failed
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(nina@example.org,203.0.113.19,<LZmGp6mZaMrA>): unknown user (SHA1 of given password: 5baa61)', host: '203.0.113.19', user: 'nina@example.org' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(olaf,2001:db8::20,<LZmGp6mZaMrB>): Password mismatch (for LDAP bind) (SHA1 of given password: 5baa61)', host: '2001:db8::20', user: 'olaf' },
     ],
     miss: [
       'Nov 24 10:00:01 mail dovecot[811]: imap-login: Login: user=<alice>, method=PLAIN, rip=203.0.113.5, lip=192.0.2.1, mpid=4242, TLS, session=<8r1hBxmW0K3L>',
@@ -374,6 +398,8 @@ export const tables: Table[] = [
       // a name holding "): " is refused: no real account is called that
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1): unknown user,203.0.113.5,<Zx9>): Password mismatch', host: null },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x 198.51.100.1,203.0.113.5,<Zx9>): Password mismatch', host: '203.0.113.5' },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(x,198.51.100.1,<a>): unknown user (SHA1 of given password: 1) (x,203.0.113.21,<b>): Password mismatch (for LDAP bind)', host: null },
+      { line: 'Nov 24 10:00:01 mail dovecot: auth: ldap(x,198.51.100.1,<a>): Password mismatch (for LDAP bind) (given password: ,203.0.113.21,<b>): unknown user)', host: null },
       { line: 'Nov 24 10:00:01 mail dovecot: auth-worker(1): pam(x,198.51.100.1): pam_authenticate() failed: Authentication failure,203.0.113.5,<s1>): pam_authenticate() failed: Permission denied', host: null },
       { line: 'Nov 24 10:00:01 mail dovecot: auth: passwd-file(x,198.51.100.1,<a>): unknown user (given,203.0.113.5,<Zx9>): unknown user', host: null },
       { line: 'Nov 24 10:00:01 mail auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=x rhost=198.51.100.1 rhost=203.0.113.17  user=x rhost=198.51.100.1', host: null },
@@ -387,6 +413,7 @@ export const tables: Table[] = [
   {
     filter: 'dovecot',
     options: { mode: 'aggressive' },
+    upstream: { filter: 'dovecot', options: { mode: 'aggressive' } },
     match: [
       { line: 'Nov 24 10:00:01 mail dovecot[811]: pop3-login: Aborted login (tried to use disallowed plaintext auth): user=<>, rip=203.0.113.12, lip=192.0.2.1, session=<x>', host: '203.0.113.12' },
       { line: 'Nov 24 10:00:01 mail dovecot[811]: imap-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=203.0.113.13, lip=192.0.2.1, TLS handshaking: SSL_accept() failed: error:0A00006C:SSL routines::bad key share, session=<x>', host: '203.0.113.13' },
@@ -403,10 +430,11 @@ export const tables: Table[] = [
   },
   {
     filter: 'vsftpd',
+    upstream: { filter: 'vsftpd' },
     match: [
       { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [alice] FAIL LOGIN: Client "203.0.113.5"', host: '203.0.113.5', user: 'alice' },
       { line: 'Tue Nov 24 10:00:01 2026 [pid 4242] [bob] FAIL LOGIN: Client "::ffff:203.0.113.6", "User is not in the allow user list."', host: '203.0.113.6', user: 'bob' },
-      { line: 'Nov 24 10:00:01 ftp vsftpd[4242]: [carol] FAIL LOGIN: Client "2001:db8::21"', host: '2001:db8::21', user: 'carol' },
+      { line: 'Nov 24 10:00:01 ftp vsftpd[4242]: [carol] FAIL LOGIN: Client "2001:db8::21"', host: '2001:db8::21', user: 'carol', upstream: false },
       { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=dave rhost=203.0.113.7  user=dave', host: '203.0.113.7', user: 'dave' },
       { line: 'Nov 24 10:00:01 ftp vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser= rhost=203.0.113.8', host: '203.0.113.8', user: '' },
     ],
@@ -426,6 +454,7 @@ export const tables: Table[] = [
   },
   {
     filter: 'proftpd',
+    upstream: { filter: 'proftpd' },
     match: [
       { line: 'Nov 24 10:00:01 ftp proftpd[4242]: ftp.example.org (client.example.net[203.0.113.5]) - USER alice (Login failed): Incorrect password', host: '203.0.113.5', user: 'alice' },
       { line: 'Nov 24 10:00:01 ftp proftpd[4242] ftp.example.org (::ffff:203.0.113.6[::ffff:203.0.113.6]): USER bob: no such user found from ::ffff:203.0.113.6 [::ffff:203.0.113.6] to ::ffff:192.0.2.1:21', host: '203.0.113.6', user: 'bob' },
@@ -446,10 +475,11 @@ export const tables: Table[] = [
   },
   {
     filter: 'pure-ftpd',
+    upstream: { filter: 'pure-ftpd' },
     match: [
       { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [WARNING] Authentication failed for user [alice]', host: '203.0.113.5', user: 'alice' },
       { line: 'Nov 24 10:00:01 ftp pure-ftpd[4242]: (?@2001:db8::21) [WARNING] Authentication failed for user [root]', host: '2001:db8::21', user: 'root' },
-      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@client.example.net) [WARNING] Authentication failed for user [bob]', host: 'client.example.net', user: 'bob' },
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@client.example.net) [WARNING] Authentication failed for user [bob]', host: 'client.example.net', user: 'bob', upstream: false },
     ],
     miss: [
       'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [INFO] New connection from 203.0.113.5',
@@ -463,17 +493,25 @@ export const tables: Table[] = [
   },
   {
     filter: 'exim',
+    upstream: { filter: 'exim' },
     match: [
       { line: '2026-11-24 10:00:01 dovecot_plain authenticator failed for (WIN-ABC) [203.0.113.5]:50412 I=[192.0.2.1]:587: 535 Incorrect authentication data (set_id=alice)', host: '203.0.113.5', user: 'alice' },
       { line: '2026-11-24 10:00:01 [4242] plain authenticator failed for ([192.168.1.2]) [203.0.113.6]: 535 Incorrect authentication data', host: '203.0.113.6' },
       { line: '2026-11-24 10:00:01 H=mail.example.net (helo.example.net) [2001:db8::25]:41000 I=[192.0.2.1]:25 F=<a@example.net> rejected RCPT <nobody@example.org>: Unknown user', host: '2001:db8::25' },
-      { line: '2026-11-24 10:00:01 1tGxyz-0001aB-Cd H=(x) [203.0.113.7]:4000 F=<a@example.net> rejected RCPT <c@example.com>: relay not permitted', host: '203.0.113.7' },
+      { line: '2026-11-24 10:00:01 1tGxyz-0001aB-Cd H=(x) [203.0.113.7]:4000 F=<a@example.net> rejected RCPT <c@example.com>: relay not permitted', host: '203.0.113.7', upstream: false },
       { line: '2026-11-24 10:00:01 H=bad.example.net [203.0.113.8] sender verify fail for <x@bad.example.net>: all relevant MX records point to non-existent hosts', host: '203.0.113.8' },
-      { line: '2026-11-24 10:00:01 SMTP call from (x) [203.0.113.9]:4000 I=[192.0.2.1]:25 dropped: too many syntax or protocol errors (last command was "AUTH LOGIN")', host: '203.0.113.9' },
+      { line: '2026-11-24 10:00:01 SMTP call from (x) [203.0.113.9]:4000 I=[192.0.2.1]:25 dropped: too many syntax or protocol errors (last command was "AUTH LOGIN")', host: '203.0.113.9', upstream: false },
       { line: 'Nov 24 10:00:01 mx exim[4242]: H=(helo) [203.0.113.10]:4000 F=<x@example.net> rejected RCPT <y@example.org>: Unknown user', host: '203.0.113.10' },
       { line: '2026-11-24 10:00:01 [4242] H=(helo) [203.0.113.11]:3755 I=[192.0.2.1]:25 F=x@example.net rejected RCPT y@example.org: relay not permitted', host: '203.0.113.11' },
       { line: '2026-11-24 10:00:01 [4242] 1tGxyz-0001aB-Cd SMTP connection from (helo) [203.0.113.12]:44884 I=[192.0.2.1]:25 closed by DROP in ACL', host: '203.0.113.12' },
       { line: '2026-11-24 10:00:01 [4242] SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[203.0.113.13]:25936 I=[192.0.2.1]:25 input="GET / HTTP/1.1"', host: '203.0.113.13' },
+      // AUTH on a connection where it was not offered (no TLS yet), and commands sent ahead without PIPELINING
+      { line: '2026-11-24 10:00:01 [4242] SMTP protocol error in "AUTH LOGIN" H=(User) [203.0.113.14]:58870 I=[192.0.2.1]:25 AUTH command used when not advertised', host: '203.0.113.14' },
+      { line: '2026-11-24 10:00:01 SMTP protocol error in "auth login" H=(x) [2001:db8::26] AUTH command used when not advertised', host: '2001:db8::26' },
+      { line: '2026-11-24 10:00:01 [4242] SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected "RSET" H=mail.example.net [203.0.113.15]:58302 I=[192.0.2.1]:25 next input="QUIT\\r\\n"', host: '203.0.113.15' },
+      // Exim 4.98+ with log_selector +connection_id (fail2ban's exim.conf does not know "Ci=")
+      { line: '2026-11-24 10:00:01.431 [4242] SMTP protocol error in "AUTH LOGIN" H=(User) [203.0.113.16]:58871 I=[192.0.2.1]:25 Ci=111810 AUTH command used when not advertised', host: '203.0.113.16', upstream: false },
+      { line: '2026-11-24 10:00:01 H=(helo) [203.0.113.17]:4000 I=[192.0.2.1]:25 Ci=4242 F=<a@example.net> rejected RCPT <b@example.org>: relay not permitted', host: '203.0.113.17', upstream: false },
     ],
     miss: [
       '2026-11-24 10:00:01 1tGxyz-0001aB-Cd <= a@example.net H=mail.example.net [203.0.113.10]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 S=1234 id=abc@example.net',
@@ -482,7 +520,10 @@ export const tables: Table[] = [
       '2026-11-24 10:00:01 SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 closed by QUIT',
     ],
     injected: [
-      // the client's text comes before the address in these: not read at all
+      // the client's text (its command) comes before the address in these: a quote in it, or more than Exim writes after it, is refused
+      { line: '2026-11-24 10:00:01 SMTP protocol error in "AUTH LOGIN" H=(x) [198.51.100.1]:1 AUTH command used when not advertised" H=(helo) [203.0.113.18]:4000 I=[192.0.2.1]:587 AUTH command used when not advertised', host: null },
+      { line: '2026-11-24 10:00:01 SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): rejected "RSET" H=(x) [198.51.100.1]:1 next input="x" H=(helo) [203.0.113.19]:4000 I=[192.0.2.1]:25 next input="QUIT\\r\\n"', host: null },
+      { line: '2026-11-24 10:00:01 SMTP protocol error in "AUTH LOGIN" H=(x [198.51.100.1]) [203.0.113.20]:4000 AUTH command used when not advertised', host: null },
       { line: '2026-11-24 10:00:01 SMTP protocol error in "AUTH LOGIN" H=(x) [198.51.100.1]:1" H=(helo) [203.0.113.6]:4000 I=[192.0.2.1]:587 AUTH command used when not advertised', host: null },
       { line: '2026-11-24 10:00:01 H=(x) [198.51.100.1]:1) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
       { line: '2026-11-24 10:00:01 H=(x [198.51.100.1]) [203.0.113.7]:4000 F=<a@b> rejected RCPT <c@d>: relay not permitted', host: null },
@@ -494,9 +535,10 @@ export const tables: Table[] = [
   {
     filter: 'exim',
     options: { mode: 'aggressive' },
+    upstream: { filter: 'exim', options: { mode: 'aggressive' } },
     match: [
       { line: '2026-11-24 10:00:01 [4242] no MAIL in SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 D=21s C=EHLO,STARTTLS', host: '203.0.113.9' },
-      { line: '2026-11-24 10:00:01 unexpected disconnection while reading SMTP command from (helo) [203.0.113.10]:4000 I=[192.0.2.1]:25 D=1s', host: '203.0.113.10' },
+      { line: '2026-11-24 10:00:01 unexpected disconnection while reading SMTP command from (helo) [203.0.113.10]:4000 I=[192.0.2.1]:25 D=1s', host: '203.0.113.10', upstream: false },
     ],
     miss: ['2026-11-24 10:00:01 SMTP connection from (helo) [203.0.113.9]:28890 I=[192.0.2.1]:25 closed by QUIT'],
     injected: [],
@@ -504,12 +546,13 @@ export const tables: Table[] = [
   },
   {
     filter: 'courier',
+    upstream: { filter: 'courier-auth' },
     match: [
       { line: 'Nov 24 10:00:01 mail imapd-ssl: LOGIN FAILED, user=alice@example.org, ip=[::ffff:203.0.113.5]', host: '203.0.113.5', user: 'alice@example.org' },
       { line: 'Nov 24 10:00:01 mail pop3d: LOGIN FAILED, user=bob, ip=[::ffff:203.0.113.6], port=[4711]', host: '203.0.113.6', user: 'bob' },
       { line: 'Nov 24 10:00:01 mail imapd: LOGIN FAILED, method=PLAIN, ip=[2001:db8::5]', host: '2001:db8::5' },
-      { line: 'Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<a@example.net>,to=<nobody@example.org>: 550 User unknown.', host: '203.0.113.7' },
-      { line: 'Nov 24 10:00:01 mail courieresmtpd[4242]: error,relay=::ffff:203.0.113.8,port=4711,msg="535 Authentication failed.",cmd: AUTH LOGIN alice', host: '203.0.113.8' },
+      { line: 'Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<a@example.net>,to=<nobody@example.org>: 550 User unknown.', host: '203.0.113.7', upstream: { filter: 'courier-smtp' } },
+      { line: 'Nov 24 10:00:01 mail courieresmtpd[4242]: error,relay=::ffff:203.0.113.8,port=4711,msg="535 Authentication failed.",cmd: AUTH LOGIN alice', host: '203.0.113.8', upstream: { filter: 'courier-smtp' } },
     ],
     miss: [
       'Nov 24 10:00:01 mail imapd: LOGIN, user=alice, ip=[::ffff:203.0.113.5], port=[4711], protocol=IMAP',
@@ -525,6 +568,7 @@ export const tables: Table[] = [
   {
     filter: 'courier',
     options: { mode: 'auth' },
+    upstream: { filter: 'courier-auth' },
     match: [{ line: 'Nov 24 10:00:01 mail pop3d: LOGIN FAILED, user=bob, ip=[::ffff:203.0.113.6], port=[4711]', host: '203.0.113.6', user: 'bob' }],
     miss: ['Nov 24 10:00:01 mail courieresmtpd: error,relay=::ffff:203.0.113.7,from=<a@example.net>,to=<nobody@example.org>: 550 User unknown.'],
     injected: [],
@@ -532,6 +576,7 @@ export const tables: Table[] = [
   },
   {
     filter: 'nginx-http-auth',
+    upstream: { filter: 'nginx-http-auth' },
     match: [
       { line: '2026/11/24 10:00:01 [error] 811#811: *5 user "alice": password mismatch, client: 203.0.113.5, server: example.org, request: "GET /admin/ HTTP/1.1", host: "example.org"', host: '203.0.113.5', user: 'alice' },
       { line: '2026/11/24 10:00:01 [error] 811#811: *6 user "bob" was not found in "/etc/nginx/.htpasswd", client: 2001:db8::5, server: example.org, request: "GET / HTTP/2.0", host: "example.org"', host: '2001:db8::5', user: 'bob' },
@@ -548,6 +593,7 @@ export const tables: Table[] = [
   },
   {
     filter: 'nginx-limit-req',
+    upstream: { filter: 'nginx-limit-req' },
     match: [
       { line: '2026/11/24 10:00:01 [error] 811#811: *77 limiting requests, excess: 10.520 by zone "login", client: 203.0.113.5, server: example.org, request: "POST /login HTTP/1.1", host: "example.org"', host: '203.0.113.5' },
       { line: '2026/11/24 10:00:01 [warn] 811#811: *78 limiting requests, excess: 5.000 by zone "api", client: 2001:db8::80, server: example.org, request: "GET /api/x HTTP/2.0", host: "example.org"', host: '2001:db8::80' },
@@ -564,6 +610,7 @@ export const tables: Table[] = [
   {
     filter: 'nginx-limit-req',
     options: { zones: 'login|auth' },
+    upstream: { filter: 'nginx-limit-req', options: { ngx_limit_req_zones: 'login|auth' } },
     match: [{ line: '2026/11/24 10:00:01 [error] 811#811: *77 limiting requests, excess: 10.520 by zone "login", client: 203.0.113.5, server: example.org, request: "POST /login HTTP/1.1", host: "example.org"', host: '203.0.113.5' }],
     miss: ['2026/11/24 10:00:01 [error] 811#811: *78 limiting requests, excess: 5.000 by zone "api", client: 203.0.113.6, server: example.org, request: "GET /api/x HTTP/2.0", host: "example.org"'],
     injected: [],
@@ -571,6 +618,7 @@ export const tables: Table[] = [
   },
   {
     filter: 'apache-auth',
+    upstream: { filter: 'apache-auth' },
     match: [
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.5:51234] AH01617: user alice: authentication failure for "/admin": Password Mismatch', host: '203.0.113.5', user: 'alice' },
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.6:51235] AH01618: user bob not found: /admin', host: '203.0.113.6', user: 'bob' },
@@ -580,7 +628,7 @@ export const tables: Table[] = [
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_basic:error] [pid 811:tid 812] [client 203.0.113.9:51238] AH01614: client used wrong authentication scheme: /admin', host: '203.0.113.9' },
       { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.10] Digest: user frank: password mismatch: /private/', host: '203.0.113.10', user: 'frank' },
       { line: '[Tue Nov 24 10:00:01.123456 2026] [auth_digest:error] [pid 811:tid 812] [client 203.0.113.11:51239] AH01789: unknown algorithm `MD7\' received: /private/', host: '203.0.113.11' },
-      { line: 'Nov 24 10:00:01 www apache2[811]: [auth_basic:error] [pid 811:tid 812] [client 203.0.113.12:51240] AH01618: user gus not found: /admin', host: '203.0.113.12', user: 'gus' },
+      { line: 'Nov 24 10:00:01 www apache2[811]: [auth_basic:error] [pid 811:tid 812] [client 203.0.113.12:51240] AH01618: user gus not found: /admin', host: '203.0.113.12', user: 'gus', upstream: false },
       { line: '[Tue Nov 24 10:00:01 2026] [error] [client 203.0.113.13] user hal not found', host: '203.0.113.13', user: 'hal' },
     ],
     miss: [
@@ -621,12 +669,13 @@ export const tables: Table[] = [
   },
   {
     filter: 'mysqld-auth',
+    upstream: { filter: 'mysqld-auth' },
     match: [
       { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'root'@'203.0.113.5' (using password: YES)", host: '203.0.113.5', user: 'root' },
       { line: "2026-11-24T10:00:01.123456Z 42 [Note] [MY-010926] [Server] Access denied for user 'admin'@'2001:db8::33' (using password: YES)", host: '2001:db8::33', user: 'admin' },
       { line: "261124 10:00:01 [Warning] Access denied for user 'root'@'203.0.113.6' (using password: NO)", host: '203.0.113.6', user: 'root' },
-      { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'bob'@'203.0.113.7' (using password: NO)", host: '203.0.113.7', user: 'bob' },
-      { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol' },
+      { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'bob'@'203.0.113.7' (using password: NO)", host: '203.0.113.7', user: 'bob', upstream: false },
+      { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol', upstream: false },
     ],
     miss: [
       "2026-11-24 10:00:01 42 [Warning] Aborted connection 42 to db: 'unconnected' user: 'unauthenticated' host: '203.0.113.5' (This connection closed normally without authentication)",
