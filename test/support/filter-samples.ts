@@ -676,6 +676,8 @@ export const tables: Table[] = [
       { line: "261124 10:00:01 [Warning] Access denied for user 'root'@'203.0.113.6' (using password: NO)", host: '203.0.113.6', user: 'root' },
       { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'bob'@'203.0.113.7' (using password: NO)", host: '203.0.113.7', user: 'bob', upstream: false },
       { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol', upstream: false },
+      // an account that logged in and asked for a database it may not use
+      { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'dave'@'203.0.113.9' to database 'payroll'", host: '203.0.113.9', user: 'dave' },
     ],
     miss: [
       "2026-11-24 10:00:01 42 [Warning] Aborted connection 42 to db: 'unconnected' user: 'unauthenticated' host: '203.0.113.5' (This connection closed normally without authentication)",
@@ -685,6 +687,9 @@ export const tables: Table[] = [
     injected: [
       { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'x'@'198.51.100.1' (using password: YES)'@'203.0.113.7' (using password: YES)", host: null },
       { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'x 198.51.100.1'@'203.0.113.8' (using password: YES)", host: '203.0.113.8' },
+      // a database name (the client's) holding "'@'" is refused as a user name holding it is
+      { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'x'@'203.0.113.9' to database 'y'@'198.51.100.1' to database 'z'", host: null },
+      { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'x'@'198.51.100.1' to database 'y'@'203.0.113.9' to database 'z'", host: null },
     ],
     hostile: { head: "2026-11-24 10:00:01 42 [Warning] Access denied for user '", fragment: "a'@'192.0.2.1' " },
   },
