@@ -95,6 +95,13 @@ test('journal messages: with logtype=journal a filter reads the bare message, as
     const m = matcher(name, { logtype: 'journal' });
     assert.deepEqual(m.match(line, NOW, NOW).failures.map((f) => f.host), [host], `${name}: ${line}`);
   }
+  // sshd's failed banner exchange: the journal's message has no process to tie its two lines, so only
+  // a line that names the address on its own counts.
+  const ddos = matcher('sshd', { mode: 'ddos', logtype: 'journal' });
+  assert.deepEqual(ddos.match('error: kex_exchange_identification: Connection closed by remote host', NOW, NOW).failures, []);
+  assert.deepEqual(ddos.match('Connection closed by 203.0.113.13 port 51234', NOW, NOW).failures, []);
+  assert.deepEqual(ddos.match('Connection closed by 203.0.113.14 port 51235 [preauth]', NOW, NOW).failures.map((f) => f.host), ['203.0.113.14']);
+  assert.deepEqual(ddos.match('banner exchange: Connection from 203.0.113.15 port 51236: invalid format', NOW, NOW).failures.map((f) => f.host), ['203.0.113.15']);
   // The filters that read several kinds of lines find the message with or without a syslog prefix.
   assert.deepEqual(matcher('dovecot').match('imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=203.0.113.11, lip=192.0.2.1', NOW, NOW).failures.map((f) => f.host), ['203.0.113.11']);
   assert.deepEqual(matcher('node-red-admin').match('24 Nov 10:00:01 - [audit] {"event":"auth.login.fail.http","ip":"203.0.113.12","username":"a","status":403}', NOW, NOW).failures.map((f) => f.host), ['203.0.113.12']);
