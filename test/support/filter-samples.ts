@@ -227,6 +227,26 @@ export const tables: Table[] = [
   },
   {
     filter: 'sshd',
+    options: { mode: 'extra' },
+    upstream: { filter: 'sshd', options: { mode: 'extra' } },
+    match: [
+      ...sshdNormal,
+      // fail2ban's mode=extra reads only the "Disconnected from" ones
+      ...sshdUserClosed.map((h): Hit => (h.line.includes('Disconnected from') ? h : { ...h, upstream: false })),
+      { line: ssh(2014, 'Unable to negotiate with 203.0.113.17 port 4: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]'), host: '203.0.113.17' },
+      { line: ssh(2016, 'Received disconnect from 203.0.113.19 port 4002:14: No supported authentication methods available [preauth]'), host: '203.0.113.19' },
+    ],
+    miss: [
+      ...sshdNever,
+      ...sshdPreauthClosed.map((h) => h.line),
+      ...bannerSessions.flatMap((s) => s.lines),
+      ssh(2113, 'Did not receive identification string from 203.0.113.5 port 4'),
+    ],
+    injected: [...sshdInjectedNormal, ...sshdInjectedClosed],
+    hostile: { head: 'Nov 24 10:00:01 box sshd[1]: Disconnected from authenticating user ', fragment: 'a 192.0.2.1 port 1 [preauth] ' },
+  },
+  {
+    filter: 'sshd',
     options: { mode: 'aggressive' },
     upstream: { filter: 'sshd', options: { mode: 'aggressive' } },
     match: [
