@@ -108,7 +108,7 @@ test('every dialog of the example jail has its SPEC fields and saves as valid; b
   // The failregex-match dialog offers every built-in filter and says what the chosen one reads.
   await editNode(page, 'f2bex.match', 'filterSource');
   await page.waitForFunction(() => document.querySelectorAll('#failregex-match-builtin-filters option').length >= 16, undefined, { timeout: 10000 });
-  assert.match((await page.textContent('#failregex-match-filter-info')) ?? '', /^OpenSSH sshd\. Options: mode=normal\|ddos\|aggressive/);
+  assert.match((await page.textContent('#failregex-match-filter-info')) ?? '', /^OpenSSH sshd\. Options: mode=normal\|ddos\|extra\|aggressive/);
   await page.click('#node-dialog-cancel');
   await page.waitForSelector('.red-ui-tray', { state: 'detached' });
 

@@ -19,7 +19,7 @@ test('the editor endpoint lists every built-in filter with what it reads and its
   for (const f of list) assert.ok(f.description.length > 3, `${f.name} has a description`);
   const byName = Object.fromEntries(list.map((f) => [f.name, f]));
   assert.deepEqual(byName.postfix.options, { mode: ['normal', 'auth', 'ddos', 'aggressive'] });
-  assert.deepEqual(byName.sshd.options, { mode: ['normal', 'ddos', 'aggressive'], publickey: ['ignore', 'any'] });
+  assert.deepEqual(byName.sshd.options, { mode: ['normal', 'ddos', 'extra', 'aggressive'], publickey: ['ignore', 'any'] });
   assert.deepEqual(byName['nginx-limit-req'].options, { zones: [] });
   assert.deepEqual(byName['postfix-greylist'].options, { reason: [] });
   assert.deepEqual(byName['pure-ftpd'].options, {});

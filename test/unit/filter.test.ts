@@ -145,6 +145,6 @@ test('a built-in name may carry its options, and a wrong option value is named w
   assert.deepEqual(hostOf(new Matcher(def), kex), ['203.0.113.8']);
   assert.throws(
     () => filterFromSettings({ filterSource: 'builtin', filterName: 'sshd', filterOptions: 'mode=agressive' }),
-    /mode=agressive is not one of normal, ddos, aggressive/,
+    /mode=agressive is not one of normal, ddos, extra, aggressive/,
   );
 });

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { builtinFilterNames, BUILTIN_FILTER_DIR, loadBuiltinFilter, Matcher, MAX_LINE_LENGTH } from '../../lib/filter';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import { journalLine } from '../../lib/tail';
-import { tables } from '../support/filter-samples';
+import { tableLines, tables } from '../support/filter-samples';
 
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
 
@@ -32,6 +32,21 @@ for (const t of tables) {
       assert.ok(r.time !== null && Math.abs(r.failures[0].time - NOW) < 400 * 86400000, `time of ${hit.line}`);
     }
     for (const line of t.miss) assert.deepEqual(m.match(line, undefined, NOW).failures, [], line);
+    for (const session of t.sessions ?? []) {
+      // each session with a matcher of its own, and the same lines with other process ids do not meet
+      const alone = matcher(t.filter, t.options);
+      const last = session.lines.length - 1;
+      session.lines.forEach((line, i) => {
+        const failures = alone.match(line, undefined, NOW).failures;
+        if (i < last || session.host === null) return assert.deepEqual(failures, [], line);
+        assert.deepEqual(failures.map((f) => f.host), [session.host], line);
+        assert.deepEqual(failures[0].lines, session.lines, `the failure holds the lines of its session: ${line}`);
+      });
+      const apart = matcher(t.filter, t.options);
+      const other = (line: string, i: number) => line.replace(/\[(\d+)\]:/, (_, pid: string) => `[${Number(pid) + 1 + i}]:`);
+      const found = session.lines.flatMap((line, i) => apart.match(other(line, i), undefined, NOW).failures.map((f) => f.host));
+      assert.ok(found.length <= 1 && (found.length === 0 || found[0] === session.host), `lines of other processes: ${found.join(', ')} in ${session.lines.join(' / ')}`);
+    }
     for (const inj of t.injected) {
       assert.deepEqual(m.match(inj.line, undefined, NOW).failures.map((f) => f.host), inj.host ? [inj.host] : [], inj.line);
     }
@@ -50,7 +65,7 @@ test('every built-in filter loads and compiles with each of its modes, and built
   const required = ['sshd', 'postfix', 'postfix-greylist', 'named', 'dovecot', 'vsftpd', 'proftpd', 'pure-ftpd', 'exim', 'courier', 'nginx-http-auth', 'nginx-limit-req', 'apache-auth', 'apache-badbots', 'mysqld-auth', 'node-red-admin'];
   for (const name of required) assert.ok(files.includes(name), `filters/${name}.conf is missing`);
   // Each filter of the library has its table here, with at least one line of injected addresses.
-  for (const name of required.filter((n) => n !== 'sshd')) {
+  for (const name of required) {
     assert.ok(tables.some((t) => t.filter === name && t.injected.length > 0), `${name}: no table with injected addresses`);
   }
   for (const name of files) {
@@ -99,6 +114,15 @@ test('journal lines: with logtype=journal a filter reads the line log-tail makes
   const forged = journalLine({ _HOSTNAME: 'box', SYSLOG_IDENTIFIER: 'logger', SYSLOG_PID: '1', MESSAGE: 'Failed password for root from 203.0.113.13 port 1 ssh2' })!;
   assert.deepEqual(matcher('sshd', { logtype: 'journal' }).match(forged, NOW, NOW).failures, []);
   assert.deepEqual(matcher('postfix', { logtype: 'journal' }).match(`box logger[1]: ${cases[2][2]}`, NOW, NOW).failures, []);
+  // sshd's failed banner exchange: the journal line names the process, which ties its two lines.
+  const ddos = matcher('sshd', { mode: 'ddos', logtype: 'journal' });
+  const entry = (pid: string, message: string) => journalLine({ _HOSTNAME: 'box', SYSLOG_IDENTIFIER: 'sshd', SYSLOG_PID: pid, MESSAGE: message })!;
+  assert.deepEqual(ddos.match(entry('812', 'error: kex_exchange_identification: Connection closed by remote host'), NOW, NOW).failures, []);
+  assert.deepEqual(ddos.match(entry('812', 'Connection closed by 203.0.113.13 port 51234'), NOW, NOW).failures.map((f) => f.host), ['203.0.113.13']);
+  // Without the first line, the closing line alone is no failure.
+  assert.deepEqual(ddos.match(entry('813', 'Connection closed by 203.0.113.16 port 51234'), NOW, NOW).failures, []);
+  assert.deepEqual(ddos.match(entry('814', 'Connection closed by 203.0.113.14 port 51235 [preauth]'), NOW, NOW).failures.map((f) => f.host), ['203.0.113.14']);
+  assert.deepEqual(ddos.match(entry('815', 'banner exchange: Connection from 203.0.113.15 port 51236: invalid format'), NOW, NOW).failures.map((f) => f.host), ['203.0.113.15']);
 });
 
 test('dates: each log format gives the line its own time', () => {
@@ -162,8 +186,7 @@ test('every sample line, with a piece of it repeated to 64 KiB, is read quickly 
   let worst = { ms: 0, what: '' };
   for (const t of tables) {
     const m = matcher(t.filter, t.options);
-    const lines = [...t.match.map((h) => h.line), ...t.miss, ...t.injected.map((i) => i.line)];
-    for (const line of lines) {
+    for (const line of tableLines(t)) {
       for (const at of [0.3, 0.5, 0.7, 0.9]) {
         const cut = Math.floor(line.length * at);
         for (const len of [1, 3, 11]) {
