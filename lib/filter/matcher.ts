@@ -75,6 +75,18 @@ function canonical(fid: string): string {
   return text;
 }
 
+/** Groups that steer mlfid sessions, not fields of a failure. */
+const STATE_KEYS = new Set(['nofail', 'mlfgained', 'mlfforget', 'mlfpending']);
+
+/** Adds a user to an mlfid session's set; returns the set. */
+function updateUsers(f: Fail, user: unknown): Set<string> | undefined {
+  if (typeof user === 'string' && user) {
+    f.users ??= new Set();
+    f.users.add(user);
+  }
+  return f.users;
+}
+
 const joinTuple = (t: TupleLine) => t[0] + t[2];
 const bufferOf = (lines: TupleLine[]) => (lines.length === 1 ? lines[0][0] + lines[0][2] + '\n' : lines.map(joinTuple).join('\n') + '\n');
 
@@ -256,7 +268,7 @@ export class Matcher {
     const fields: Record<string, string> = {};
     for (const k in fail) {
       const v = fail[k];
-      if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
+      if (typeof v === 'string' && !STATE_KEYS.has(k)) fields[k] = v;
     }
     // A canonical dotted quad is its own text; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
     const host = ipv4Value(fid) >= 0 ? fid : canonical(fid);
@@ -302,13 +314,6 @@ export class Matcher {
       if (fail.mlfforget) flags |= 2;
       fail.mlfforget = undefined;
     }
-    const updateUsers = (f: Fail, user: unknown) => {
-      if (typeof user === 'string' && user) {
-        f.users ??= new Set();
-        f.users.add(user);
-      }
-      return f.users;
-    };
     if (cached) {
       users = updateUsers(cached, fail.user);
       if (cached.nofail !== undefined) {
@@ -375,9 +380,15 @@ export class Matcher {
       }
     }
 
+    // The first character of the buffer: most failregexes are anchored and cannot begin with it.
+    let first = buf === null ? -1 : (buf.codePointAt(0) ?? -1);
     for (let index = 0; index < this.fail.length; index++) {
       const rx = this.fail[index];
-      if (buf === null) buf = bufferOf(this.lineBuffer);
+      if (buf === null) {
+        buf = bufferOf(this.lineBuffer);
+        first = buf.codePointAt(0) ?? -1;
+      }
+      if (!rx.mayStartWith(first)) continue;
       const found = search(rx, buf, orgBuffer);
       if (!found) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
@@ -398,16 +409,11 @@ export class Matcher {
         fail = this.mergeFailure(mlfid, fail, found);
         if (fail.nofail && !this.checkAll) return list;
       } else {
-        fail.matches = [...(fail.matches ?? []), ...found.matched];
+        fail.matches = fail.matches === undefined ? found.matched.slice() : [...fail.matches, ...found.matched];
       }
       let fid = typeof fail.fid === 'string' ? fail.fid : null;
-      let ip: string | null = null;
-      for (const key of ['ip4', 'ip6', 'dns']) {
-        if (typeof fail[key] === 'string') {
-          ip = fail[key] as string;
-          break;
-        }
-      }
+      let ip: string | null =
+        typeof fail.ip4 === 'string' ? fail.ip4 : typeof fail.ip6 === 'string' ? fail.ip6 : typeof fail.dns === 'string' ? fail.dns : null;
       // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
       if (ip === null && fid === null && mlfid === undefined) continue;
       if (ip === null) ip = fid;
