@@ -6,7 +6,7 @@
  * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
  * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
  */
-import { compilePython, groupSpan, groupValue, type PyRegex } from './pyregex';
+import { compilePython, groupSpan, groupValue, isAsciiText, type PyRegex } from './pyregex';
 
 // ---------------------------------------------------------------- the `%` fields
 
@@ -210,9 +210,10 @@ abstract class DateTemplate {
     return this.compiled;
   }
 
-  /** Python's search(line, pos, endpos); counts the hit. */
-  matchDate(line: string, pos = 0, endpos = line.length): DateMatch | null {
-    const re = this.compile().re;
+  /** Python's search(line, pos, endpos); counts the hit. `ascii`: the line has ASCII characters only. */
+  matchDate(line: string, pos = 0, endpos = line.length, ascii = isAsciiText(line)): DateMatch | null {
+    const rx = this.compile();
+    const re = ascii ? rx.asciiRe : rx.re;
     re.lastIndex = pos;
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (!m) return null;
@@ -649,8 +650,14 @@ export interface DateHit {
 export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly names = new Set<string>();
-  private lastPos: [number, string, string] = [1, '', ''];
-  private lastEndPos: [number, string, string] = [BIG, '', ''];
+  /** Where the last date began, the character before it and its first character. */
+  private lastPos = 1;
+  private lastBefore = '';
+  private lastFirst = '';
+  /** Where the last date ended, its last character and the character after it. */
+  private lastEndPos = BIG;
+  private lastLast = '';
+  private lastAfter = '';
   private lastIndex = BIG;
   private firstUnused = 0;
   private readonly unusedTime = 300;
@@ -700,8 +707,8 @@ export class DateDetector {
     }
   }
 
-  /** Finds the date in a line, as fail2ban's matchTime + getTime. */
-  find(line: string, nowMs: number): DateHit | null {
+  /** Finds the date in a line, as fail2ban's matchTime + getTime. `ascii`: as isAsciiText(line). */
+  find(line: string, nowMs: number, ascii = isAsciiText(line)): DateHit | null {
     if (this.slots.length === 0) this.addDefaults();
     const slots = this.slots;
     let match: DateMatch | null = null;
@@ -714,25 +721,29 @@ export class DateDetector {
       slot = slots[i];
       template = slot.template;
       if (template.flags & (LINE_BEGIN | LINE_END)) {
-        match = template.matchDate(line);
+        match = template.matchDate(line, 0, line.length, ascii);
         ignoreBySearch = i;
       } else {
-        const [distance, before, first] = this.lastPos;
-        const [endpos, last, after] = this.lastEndPos;
+        const distance = this.lastPos;
+        const before = this.lastBefore;
+        const first = this.lastFirst;
+        const endpos = this.lastEndPos;
+        const last = this.lastLast;
+        const after = this.lastAfter;
         if (
           (line.slice(distance - 1, distance) === before || (line.slice(distance, distance + 1) === first && !isAlnum(first))) &&
           (line.slice(endpos, endpos + 1) === after || (line.slice(endpos - 1, endpos) === last && !isAlnum(last)))
         ) {
-          match = template.matchDate(line, distance, endpos);
+          match = template.matchDate(line, distance, endpos, ascii);
         } else {
-          match = template.matchDate(line);
+          match = template.matchDate(line, 0, line.length, ascii);
           ignoreBySearch = i;
         }
       }
       if (match) {
         const distance = match.m.index;
         const endpos = match.m.index + match.m[0].length;
-        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
+        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos && endpos === this.lastEndPos))) {
           found = [match, distance, endpos, i];
           match = null;
         }
@@ -747,13 +758,13 @@ export class DateDetector {
         }
         slot = s;
         template = s.template;
-        match = template.matchDate(line);
+        match = template.matchDate(line, 0, line.length, ascii);
         if (match) {
           const distance = match.m.index;
           if (i + 1 >= slots.length) break;
           if (template.flags & (LINE_BEGIN | LINE_END)) break;
           if (distance === 0 && s.hits && !slots[i + 1].template.hits) break;
-          if (distance > s.distance || distance > this.lastPos[0]) {
+          if (distance > s.distance || distance > this.lastPos) {
             if (distance < found[1]) found = [match, distance, match.m.index + match.m[0].length, i];
             match = null;
             i++;
@@ -777,8 +788,12 @@ export class DateDetector {
     slot.lastUsed = Date.now() / 1000;
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
-    this.lastPos = [distance, line.slice(distance - 1, distance), line[distance] ?? ''];
-    this.lastEndPos = [endpos, line[endpos - 1] ?? '', line.slice(endpos, endpos + 1)];
+    this.lastPos = distance;
+    this.lastBefore = line.slice(distance - 1, distance);
+    this.lastFirst = line[distance] ?? '';
+    this.lastEndPos = endpos;
+    this.lastLast = line[endpos - 1] ?? '';
+    this.lastAfter = line.slice(endpos, endpos + 1);
     if (i && i !== this.lastIndex) i = this.reorder(i);
     this.lastIndex = i;
     if (match.start === match.end) return { time: null, start: match.start, end: match.end };

@@ -7,6 +7,7 @@
 import { ipv4Value, parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
+import { isAsciiText } from './pyregex';
 import { F2bRegex, RegexError } from './regex';
 
 /** A line split around its date: text before, the date text, text after. */
@@ -97,8 +98,8 @@ interface Found {
   unmatched: TupleLine[];
 }
 
-function search(rx: F2bRegex, buffer: string, lines: TupleLine[]): Found | null {
-  const m = rx.search(buffer);
+function search(rx: F2bRegex, buffer: string, lines: TupleLine[], ascii: boolean): Found | null {
+  const m = rx.search(buffer, ascii);
   if (!m) return null;
   if (lines.length <= 1) return { m, matched: lines, unmatched: [] };
   const start = m.index;
@@ -221,12 +222,14 @@ export class Matcher {
     let tuple: TupleLine;
     let date: number | null = null;
     
+    // A line of ASCII characters only (nearly every log line) is searched with the patterns' ASCII form.
+    const ascii = isAsciiText(line);
     if (time !== undefined && Number.isFinite(time)) {
       tuple = ['', '', line];
       date = time / 1000;
       this.lastDate = date;
     } else {
-      const hit = this.dates.find(line, now);
+      const hit = this.dates.find(line, now, ascii);
       if (hit) {
         const text = line.slice(hit.start, hit.end);
         tuple = [line.slice(0, hit.start), text, line.slice(hit.end)];
@@ -250,7 +253,7 @@ export class Matcher {
     }
     this.ignoredNow = false;
     this.ignoredBy = null;
-    const found = this.findFailure(tuple, date);
+    const found = this.findFailure(tuple, date, ascii);
     const failures: FailureMatch[] = [];
     let nofail = false;
     let pending = 0;
@@ -284,14 +287,14 @@ export class Matcher {
   }
 
   /** ignoreregex check; in multi-line mode only on the lines the failregex matched. */
-  private ignoreLine(buf: string, lines: TupleLine[], failed?: Found): number | null {
+  private ignoreLine(buf: string, lines: TupleLine[], ascii: boolean, failed?: Found): number | null {
     if (failed && this.maxlines > 1) {
       lines = failed.matched;
       buf = bufferOf(lines);
     }
     let hit: number | null = null;
     for (let i = 0; i < this.ignore.length; i++) {
-      if (!this.ignore[i].search(buf)) continue;
+      if (!this.ignore[i].search(buf, ascii)) continue;
       hit = i;
       this.ignoredNow = true;
       this.ignoredBy ??= i;
@@ -354,7 +357,8 @@ export class Matcher {
     return fail;
   }
 
-  private findFailure(tuple: TupleLine, date: number | null): [number, string | null, number | null, Fail][] {
+  /** `lineAscii`: the new line has ASCII characters only; every buffer made here is then ASCII when the first one is. */
+  private findFailure(tuple: TupleLine, date: number | null, lineAscii: boolean): [number, string | null, number | null, Fail][] {
     const list: [number, string | null, number | null, Fail][] = [];
     let orgBuffer: TupleLine[];
     if (this.maxlines > 1) {
@@ -362,14 +366,15 @@ export class Matcher {
       orgBuffer = this.lineBuffer = this.lineBuffer.slice(-this.maxlines);
     } else orgBuffer = this.lineBuffer = [tuple];
     let buf: string | null = bufferOf(orgBuffer);
+    const ascii = this.maxlines > 1 ? isAsciiText(buf) : lineAscii;
 
     if (this.ignore.length && this.ignore.length < this.fail.length - 2) {
-      if (this.ignoreLine(buf, orgBuffer) !== null) return list;
+      if (this.ignoreLine(buf, orgBuffer, ascii) !== null) return list;
     }
 
     let preGroups: Record<string, string | undefined> = {};
     if (this.pref) {
-      const found = search(this.pref, buf, orgBuffer);
+      const found = search(this.pref, buf, orgBuffer, ascii);
       if (!found) return list;
       preGroups = this.pref.groups(found.m);
       const content = preGroups.content;
@@ -389,13 +394,13 @@ export class Matcher {
         first = buf.codePointAt(0) ?? -1;
       }
       if (!rx.mayStartWith(first)) continue;
-      const found = search(rx, buf, orgBuffer);
+      const found = search(rx, buf, orgBuffer, ascii);
       if (!found) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
       const into: Fail = {};
       for (const k in preGroups) into[k] = preGroups[k];
       let fail: Fail = rx.groups(found.m, into) as Fail;
-      if (this.ignore.length && this.ignoreLine(buf, orgBuffer, found) !== null) {
+      if (this.ignore.length && this.ignoreLine(buf, orgBuffer, ascii, found) !== null) {
         buf = null;
         if (!this.checkAll) break;
         continue;

@@ -1,5 +1,5 @@
 /** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
-import { compilePython, PyRegexError, type PyRegex } from './pyregex';
+import { compilePython, isAsciiText, PyRegexError, type PyRegex } from './pyregex';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -124,9 +124,10 @@ export class F2bRegex {
     return code >= 0 && code < 128 ? ascii[code] === 1 : this.rx.firstChars!.has(code);
   }
 
-  search(buffer: string): RegExpExecArray | null {
+  /** Searches a text; `ascii`: the text has ASCII characters only (as isAsciiText), so the cheaper pattern serves. */
+  search(buffer: string, ascii = isAsciiText(buffer)): RegExpExecArray | null {
     if (!this.mayStartWith(buffer.codePointAt(0) ?? -1)) return null;
-    return this.rx.re.exec(buffer);
+    return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 
   /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
