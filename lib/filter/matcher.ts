@@ -91,6 +91,15 @@ function updateUsers(f: Fail, user: unknown): Set<string> | undefined {
 const joinTuple = (t: TupleLine) => t[0] + t[2];
 const bufferOf = (lines: TupleLine[]) => (lines.length === 1 ? lines[0][0] + lines[0][2] + '\n' : lines.map(joinTuple).join('\n') + '\n');
 
+/** A failregex's match in a line: no failure, one waiting for its id (mlfid), or a failure. */
+interface Hit {
+  nofail: boolean;
+  failure: FailureMatch | null;
+  /** The session's lines and users when the failure was found (the same array and set: they may grow). */
+  matches: TupleLine[] | undefined;
+  users: Set<string> | undefined;
+}
+
 /** What one regex search found, with the lines it covered (fail2ban's Regex.search). */
 interface Found {
   m: RegExpExecArray;
@@ -253,20 +262,36 @@ export class Matcher {
     }
     this.ignoredNow = false;
     this.ignoredBy = null;
-    const found = this.findFailure(tuple, date, ascii);
+    const found = this.findFailure(tuple, date, ascii, now);
     const failures: FailureMatch[] = [];
     let nofail = false;
     let pending = 0;
-    for (const [index, fid, when, fail] of found) {
-      if (fail.nofail) nofail = true;
-      else if (fid === null) pending++;
-      else failures.push(this.toFailure(index, fid, when, fail, now));
+    for (const hit of found) {
+      if (hit.nofail) nofail = true;
+      else if (hit.failure === null) pending++;
+      else {
+        // The lines and users as they are now, after the whole line: as fail2ban's (shallow) copy shows them.
+        hit.failure.users = hit.users ? [...hit.users] : undefined;
+        hit.failure.lines = (hit.matches ?? []).map((t) => t.join(''));
+        failures.push(hit.failure);
+      }
     }
     const result: MatchResult = { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, truncated, nofail, pending };
     if (this.ignoredBy !== null) result.ignoreregex = this.ignoredBy;
     return result;
   }
 
+  /**
+   * What a failure is, read when it is found: a later failregex may merge into the same mlfid session
+   * (fail2ban copies the merged failure for that). Its lines and users are read at the end of the line.
+   */
+  private hit(index: number, fid: string | null, when: number | null, fail: Fail, now: number): Hit {
+    if (fail.nofail) return { nofail: true, failure: null, matches: undefined, users: undefined };
+    if (fid === null) return { nofail: false, failure: null, matches: undefined, users: undefined };
+    return { nofail: false, failure: this.toFailure(index, fid, when, fail, now), matches: fail.matches, users: fail.users };
+  }
+
+  /** The failure, without its `lines` and `users` (filled in by match()). */
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
     const fields: Record<string, string> = {};
     for (const k in fail) {
@@ -279,10 +304,10 @@ export class Matcher {
       host,
       time: when === null ? now : when * 1000,
       user: typeof fail.user === 'string' ? fail.user : undefined,
-      users: fail.users ? [...fail.users] : undefined,
+      users: undefined,
       fields,
       failregex: index,
-      lines: (fail.matches ?? []).map((t) => t.join('')),
+      lines: [],
     };
   }
 
@@ -358,8 +383,8 @@ export class Matcher {
   }
 
   /** `lineAscii`: the new line has ASCII characters only; every buffer made here is then ASCII when the first one is. */
-  private findFailure(tuple: TupleLine, date: number | null, lineAscii: boolean): [number, string | null, number | null, Fail][] {
-    const list: [number, string | null, number | null, Fail][] = [];
+  private findFailure(tuple: TupleLine, date: number | null, lineAscii: boolean, now: number): Hit[] {
+    const list: Hit[] = [];
     let orgBuffer: TupleLine[];
     if (this.maxlines > 1) {
       this.lineBuffer.push(tuple);
@@ -427,8 +452,7 @@ export class Matcher {
         if (!this.checkAll) return list;
       } else if (fid === null || fid === ip) fid = ip;
       else fail.ip = ip;
-      if (this.checkAll && mlfid !== undefined) fail = { ...fail };
-      list.push([index, fid, date, fail]);
+      list.push(this.hit(index, fid, date, fail, now));
       if (!this.checkAll) break;
     }
     return list;

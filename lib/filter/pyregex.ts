@@ -704,11 +704,11 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   };
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 /** Whether a text has ASCII characters only, so that a PyRegex's `asciiRe` may search it. */
 export function isAsciiText(text: string): boolean {
-  return !NON_ASCII.test(text);
+  return ASCII_ONLY.test(text);
 }
 
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */
