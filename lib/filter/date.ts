@@ -707,8 +707,11 @@ export class DateDetector {
     }
   }
 
-  /** Finds the date in a line, as fail2ban's matchTime + getTime. `ascii`: as isAsciiText(line). */
-  find(line: string, nowMs: number, ascii = isAsciiText(line)): DateHit | null {
+  /**
+   * Finds the date in a line, as fail2ban's matchTime + getTime. `ascii`: as isAsciiText(line);
+   * `wallMs`: the wall clock, which tells how long ago a template last found a date.
+   */
+  find(line: string, nowMs: number, ascii = isAsciiText(line), wallMs = Date.now()): DateHit | null {
     if (this.slots.length === 0) this.addDefaults();
     const slots = this.slots;
     let match: DateMatch | null = null;
@@ -785,7 +788,7 @@ export class DateDetector {
     const distance = match.m.index;
     const endpos = match.m.index + match.m[0].length;
     slot.hits++;
-    slot.lastUsed = Date.now() / 1000;
+    slot.lastUsed = wallMs / 1000;
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
     this.lastPos = distance;

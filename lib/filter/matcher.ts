@@ -151,16 +151,16 @@ function appendLines(list: TupleLine[], lines: TupleLine[]): TupleLine[] {
 class SessionCache {
   private readonly entries = new Map<string, { value: Fail; until: number }>();
 
-  get(key: string): Fail | undefined {
+  /** `now`: the wall clock (epoch ms). */
+  get(key: string, now: number): Fail | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (e.until > Date.now()) return e.value;
+    if (e.until > now) return e.value;
     this.entries.delete(key);
     return undefined;
   }
 
-  set(key: string, value: Fail): void {
-    const now = Date.now();
+  set(key: string, value: Fail, now: number): void {
     if (this.entries.size >= 100) {
       for (const [k, e] of this.entries) {
         this.entries.delete(k);
@@ -193,6 +193,8 @@ export class Matcher {
   private sessions: SessionCache | null = null;
   private ignoredNow = false;
   private ignoredBy: number | null = null;
+  /** Date.now() when the line being matched came. */
+  private wallClock = 0;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
   constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
@@ -233,12 +235,14 @@ export class Matcher {
     
     // A line of ASCII characters only (nearly every log line) is searched with the patterns' ASCII form.
     const ascii = isAsciiText(line);
+    // The wall clock, read once a line (the date templates' and the mlfid sessions' ages).
+    this.wallClock = Date.now();
     if (time !== undefined && Number.isFinite(time)) {
       tuple = ['', '', line];
       date = time / 1000;
       this.lastDate = date;
     } else {
-      const hit = this.dates.find(line, now, ascii);
+      const hit = this.dates.find(line, now, ascii, this.wallClock);
       if (hit) {
         const text = line.slice(hit.start, hit.end);
         tuple = [line.slice(0, hit.start), text, line.slice(hit.end)];
@@ -331,7 +335,7 @@ export class Matcher {
 
   private mergeFailure(mlfid: string, fail: Fail, found: Found): Fail {
     this.sessions ??= new SessionCache();
-    const cached = this.sessions.get(mlfid);
+    const cached = this.sessions.get(mlfid, this.wallClock);
     let users: Set<string> | undefined;
     let flags = 0;
     if (fail.mlfgained) {
@@ -359,7 +363,7 @@ export class Matcher {
       if (flags & 2) this.sessions.delete(mlfid);
     } else if (!(flags & 2)) {
       users = updateUsers(fail, fail.user);
-      this.sessions.set(mlfid, fail);
+      this.sessions.set(mlfid, fail, this.wallClock);
     }
     const pending = fail.mlfpending;
     fail.mlfpending = undefined;
