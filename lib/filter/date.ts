@@ -430,6 +430,19 @@ function clearParts(): Parts {
 /** The `%` fields strptime reads; the others (a, A, w, u, U, W, f and a pattern's own groups) are not. */
 const READ_FIELDS = new Set(['y', 'Y', 'm', 'B', 'b', 'd', 'H', 'I', 'M', 'S', 'j', 'z', 'Z']);
 
+/** Month number (1-12, 0 when unknown) of a %b or %B text, remembered by the text as written. */
+const monthMemo = new Map<string, number>();
+const monthNameMemo = new Map<string, number>();
+function monthOf(val: string, names: string[], memo: Map<string, number>): number {
+  let n = memo.get(val);
+  if (n === undefined) {
+    n = names.indexOf(val.toLowerCase()) + 1;
+    if (memo.size >= 1024) memo.clear();
+    memo.set(val, n);
+  }
+  return n;
+}
+
 /** Reads one field into `p`; `ampm` is the %p text, for %I. */
 function readField(p: Parts, key: string, val: string, ampm: string | undefined): void {
   switch (key) {
@@ -444,10 +457,10 @@ function readField(p: Parts, key: string, val: string, ampm: string | undefined)
       p.month = Number(val);
       break;
     case 'B':
-      p.month = MONTH_NAMES.indexOf(val.toLowerCase()) + 1;
+      p.month = monthOf(val, MONTH_NAMES, monthNameMemo);
       break;
     case 'b':
-      p.month = MONTHS.indexOf(val.toLowerCase()) + 1;
+      p.month = monthOf(val, MONTHS, monthMemo);
       break;
     case 'd':
       p.day = Number(val);
