@@ -108,6 +108,12 @@ function journalEntry(text: string): { line: string; time?: number } | null | un
   return { line, time: journalTime(fields) };
 }
 
+/** line.trim() === '', without making the trimmed copy for a line that starts with a visible ASCII character. */
+function isBlank(line: string): boolean {
+  const c = line.charCodeAt(0);
+  return !(c > 32 && c < 127) && line.trim() === '';
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   // As fail2ban gives a filter logtype=journal for the systemd backend, unless the filter spec or an option sets one.
@@ -119,9 +125,8 @@ function main(): void {
     process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const text = existsSync(args.log) && statSync(args.log).isFile() ? readFileSync(args.log, 'utf8') : `${args.log}\n`;
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  // Read as bytes and decoded at once: readFileSync(path, 'utf8') takes longer on a large file.
+  const text = existsSync(args.log) && statSync(args.log).isFile() ? readFileSync(args.log).toString('utf8') : `${args.log}\n`;
   const now = args.now ?? Date.now();
   let matched = 0;
   let ignored = 0;
@@ -131,14 +136,19 @@ function main(): void {
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
-  lines.forEach((raw, index) => {
+  // Line by line without splitting the whole text first; a last line without a newline counts.
+  let index = 0;
+  for (let pos = 0; pos < text.length; index++) {
+    const nl = text.indexOf('\n', pos);
+    const raw = text.slice(pos, nl < 0 ? text.length : nl);
+    pos = nl < 0 ? text.length : nl + 1;
     let line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
     let time = args.journal ? now : undefined;
     if (args.journal) {
       const entry = journalEntry(line);
       if (entry === null) {
         dropped++;
-        return;
+        continue;
       }
       if (entry) {
         line = entry.line;
@@ -146,39 +156,37 @@ function main(): void {
       }
     }
     const r = matcher.match(line, time, now);
-    const first = r.failures[0];
     if (!args.json) {
       // Counted as fail2ban-regex counts: a no-failure match is "ignored", a pending one "matched".
-      if (line.startsWith('#') || line.trim() === '') return;
+      if (line.startsWith('#') || isBlank(line)) continue;
       tested++;
       if (r.tooLong) tooLong++;
       else if (r.ignored || r.nofail) {
         ignored++;
       } else if (r.failures.length + r.pending > 0) {
         matched++;
-        matchedLines.push(line);
-      } else missedLines.push(line);
-      return;
+        if (args.matched) matchedLines.push(line);
+      } else if (args.missed) missedLines.push(line);
+      continue;
     }
-    if (args.json) {
-      out.push(
-        JSON.stringify({
-          line: index + 1,
-          match: !!first,
-          count: r.failures.length,
-          failregex: first ? first.failregex : null,
-          host: first ? first.host : null,
-          time: first && r.time !== null ? r.time / 1000 : null,
-          attempts: first ? first.lines.length : 0,
-          user: first?.user ?? null,
-          ...(first?.users ? { users: first.users } : {}),
-          fields: first ? first.fields : {},
-          ignored: r.ignored,
-          ...(r.tooLong ? { tooLong: true } : {}),
-        }),
-      );
-    }
-  });
+    const first = r.failures[0];
+    out.push(
+      JSON.stringify({
+        line: index + 1,
+        match: !!first,
+        count: r.failures.length,
+        failregex: first ? first.failregex : null,
+        host: first ? first.host : null,
+        time: first && r.time !== null ? r.time / 1000 : null,
+        attempts: first ? first.lines.length : 0,
+        user: first?.user ?? null,
+        ...(first?.users ? { users: first.users } : {}),
+        fields: first ? first.fields : {},
+        ignored: r.ignored,
+        ...(r.tooLong ? { tooLong: true } : {}),
+      }),
+    );
+  }
   if (args.json) {
     process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
     return;

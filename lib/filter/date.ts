@@ -6,7 +6,7 @@
  * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
  * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
  */
-import { compilePython, groupSpan, groupValue, type PyRegex } from './pyregex';
+import { compilePython, groupSpan, groupValue, isAsciiText, type PyRegex } from './pyregex';
 
 // ---------------------------------------------------------------- the `%` fields
 
@@ -210,9 +210,10 @@ abstract class DateTemplate {
     return this.compiled;
   }
 
-  /** Python's search(line, pos, endpos); counts the hit. */
-  matchDate(line: string, pos = 0, endpos = line.length): DateMatch | null {
-    const re = this.compile().re;
+  /** Python's search(line, pos, endpos); counts the hit. `ascii`: the line has ASCII characters only. */
+  matchDate(line: string, pos = 0, endpos = line.length, ascii = isAsciiText(line)): DateMatch | null {
+    const rx = this.compile();
+    const re = ascii ? rx.asciiRe : rx.re;
     re.lastIndex = pos;
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (!m) return null;
@@ -229,17 +230,6 @@ abstract class DateTemplate {
 
   protected group(m: RegExpExecArray, index: number): string | undefined {
     return this.compiled ? groupValue(this.compiled, m, index) : undefined;
-  }
-
-  protected named(m: RegExpExecArray): Record<string, string | undefined> {
-    const out: Record<string, string | undefined> = {};
-    if (!this.compiled) return out;
-    // Only the groups that took part: most templates have optional fields that are usually absent.
-    for (const [name, index] of this.compiled.names) {
-      const v = groupValue(this.compiled, m, index);
-      if (v !== undefined) out[name] = v;
-    }
-    return out;
   }
 
   /** Epoch seconds, or null when the text does not make a date. */
@@ -333,13 +323,52 @@ class DatePatternRegex extends DateTemplate {
   /** The last date text read and its time: consecutive lines often share the same second. */
   private memo: [text: string, now: number, time: number | null] = ['', NaN, null];
 
+  /** The fields strptime reads, in the pattern's order, each with the JS groups of its copies; and %p's. */
+  private plan: { keys: string[]; copies: number[][]; ampm: number[] } | null = null;
+
   getDate(match: DateMatch, now: number): number | null {
-    const text = match.m[0];
-    if (this.memo[0] === text && this.memo[1] === now) return this.memo[2];
-    const time = fieldsToTime(this.named(match.m), now);
-    this.memo = [text, now, time];
+    const m = match.m;
+    const text = m[0];
+    const memo = this.memo;
+    if (memo[0] === text && memo[1] === now) return memo[2];
+    const plan = (this.plan ??= this.makePlan());
+    const p = clearParts();
+    const ampm = plan.ampm.length ? valueOf(m, plan.ampm) : undefined;
+    let time: number | null = null;
+    for (let i = 0; i < plan.keys.length; i++) {
+      const v = valueOf(m, plan.copies[i]);
+      if (v === undefined) continue;
+      readField(p, plan.keys[i], v, ampm);
+      if (p.bad) break;
+    }
+    if (!p.bad) time = partsToTime(p, now);
+    memo[0] = text;
+    memo[1] = now;
+    memo[2] = time;
     return time;
   }
+
+  private makePlan(): { keys: string[]; copies: number[][]; ampm: number[] } {
+    const rx = this.compile();
+    const keys: string[] = [];
+    const copies: number[][] = [];
+    for (const [name, index] of rx.names) {
+      if (!READ_FIELDS.has(name)) continue;
+      keys.push(name);
+      copies.push(rx.copies.get(index) ?? []);
+    }
+    const p = rx.names.get('p');
+    return { keys, copies, ampm: p === undefined ? [] : (rx.copies.get(p) ?? []) };
+  }
+}
+
+/** The first copy of a group that took part. */
+function valueOf(m: RegExpExecArray, copies: number[]): string | undefined {
+  for (let i = 0; i < copies.length; i++) {
+    const v = m[copies[i]];
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 /**
@@ -376,70 +405,114 @@ const valid = (y: number, mo: number, d: number) => mo >= 1 && mo <= 12 && d >= 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysIn = (y: number, mo: number) => (mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1]);
 
+/** The fields of a date read so far (one scratch record: a date is read at a time, never nested). */
+interface Parts {
+  year: number | undefined;
+  month: number | undefined;
+  day: number | undefined;
+  hour: number;
+  minute: number;
+  second: number;
+  tz: number | undefined;
+  julian: number | undefined;
+  /** A zone that is not known: no date. */
+  bad: boolean;
+}
+const parts: Parts = { year: undefined, month: undefined, day: undefined, hour: 0, minute: 0, second: 0, tz: undefined, julian: undefined, bad: false };
+
+function clearParts(): Parts {
+  parts.year = parts.month = parts.day = parts.tz = parts.julian = undefined;
+  parts.hour = parts.minute = parts.second = 0;
+  parts.bad = false;
+  return parts;
+}
+
+/** The `%` fields strptime reads; the others (a, A, w, u, U, W, f and a pattern's own groups) are not. */
+const READ_FIELDS = new Set(['y', 'Y', 'm', 'B', 'b', 'd', 'H', 'I', 'M', 'S', 'j', 'z', 'Z']);
+
+/** Month number (1-12, 0 when unknown) of a %b or %B text, remembered by the text as written. */
+const monthMemo = new Map<string, number>();
+const monthNameMemo = new Map<string, number>();
+function monthOf(val: string, names: string[], memo: Map<string, number>): number {
+  let n = memo.get(val);
+  if (n === undefined) {
+    n = names.indexOf(val.toLowerCase()) + 1;
+    if (memo.size >= 1024) memo.clear();
+    memo.set(val, n);
+  }
+  return n;
+}
+
+/** Reads one field into `p`; `ampm` is the %p text, for %I. */
+function readField(p: Parts, key: string, val: string, ampm: string | undefined): void {
+  switch (key) {
+    case 'y':
+      p.year = Number(val);
+      if (p.year <= 2000) p.year += 2000;
+      break;
+    case 'Y':
+      p.year = Number(val);
+      break;
+    case 'm':
+      p.month = Number(val);
+      break;
+    case 'B':
+      p.month = monthOf(val, MONTH_NAMES, monthNameMemo);
+      break;
+    case 'b':
+      p.month = monthOf(val, MONTHS, monthMemo);
+      break;
+    case 'd':
+      p.day = Number(val);
+      break;
+    case 'H':
+      p.hour = Number(val);
+      break;
+    case 'I': {
+      p.hour = Number(val);
+      const a = (ampm ?? '').toLowerCase();
+      if (a === '' || a === 'am') {
+        if (p.hour === 12) p.hour = 0;
+      } else if (a === 'pm' && p.hour !== 12) p.hour += 12;
+      break;
+    }
+    case 'M':
+      p.minute = Number(val);
+      break;
+    case 'S':
+      p.second = Number(val);
+      break;
+    case 'j':
+      p.julian = Number(val);
+      break;
+    case 'z':
+    case 'Z':
+      if (val === 'Z' || val === 'UTC' || val === 'GMT') p.tz = 0;
+      else {
+        p.tz = zoneOffset(val);
+        if (p.tz === undefined) p.bad = true;
+      }
+      break;
+    default:
+  }
+}
+
 /** fail2ban's strptime on the named fields; epoch seconds, null for an impossible date. */
 export function fieldsToTime(f: Record<string, string | undefined>, nowMs: number): number | null {
-  let year: number | undefined;
-  let month: number | undefined;
-  let day: number | undefined;
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  let tz: number | undefined;
-  let julian: number | undefined;
+  const p = clearParts();
   for (const key in f) {
     const val = f[key];
     if (val === undefined) continue;
-    switch (key) {
-      case 'y':
-        year = Number(val);
-        if (year <= 2000) year += 2000;
-        break;
-      case 'Y':
-        year = Number(val);
-        break;
-      case 'm':
-        month = Number(val);
-        break;
-      case 'B':
-        month = MONTH_NAMES.indexOf(val.toLowerCase()) + 1;
-        break;
-      case 'b':
-        month = MONTHS.indexOf(val.toLowerCase()) + 1;
-        break;
-      case 'd':
-        day = Number(val);
-        break;
-      case 'H':
-        hour = Number(val);
-        break;
-      case 'I': {
-        hour = Number(val);
-        const ampm = (f.p ?? '').toLowerCase();
-        if (ampm === '' || ampm === 'am') {
-          if (hour === 12) hour = 0;
-        } else if (ampm === 'pm' && hour !== 12) hour += 12;
-        break;
-      }
-      case 'M':
-        minute = Number(val);
-        break;
-      case 'S':
-        second = Number(val);
-        break;
-      case 'j':
-        julian = Number(val);
-        break;
-      case 'z':
-      case 'Z':
-        if (val === 'Z' || val === 'UTC' || val === 'GMT') tz = 0;
-        else {
-          tz = zoneOffset(val);
-          if (tz === undefined) return null;
-        }
-        break;
-      default:
-    }
+    readField(p, key, val, f.p);
+    if (p.bad) return null;
   }
+  return partsToTime(p, nowMs);
+}
+
+/** The time of the fields read, as fieldsToTime. */
+function partsToTime(p: Parts, nowMs: number): number | null {
+  let { year, month, day } = p;
+  const { hour, minute, second, tz, julian } = p;
   if (month === 0) return null;
   const { naive: nowNaive, date: nowDate } = naiveNow(nowMs);
   let assumeYear = false;
@@ -590,8 +663,14 @@ export interface DateHit {
 export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly names = new Set<string>();
-  private lastPos: [number, string, string] = [1, '', ''];
-  private lastEndPos: [number, string, string] = [BIG, '', ''];
+  /** Where the last date began, the character before it and its first character. */
+  private lastPos = 1;
+  private lastBefore = '';
+  private lastFirst = '';
+  /** Where the last date ended, its last character and the character after it. */
+  private lastEndPos = BIG;
+  private lastLast = '';
+  private lastAfter = '';
   private lastIndex = BIG;
   private firstUnused = 0;
   private readonly unusedTime = 300;
@@ -641,8 +720,11 @@ export class DateDetector {
     }
   }
 
-  /** Finds the date in a line, as fail2ban's matchTime + getTime. */
-  find(line: string, nowMs: number): DateHit | null {
+  /**
+   * Finds the date in a line, as fail2ban's matchTime + getTime. `ascii`: as isAsciiText(line);
+   * `wallMs`: the wall clock, which tells how long ago a template last found a date.
+   */
+  find(line: string, nowMs: number, ascii = isAsciiText(line), wallMs = Date.now()): DateHit | null {
     if (this.slots.length === 0) this.addDefaults();
     const slots = this.slots;
     let match: DateMatch | null = null;
@@ -655,25 +737,29 @@ export class DateDetector {
       slot = slots[i];
       template = slot.template;
       if (template.flags & (LINE_BEGIN | LINE_END)) {
-        match = template.matchDate(line);
+        match = template.matchDate(line, 0, line.length, ascii);
         ignoreBySearch = i;
       } else {
-        const [distance, before, first] = this.lastPos;
-        const [endpos, last, after] = this.lastEndPos;
+        const distance = this.lastPos;
+        const before = this.lastBefore;
+        const first = this.lastFirst;
+        const endpos = this.lastEndPos;
+        const last = this.lastLast;
+        const after = this.lastAfter;
         if (
           (line.slice(distance - 1, distance) === before || (line.slice(distance, distance + 1) === first && !isAlnum(first))) &&
           (line.slice(endpos, endpos + 1) === after || (line.slice(endpos - 1, endpos) === last && !isAlnum(last)))
         ) {
-          match = template.matchDate(line, distance, endpos);
+          match = template.matchDate(line, distance, endpos, ascii);
         } else {
-          match = template.matchDate(line);
+          match = template.matchDate(line, 0, line.length, ascii);
           ignoreBySearch = i;
         }
       }
       if (match) {
         const distance = match.m.index;
         const endpos = match.m.index + match.m[0].length;
-        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
+        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos && endpos === this.lastEndPos))) {
           found = [match, distance, endpos, i];
           match = null;
         }
@@ -688,13 +774,13 @@ export class DateDetector {
         }
         slot = s;
         template = s.template;
-        match = template.matchDate(line);
+        match = template.matchDate(line, 0, line.length, ascii);
         if (match) {
           const distance = match.m.index;
           if (i + 1 >= slots.length) break;
           if (template.flags & (LINE_BEGIN | LINE_END)) break;
           if (distance === 0 && s.hits && !slots[i + 1].template.hits) break;
-          if (distance > s.distance || distance > this.lastPos[0]) {
+          if (distance > s.distance || distance > this.lastPos) {
             if (distance < found[1]) found = [match, distance, match.m.index + match.m[0].length, i];
             match = null;
             i++;
@@ -715,11 +801,15 @@ export class DateDetector {
     const distance = match.m.index;
     const endpos = match.m.index + match.m[0].length;
     slot.hits++;
-    slot.lastUsed = Date.now() / 1000;
+    slot.lastUsed = wallMs / 1000;
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
-    this.lastPos = [distance, line.slice(distance - 1, distance), line[distance] ?? ''];
-    this.lastEndPos = [endpos, line[endpos - 1] ?? '', line.slice(endpos, endpos + 1)];
+    this.lastPos = distance;
+    this.lastBefore = line.slice(distance - 1, distance);
+    this.lastFirst = line[distance] ?? '';
+    this.lastEndPos = endpos;
+    this.lastLast = line[endpos - 1] ?? '';
+    this.lastAfter = line.slice(endpos, endpos + 1);
     if (i && i !== this.lastIndex) i = this.reorder(i);
     this.lastIndex = i;
     if (match.start === match.end) return { time: null, start: match.start, end: match.end };

@@ -7,6 +7,7 @@
 import { ipv4Value, parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
+import { isAsciiText } from './pyregex';
 import { F2bRegex, RegexError } from './regex';
 
 /** A line split around its date: text before, the date text, text after. */
@@ -81,8 +82,31 @@ function canonical(fid: string): string {
   return text;
 }
 
+/** Groups that steer mlfid sessions, not fields of a failure. */
+const STATE_KEYS = new Set(['nofail', 'mlfgained', 'mlfforget', 'mlfpending']);
+
+/** Adds a user to an mlfid session's set; returns the set. */
+function updateUsers(f: Fail, user: unknown): Set<string> | undefined {
+  if (typeof user === 'string' && user) {
+    f.users ??= new Set();
+    f.users.add(user);
+  }
+  return f.users;
+}
+
 const joinTuple = (t: TupleLine) => t[0] + t[2];
+/** The whole line again, date included (t.join(''), which is slower). */
+const wholeLine = (t: TupleLine) => t[0] + t[1] + t[2];
 const bufferOf = (lines: TupleLine[]) => (lines.length === 1 ? lines[0][0] + lines[0][2] + '\n' : lines.map(joinTuple).join('\n') + '\n');
+
+/** A failregex's match in a line: no failure, one waiting for its id (mlfid), or a failure. */
+interface Hit {
+  nofail: boolean;
+  failure: FailureMatch | null;
+  /** The session's lines and users when the failure was found (the same array and set: they may grow). */
+  matches: TupleLine[] | undefined;
+  users: Set<string> | undefined;
+}
 
 /** What one regex search found, with the lines it covered (fail2ban's Regex.search). */
 interface Found {
@@ -91,8 +115,8 @@ interface Found {
   unmatched: TupleLine[];
 }
 
-function search(rx: F2bRegex, buffer: string, lines: TupleLine[]): Found | null {
-  const m = rx.search(buffer);
+function search(rx: F2bRegex, buffer: string, lines: TupleLine[], ascii: boolean): Found | null {
+  const m = rx.search(buffer, ascii);
   if (!m) return null;
   if (lines.length <= 1) return { m, matched: lines, unmatched: [] };
   const start = m.index;
@@ -135,16 +159,16 @@ function appendLines(list: TupleLine[], lines: TupleLine[]): TupleLine[] {
 class SessionCache {
   private readonly entries = new Map<string, { value: Fail; until: number }>();
 
-  get(key: string): Fail | undefined {
+  /** `now`: the wall clock (epoch ms). */
+  get(key: string, now: number): Fail | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (e.until > Date.now()) return e.value;
+    if (e.until > now) return e.value;
     this.entries.delete(key);
     return undefined;
   }
 
-  set(key: string, value: Fail): void {
-    const now = Date.now();
+  set(key: string, value: Fail, now: number): void {
     if (this.entries.size >= 100) {
       for (const [k, e] of this.entries) {
         this.entries.delete(k);
@@ -177,6 +201,8 @@ export class Matcher {
   private sessions: SessionCache | null = null;
   private ignoredNow = false;
   private ignoredBy: number | null = null;
+  /** Date.now() when the line being matched came. */
+  private wallClock = 0;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
   constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
@@ -214,12 +240,16 @@ export class Matcher {
     let tuple: TupleLine;
     let date: number | null = null;
     
+    // A line of ASCII characters only (nearly every log line) is searched with the patterns' ASCII form.
+    const ascii = isAsciiText(line);
+    // The wall clock, read once a line (the date templates' and the mlfid sessions' ages).
+    this.wallClock = Date.now();
     if (time !== undefined && Number.isFinite(time)) {
       tuple = ['', '', line];
       date = time / 1000;
       this.lastDate = date;
     } else {
-      const hit = this.dates.find(line, now);
+      const hit = this.dates.find(line, now, ascii, this.wallClock);
       if (hit) {
         const text = line.slice(hit.start, hit.end);
         tuple = [line.slice(0, hit.start), text, line.slice(hit.end)];
@@ -243,14 +273,19 @@ export class Matcher {
     }
     this.ignoredNow = false;
     this.ignoredBy = null;
-    const found = this.findFailure(tuple, date);
+    const found = this.findFailure(tuple, date, ascii, now);
     const failures: FailureMatch[] = [];
     let nofail = false;
     let pending = 0;
-    for (const [index, fid, when, fail] of found) {
-      if (fail.nofail) nofail = true;
-      else if (fid === null) pending++;
-      else failures.push(this.toFailure(index, fid, when, fail, now));
+    for (const hit of found) {
+      if (hit.nofail) nofail = true;
+      else if (hit.failure === null) pending++;
+      else {
+        // The lines and users as they are now, after the whole line: as fail2ban's (shallow) copy shows them.
+        hit.failure.users = hit.users ? [...hit.users] : undefined;
+        hit.failure.lines = (hit.matches ?? []).map(wholeLine);
+        failures.push(hit.failure);
+      }
     }
     const result: MatchResult = { failures, ignored: this.ignoredNow, time: date === null ? null : date * 1000, tooLong: false, nofail, pending };
     if (this.ignoredBy !== null) result.ignoreregex = this.ignoredBy;
@@ -269,11 +304,22 @@ export class Matcher {
     return { failures: [], ignored: false, time: null, tooLong: true, nofail: false, pending: 0 };
   }
 
+  /**
+   * What a failure is, read when it is found: a later failregex may merge into the same mlfid session
+   * (fail2ban copies the merged failure for that). Its lines and users are read at the end of the line.
+   */
+  private hit(index: number, fid: string | null, when: number | null, fail: Fail, now: number): Hit {
+    if (fail.nofail) return { nofail: true, failure: null, matches: undefined, users: undefined };
+    if (fid === null) return { nofail: false, failure: null, matches: undefined, users: undefined };
+    return { nofail: false, failure: this.toFailure(index, fid, when, fail, now), matches: fail.matches, users: fail.users };
+  }
+
+  /** The failure, without its `lines` and `users` (filled in by match()). */
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
     const fields: Record<string, string> = {};
     for (const k in fail) {
       const v = fail[k];
-      if (typeof v === 'string' && !['nofail', 'mlfgained', 'mlfforget', 'mlfpending'].includes(k)) fields[k] = v;
+      if (typeof v === 'string' && !STATE_KEYS.has(k)) fields[k] = v;
     }
     // A canonical dotted quad is its own text; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
     const host = ipv4Value(fid) >= 0 ? fid : canonical(fid);
@@ -281,22 +327,22 @@ export class Matcher {
       host,
       time: when === null ? now : when * 1000,
       user: typeof fail.user === 'string' ? fail.user : undefined,
-      users: fail.users ? [...fail.users] : undefined,
+      users: undefined,
       fields,
       failregex: index,
-      lines: (fail.matches ?? []).map((t) => t.join('')),
+      lines: [],
     };
   }
 
   /** ignoreregex check; in multi-line mode only on the lines the failregex matched. */
-  private ignoreLine(buf: string, lines: TupleLine[], failed?: Found): number | null {
+  private ignoreLine(buf: string, lines: TupleLine[], ascii: boolean, failed?: Found): number | null {
     if (failed && this.maxlines > 1) {
       lines = failed.matched;
       buf = bufferOf(lines);
     }
     let hit: number | null = null;
     for (let i = 0; i < this.ignore.length; i++) {
-      if (!this.ignore[i].search(buf)) continue;
+      if (!this.ignore[i].search(buf, ascii)) continue;
       hit = i;
       this.ignoredNow = true;
       this.ignoredBy ??= i;
@@ -308,7 +354,7 @@ export class Matcher {
 
   private mergeFailure(mlfid: string, fail: Fail, found: Found): Fail {
     this.sessions ??= new SessionCache();
-    const cached = this.sessions.get(mlfid);
+    const cached = this.sessions.get(mlfid, this.wallClock);
     let users: Set<string> | undefined;
     let flags = 0;
     if (fail.mlfgained) {
@@ -319,13 +365,6 @@ export class Matcher {
       if (fail.mlfforget) flags |= 2;
       fail.mlfforget = undefined;
     }
-    const updateUsers = (f: Fail, user: unknown) => {
-      if (typeof user === 'string' && user) {
-        f.users ??= new Set();
-        f.users.add(user);
-      }
-      return f.users;
-    };
     if (cached) {
       users = updateUsers(cached, fail.user);
       if (cached.nofail !== undefined) {
@@ -343,7 +382,7 @@ export class Matcher {
       if (flags & 2) this.sessions.delete(mlfid);
     } else if (!(flags & 2)) {
       users = updateUsers(fail, fail.user);
-      this.sessions.set(mlfid, fail);
+      this.sessions.set(mlfid, fail, this.wallClock);
     }
     const pending = fail.mlfpending;
     fail.mlfpending = undefined;
@@ -366,22 +405,24 @@ export class Matcher {
     return fail;
   }
 
-  private findFailure(tuple: TupleLine, date: number | null): [number, string | null, number | null, Fail][] {
-    const list: [number, string | null, number | null, Fail][] = [];
+  /** `lineAscii`: the new line has ASCII characters only; every buffer made here is then ASCII when the first one is. */
+  private findFailure(tuple: TupleLine, date: number | null, lineAscii: boolean, now: number): Hit[] {
+    const list: Hit[] = [];
     let orgBuffer: TupleLine[];
     if (this.maxlines > 1) {
       this.lineBuffer.push(tuple);
       orgBuffer = this.lineBuffer = this.lineBuffer.slice(-this.maxlines);
     } else orgBuffer = this.lineBuffer = [tuple];
     let buf: string | null = bufferOf(orgBuffer);
+    const ascii = this.maxlines > 1 ? isAsciiText(buf) : lineAscii;
 
     if (this.ignore.length && this.ignore.length < this.fail.length - 2) {
-      if (this.ignoreLine(buf, orgBuffer) !== null) return list;
+      if (this.ignoreLine(buf, orgBuffer, ascii) !== null) return list;
     }
 
     let preGroups: Record<string, string | undefined> = {};
     if (this.pref) {
-      const found = search(this.pref, buf, orgBuffer);
+      const found = search(this.pref, buf, orgBuffer, ascii);
       if (!found) return list;
       preGroups = this.pref.groups(found.m);
       const content = preGroups.content;
@@ -392,16 +433,22 @@ export class Matcher {
       }
     }
 
+    // The first character of the buffer: most failregexes are anchored and cannot begin with it.
+    let first = buf === null ? -1 : (buf.codePointAt(0) ?? -1);
     for (let index = 0; index < this.fail.length; index++) {
       const rx = this.fail[index];
-      if (buf === null) buf = bufferOf(this.lineBuffer);
-      const found = search(rx, buf, orgBuffer);
+      if (buf === null) {
+        buf = bufferOf(this.lineBuffer);
+        first = buf.codePointAt(0) ?? -1;
+      }
+      if (!rx.mayStartWith(first)) continue;
+      const found = search(rx, buf, orgBuffer, ascii);
       if (!found) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
       const into: Fail = {};
       for (const k in preGroups) into[k] = preGroups[k];
       let fail: Fail = rx.groups(found.m, into) as Fail;
-      if (this.ignore.length && this.ignoreLine(buf, orgBuffer, found) !== null) {
+      if (this.ignore.length && this.ignoreLine(buf, orgBuffer, ascii, found) !== null) {
         buf = null;
         if (!this.checkAll) break;
         continue;
@@ -415,16 +462,11 @@ export class Matcher {
         fail = this.mergeFailure(mlfid, fail, found);
         if (fail.nofail && !this.checkAll) return list;
       } else {
-        fail.matches = [...(fail.matches ?? []), ...found.matched];
+        fail.matches = fail.matches === undefined ? found.matched.slice() : [...fail.matches, ...found.matched];
       }
       let fid = typeof fail.fid === 'string' ? fail.fid : null;
-      let ip: string | null = null;
-      for (const key of ['ip4', 'ip6', 'dns']) {
-        if (typeof fail[key] === 'string') {
-          ip = fail[key] as string;
-          break;
-        }
-      }
+      let ip: string | null =
+        typeof fail.ip4 === 'string' ? fail.ip4 : typeof fail.ip6 === 'string' ? fail.ip6 : typeof fail.dns === 'string' ? fail.dns : null;
       // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
       if (ip === null && fid === null && mlfid === undefined) continue;
       if (ip === null) ip = fid;
@@ -433,8 +475,7 @@ export class Matcher {
         if (!this.checkAll) return list;
       } else if (fid === null || fid === ip) fid = ip;
       else fail.ip = ip;
-      if (this.checkAll && mlfid !== undefined) fail = { ...fail };
-      list.push([index, fid, date, fail]);
+      list.push(this.hit(index, fid, date, fail, now));
       if (!this.checkAll) break;
     }
     return list;

@@ -43,14 +43,20 @@ type Node =
 
 const PY_SPACE = String.raw`\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
 const WORD = String.raw`\p{L}\p{N}_`;
+/** Python's Unicode \s and \w, on ASCII characters. */
+const PY_SPACE_ASCII = String.raw`\t\n\v\f\r\x1c-\x1f `;
+const WORD_ASCII = 'a-zA-Z0-9_';
 
-/** The contents of a character class for an escape such as \w, and whether it is a complement. */
-function escSet(kind: string, ascii: boolean): { body: string; negated: boolean } {
+/**
+ * The contents of a character class for an escape such as \w, and whether it is a complement. `ascii`
+ * is Python's ASCII flag; `asciiText` writes the Unicode meaning for a text known to be ASCII only.
+ */
+function escSet(kind: string, ascii: boolean, asciiText = false): { body: string; negated: boolean } {
   const lower = kind.toLowerCase();
   const negated = kind !== lower;
-  if (lower === 'd') return { body: ascii ? '0-9' : String.raw`\p{Nd}`, negated };
-  if (lower === 'w') return { body: ascii ? 'a-zA-Z0-9_' : WORD, negated };
-  return { body: ascii ? String.raw` \t\n\r\f\v` : PY_SPACE, negated };
+  if (lower === 'd') return { body: ascii || asciiText ? '0-9' : String.raw`\p{Nd}`, negated };
+  if (lower === 'w') return { body: ascii || asciiText ? WORD_ASCII : WORD, negated };
+  return { body: ascii ? String.raw` \t\n\r\f\v` : asciiText ? PY_SPACE_ASCII : PY_SPACE, negated };
 }
 
 class Parser {
@@ -457,12 +463,12 @@ function caseVariants(cp: number): number[] {
   return [...set];
 }
 
-function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean): { positive: string; complements: string[] } {
+function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean, asciiText: boolean): { positive: string; complements: string[] } {
   let positive = '';
   const complements: string[] = [];
   for (const item of items) {
     if (item.t === 'esc') {
-      const set = escSet(item.kind, asciiOnly);
+      const set = escSet(item.kind, asciiOnly, asciiText);
       if (set.negated) complements.push(set.body);
       else positive += set.body;
       continue;
@@ -503,7 +509,15 @@ class Writer {
   /** Python group index -> the JS group numbers of its copies. */
   readonly copies = new Map<number, number[]>();
 
-  constructor(private readonly globalCi: boolean) {}
+  /**
+   * `asciiText`: written for texts of ASCII characters only, where Python's Unicode classes (\w \d \s
+   * \b) are their ASCII part; the same matches and groups on such a text, and no Unicode property set
+   * for V8 to build, which is the slow part of compiling these patterns.
+   */
+  constructor(
+    private readonly globalCi: boolean,
+    private readonly asciiText = false,
+  ) {}
 
   /** (?>X) as JavaScript can say it: a lookahead cannot be backtracked into, and the reference consumes its text. */
   private atomic(body: string): string {
@@ -528,7 +542,7 @@ class Writer {
         if (node.kind === 'ahead' && isWordEdge(node.body)) {
           // fail2ban's date bounds (?=^|\b|\W) and (?=\b|\W|$): "not between two word characters".
           // Written out as Unicode \b they cost a lookbehind at every position of a search.
-          const w = `[${WORD}]`;
+          const w = `[${this.asciiText ? WORD_ASCII : WORD}]`;
           return `(?:(?<!${w})|(?!${w}))`;
         }
         const body = this.write(node.body);
@@ -574,7 +588,7 @@ class Writer {
         return literal(node.cp, false);
       }
       case 'class': {
-        const { positive, complements } = classBody(node.items, node.ci && !this.globalCi, node.ascii);
+        const { positive, complements } = classBody(node.items, node.ci && !this.globalCi, node.ascii, this.asciiText);
         if (!node.negated) {
           const parts = [];
           if (positive || complements.length === 0) parts.push(`[${positive}]`);
@@ -597,13 +611,13 @@ class Writer {
       case 'Z':
         return '$';
       case 'wordb': {
-        const w = node.ascii ? '[a-zA-Z0-9_]' : `[${WORD}]`;
+        const w = node.ascii || this.asciiText ? `[${WORD_ASCII}]` : `[${WORD}]`;
         return node.negated ? `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))` : `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))`;
       }
       case 'esc': {
-        const set = escSet(node.kind, node.ascii);
-        if (!node.ascii && node.kind === 'd') return '\\p{Nd}';
-        if (!node.ascii && node.kind === 'D') return '\\P{Nd}';
+        const set = escSet(node.kind, node.ascii, this.asciiText);
+        if (!node.ascii && !this.asciiText && node.kind === 'd') return '\\p{Nd}';
+        if (!node.ascii && !this.asciiText && node.kind === 'D') return '\\P{Nd}';
         return set.negated ? `[^${set.body}]` : `[${set.body}]`;
       }
       case 'cond':
@@ -621,7 +635,14 @@ class Writer {
 
 /** A compiled pattern: the RegExp and how to read Python's groups back out of a match. */
 export interface PyRegex {
-  re: RegExp;
+  /** The pattern for any text; compiled on first use. */
+  readonly re: RegExp;
+  /**
+   * The pattern for a text of ASCII characters only (see isAsciiText): the same matches and groups as
+   * `re` on such a text, with Python's Unicode classes written as their ASCII part. It is much cheaper
+   * to compile, and compiling it is what checks the pattern.
+   */
+  readonly asciiRe: RegExp;
   source: string;
   /** Python group name -> index. */
   names: ReadonlyMap<string, number>;
@@ -658,17 +679,36 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   const globalCi = parser.flags.i && tracked.size > 0;
   const writer = new Writer(globalCi);
   const source = writer.write(root);
+  const asciiSource = new Writer(globalCi, true).write(root);
   let flags = 'u';
   if (globalCi) flags += 'i';
   if (options.indices) flags += 'd';
   if (options.global) flags += 'g';
-  let re: RegExp;
+  let asciiRe: RegExp;
   try {
-    re = new RegExp(source, flags);
+    asciiRe = new RegExp(asciiSource, flags);
   } catch (err) {
     throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
   }
-  return { re, source, names: parser.names, groupCount: parser.groupCount, copies: writer.copies, firstChars: anchoredFirstChars(root, globalCi) };
+  let re: RegExp | null = asciiSource === source ? asciiRe : null;
+  return {
+    get re(): RegExp {
+      return (re ??= new RegExp(source, flags));
+    },
+    asciiRe,
+    source,
+    names: parser.names,
+    groupCount: parser.groupCount,
+    copies: writer.copies,
+    firstChars: anchoredFirstChars(root, globalCi),
+  };
+}
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/** Whether a text has ASCII characters only, so that a PyRegex's `asciiRe` may search it. */
+export function isAsciiText(text: string): boolean {
+  return ASCII_ONLY.test(text);
 }
 
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */

@@ -1,5 +1,5 @@
 /** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
-import { compilePython, groupValue, PyRegexError, type PyRegex } from './pyregex';
+import { compilePython, isAsciiText, PyRegexError, type PyRegex } from './pyregex';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -86,10 +86,15 @@ function compileShared(source: string, multiline: boolean): PyRegex {
 export class F2bRegex {
   readonly original: string;
   readonly rx: PyRegex;
-  /** alt_ and tuple_ groups to merge into their base name. */
-  private readonly alts: [string, string][] = [];
+  /** alt_ and tuple_ groups to merge into their base name (and whether this pattern has that name). */
+  private readonly alts: [string, string, boolean][] = [];
   private readonly tuples: [string, string][] = [];
   readonly skiplines: number;
+  /** Python group names in the pattern's order, and the JS groups of each one's copies. */
+  private readonly groupNames: string[] = [];
+  private readonly groupCopies: number[][] = [];
+  /** firstChars as a table of the ASCII characters (null: any character may begin a match). */
+  private readonly firstAscii: Uint8Array | null = null;
 
   constructor(pattern: string, opts: { multiline?: boolean; kind?: string; useDns?: string; requireId?: boolean; prefHasId?: boolean } = {}) {
     this.original = pattern;
@@ -108,7 +113,18 @@ export class F2bRegex {
     for (const name of [...this.rx.names.keys()].sort()) {
       const m = /^(alt_|tuple_)(.*?)(?:_\d+)?$/.exec(name);
       if (!m || name.length <= 4) continue;
-      (m[1] === 'alt_' ? this.alts : this.tuples).push([name, groupName(m[2])]);
+      const base = groupName(m[2]);
+      if (m[1] === 'alt_') this.alts.push([name, base, this.rx.names.has(base)]);
+      else this.tuples.push([name, base]);
+    }
+    for (const [name, index] of this.rx.names) {
+      this.groupNames.push(name);
+      this.groupCopies.push(this.rx.copies.get(index) ?? []);
+    }
+    const first = this.rx.firstChars;
+    if (first !== null) {
+      this.firstAscii = new Uint8Array(128);
+      for (const c of first) if (c < 128) this.firstAscii[c] = 1;
     }
     this.skiplines = [...this.rx.names.keys()].filter((n) => /^skiplines\d+$/.test(n)).length;
   }
@@ -117,19 +133,35 @@ export class F2bRegex {
     return [...FAILURE_ID_GROUPS, 'mlfid'].some((g) => this.rx.names.has(g));
   }
 
-  search(buffer: string): RegExpExecArray | null {
-    // An anchored pattern cannot match a text that starts with none of its first characters.
-    const first = this.rx.firstChars;
-    if (first !== null && !first.has(buffer.codePointAt(0) ?? -1)) return null;
-    return this.rx.re.exec(buffer);
+  /**
+   * Whether a match can begin with the character `code` (a code point; -1 for an empty text): an
+   * anchored pattern cannot match a text that starts with none of its first characters.
+   */
+  mayStartWith(code: number): boolean {
+    const ascii = this.firstAscii;
+    if (ascii === null) return true;
+    return code >= 0 && code < 128 ? ascii[code] === 1 : this.rx.firstChars!.has(code);
+  }
+
+  /** Searches a text; `ascii`: the text has ASCII characters only (as isAsciiText), so the cheaper pattern serves. */
+  search(buffer: string, ascii = isAsciiText(buffer)): RegExpExecArray | null {
+    if (!this.mayStartWith(buffer.codePointAt(0) ?? -1)) return null;
+    return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 
   /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
   groups(m: RegExpExecArray, into: Record<string, unknown> = {}): Record<string, string | undefined> {
     const g = into as Record<string, string | undefined>;
-    for (const [name, index] of this.rx.names) g[name] = groupValue(this.rx, m, index);
+    const names = this.groupNames;
+    const copies = this.groupCopies;
+    for (let i = 0; i < names.length; i++) {
+      const c = copies[i];
+      let v: string | undefined;
+      for (let j = 0; j < c.length && v === undefined; j++) v = m[c[j]];
+      g[names[i]] = v;
+    }
     // Only this pattern's own value of n counts (a prefregex value under `into` is replaced, as dict.update does).
-    for (const [k, n] of this.alts) if (g[k] && !(this.rx.names.has(n) ? g[n] : undefined)) g[n] = g[k];
+    for (const [k, n, own] of this.alts) if (g[k] && !(own ? g[n] : undefined)) g[n] = g[k];
     for (const [k, n] of this.tuples) {
       // fail2ban makes a tuple; a string joined the same way is what a person reads.
       if (g[k] !== undefined) g[n] = g[n] === undefined ? g[k] : `${g[n]}\u0000${g[k]}`;
@@ -142,7 +174,8 @@ export class F2bRegex {
     let text = '';
     for (let i = 0; i < this.skiplines; i++) {
       const index = this.rx.names.get(`skiplines${i}`);
-      const v = index === undefined ? undefined : groupValue(this.rx, m, index);
+      let v: string | undefined;
+      for (const c of index === undefined ? [] : (this.rx.copies.get(index) ?? [])) v ??= m[c];
       if (v !== undefined) text += v;
     }
     return text === '' ? [] : text.replace(/\n$/, '').split('\n');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { compilePython, groupDict, PyRegexError } from '../../lib/filter/pyregex';
+import { compilePython, groupDict, isAsciiText, PyRegexError } from '../../lib/filter/pyregex';
 
 const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
   // Conditionals, as sshd.conf and the Epoch date template use them.
@@ -59,13 +59,30 @@ test('patterns mean in JavaScript what they mean in Python', { skip: expected ? 
   for (const [pattern, inputs, flags] of CASES) {
     const rx = compilePython(pattern, { multiline: flags === 'M' });
     for (const input of inputs) {
-      const m = rx.re.exec(input);
-      const got = m === null ? null : [m.index, m.index + m[0].length, Object.fromEntries(Object.entries(groupDict(rx, m)).map(([n, v]) => [n, v ?? null]))];
+      const answer = (re: RegExp) => {
+        const m = re.exec(input);
+        return m === null ? null : [m.index, m.index + m[0].length, Object.fromEntries(Object.entries(groupDict(rx, m)).map(([n, v]) => [n, v ?? null]))];
+      };
       // The first-character shortcut may only refuse what Python refuses too.
       if (rx.firstChars && !rx.firstChars.has(input.codePointAt(0) ?? -1)) assert.equal(expected![k], null, `first characters of ${pattern}`);
-      assert.deepEqual(got, expected![k++], `${pattern} on ${JSON.stringify(input)}`);
+      // The ASCII form answers as Python does on a text of ASCII characters.
+      if (isAsciiText(input)) assert.deepEqual(answer(rx.asciiRe), expected![k], `${pattern} (ASCII form) on ${JSON.stringify(input)}`);
+      assert.deepEqual(answer(rx.re), expected![k++], `${pattern} on ${JSON.stringify(input)}`);
     }
   }
+});
+
+test('the ASCII form of a pattern has no Unicode property class; isAsciiText tells which texts it may search', () => {
+  const rx = compilePython(String.raw`\w+\s\d\b[^\W_]`);
+  assert.doesNotMatch(rx.asciiRe.source, /\\[pP]\{/);
+  assert.match(rx.re.source, /\\p\{L\}/);
+  assert.equal(isAsciiText('Nov 24 sshd[1]: \x00\x7f'), true);
+  assert.equal(isAsciiText('user é'), false);
+  assert.equal(isAsciiText('\u0085'), false);
+  // Beyond ASCII only the full form is right: \w takes é, \s U+0085, \d an Arabic-Indic digit.
+  const full = compilePython(String.raw`\w\s\d`);
+  assert.equal(full.re.exec('é\u0085\u0661')?.[0], 'é\u0085\u0661');
+  assert.equal(full.asciiRe.exec('é\u0085\u0661'), null);
 });
 
 test('what Python refuses is refused with the reason and the position', () => {
