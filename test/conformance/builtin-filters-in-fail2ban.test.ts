@@ -34,7 +34,7 @@ const same = (a: string | null, b: string | null) => a === b || (a !== null && b
 function fail2banRegex(dir: string, name: string, lines: string[], filter: string, config: string): Map<string, string> {
   const log = join(dir, `${name}.log`);
   writeFileSync(log, lines.join('\n') + '\n');
-  const r = spawnSync('python3', [join(corpus, 'usr/bin/fail2ban-regex'), '-c', config, '-o', '<fid>\t<msg>', log, filter], {
+  const r = spawnSync('python3', [join(corpus, 'usr/bin/fail2ban-regex'), '--raw', '-c', config, '-o', '<fid>\t<msg>', log, filter], {
     encoding: 'utf8',
     env: { ...process.env, PYTHONPATH: join(corpus, 'usr/lib/python3/dist-packages') },
   });

@@ -499,7 +499,7 @@ export const tables: Table[] = [
     match: [
       { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [WARNING] Authentication failed for user [alice]', host: '203.0.113.5', user: 'alice' },
       { line: 'Nov 24 10:00:01 ftp pure-ftpd[4242]: (?@2001:db8::21) [WARNING] Authentication failed for user [root]', host: '2001:db8::21', user: 'root' },
-      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@client.example.net) [WARNING] Authentication failed for user [bob]', host: 'client.example.net', user: 'bob', upstream: false },
+      { line: 'Nov 24 10:00:01 ftp pure-ftpd: (?@client.example.net) [WARNING] Authentication failed for user [bob]', host: 'client.example.net', user: 'bob' },
     ],
     miss: [
       'Nov 24 10:00:01 ftp pure-ftpd: (?@203.0.113.5) [INFO] New connection from 203.0.113.5',
@@ -695,7 +695,7 @@ export const tables: Table[] = [
       { line: "2026-11-24T10:00:01.123456Z 42 [Note] [MY-010926] [Server] Access denied for user 'admin'@'2001:db8::33' (using password: YES)", host: '2001:db8::33', user: 'admin' },
       { line: "261124 10:00:01 [Warning] Access denied for user 'root'@'203.0.113.6' (using password: NO)", host: '203.0.113.6', user: 'root' },
       { line: "Nov 24 10:00:01 db mariadbd[811]: 2026-11-24 10:00:01 42 [Warning] Access denied for user 'bob'@'203.0.113.7' (using password: NO)", host: '203.0.113.7', user: 'bob', upstream: false },
-      { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol', upstream: false },
+      { line: "Nov 24 10:00:01 db mysqld: 261124 10:00:01 [Warning] Access denied for user 'carol'@'client.example.net' (using password: YES)", host: 'client.example.net', user: 'carol' },
       // an account that logged in and asked for a database it may not use
       { line: "2026-11-24 10:00:01 42 [Warning] Access denied for user 'dave'@'203.0.113.9' to database 'payroll'", host: '203.0.113.9', user: 'dave' },
     ],
