@@ -93,7 +93,8 @@ async function run(mode: string): Promise<void> {
     let disorder = 0;
     for (let i = 1; i < got.length; i++) if (got[i] <= got[i - 1]) disorder++;
     console.log(
-      `${mode.padEnd(30)} ${rotations} logrotate runs, ${f.rotations} rotations seen; ${got.length} of ${total} lines delivered, ${disk.size} on disk; on disk but never delivered: ${missing}; out of order or twice: ${disorder}`,
+      `${mode.padEnd(30)} ${rotations} logrotate runs, ${f.rotations} rotations seen; ${got.length} of ${total} lines delivered, ${disk.size} on disk; on disk but never delivered: ${missing}; out of order or twice: ${disorder}` +
+        (mode.startsWith('copytruncate') ? `; written between logrotate's copy and its truncate, on no disk: ${total - disk.size}` : ''),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -128,3 +128,31 @@ export function closeAfter(node: Node, work: Promise<unknown>, done: () => void)
 export function shortStatus(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
+
+/**
+ * A count of things that happened to lines (refused, skipped, dropped), told at most once a minute: a
+ * flood of hostile lines must not become a flood of errors.
+ */
+export class ThrottledCount {
+  total = 0;
+  private told = 0;
+  private lastTold = 0;
+
+  constructor(private readonly everyMs = 60_000) {}
+
+  /** Counts `n` more; returns how many to tell of now (those since the last time), or 0 within the minute. */
+  add(n = 1): number {
+    this.total += n;
+    return this.due();
+  }
+
+  /** How many to tell of now, counted since the last time; 0 within the minute or when there are none. */
+  due(): number {
+    const now = Date.now();
+    if (this.total === this.told || now - this.lastTold <= this.everyMs) return 0;
+    this.lastTold = now;
+    const n = this.total - this.told;
+    this.told = this.total;
+    return n;
+  }
+}

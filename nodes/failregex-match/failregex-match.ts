@@ -4,7 +4,7 @@ import { DEFAULT_MATCH_TIMEOUT_MS, IsolatedMatcher, MAX_QUEUED_LINES, type LineO
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import { FilterTestError, runFilterTest } from '../../lib/filter-tester';
 import type { Failure } from '../../lib/messages';
-import { errorText, numberProperty, reportConfigError, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { errorText, numberProperty, reportConfigError, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function FailregexMatchNode(this: Node, def: NodeDef): void {
@@ -16,15 +16,10 @@ export = function register(RED: NodeAPI): void {
     let lines = 0;
     let failures = 0;
     let ignored = 0;
-    let tooLong = 0;
-    let tooLongReported = 0;
-    let lastTooLongReport = 0;
-    let skipped = 0;
-    let skippedReported = 0;
-    let lastSkipReport = 0;
-    let refused = 0;
-    let refusedReported = 0;
-    let lastRefuseWarning = 0;
+    // Told to Catch nodes (or as a warning) at most once a minute, with how many came meanwhile.
+    const tooLong = new ThrottledCount();
+    const skipped = new ThrottledCount();
+    const refused = new ThrottledCount();
     let label = '';
     let maxLineLength = MAX_LINE_LENGTH;
     let timeoutMs = DEFAULT_MATCH_TIMEOUT_MS;
@@ -56,11 +51,11 @@ export = function register(RED: NodeAPI): void {
     let statusDue = false;
     const showStatus = () => {
       statusDue = false;
-      const extra = `${ignored ? `, ${ignored} ignored` : ''}${tooLong ? `, ${tooLong} refused (over ${maxLineLength} characters)` : ''}${refused ? `, ${refused} dropped (queue full)` : ''}`;
-      const text = skipped
-        ? `${label}: ${skipped} line${skipped === 1 ? '' : 's'} skipped: over ${timeoutMs} ms to match; ${lines} lines, ${failures} failures${extra}`
+      const extra = `${ignored ? `, ${ignored} ignored` : ''}${tooLong.total ? `, ${tooLong.total} refused (over ${maxLineLength} characters)` : ''}${refused.total ? `, ${refused.total} dropped (queue full)` : ''}`;
+      const text = skipped.total
+        ? `${label}: ${skipped.total} line${skipped.total === 1 ? '' : 's'} skipped: over ${timeoutMs} ms to match; ${lines} lines, ${failures} failures${extra}`
         : `${label}: ${lines} lines, ${failures} failures${extra}`;
-      node.status({ fill: tooLong || skipped || refused ? 'yellow' : 'green', shape: 'dot', text });
+      node.status({ fill: tooLong.total || skipped.total || refused.total ? 'yellow' : 'green', shape: 'dot', text });
     };
 
     const scheduleStatus = () => {
@@ -77,14 +72,11 @@ export = function register(RED: NodeAPI): void {
       const length = (msg.payload as string).length;
       if (outcome.kind === 'too-long') {
         // Never cut and matched: what follows a cut is whatever the attacker wrote there.
-        tooLong++;
+        const count = tooLong.add();
         scheduleStatus();
-        if (Date.now() - lastTooLongReport > 60_000) {
-          lastTooLongReport = Date.now();
-          const count = tooLong - tooLongReported;
-          tooLongReported = tooLong;
+        if (count) {
           node.error(
-            `a line of ${length} characters, over the limit of ${maxLineLength}, was refused unmatched (${count} refused since the last report, ${tooLong} in all); ` +
+            `a line of ${length} characters, over the limit of ${maxLineLength}, was refused unmatched (${count} refused since the last report, ${tooLong.total} in all); ` +
               'a line that long is most likely written by an attacker; raise "Refuse lines over" only if your daemon really writes such lines',
             msg,
           );
@@ -92,15 +84,11 @@ export = function register(RED: NodeAPI): void {
         return done();
       }
       if (outcome.kind === 'timeout') {
-        skipped++;
+        const count = skipped.add();
         scheduleStatus();
-        // To Catch nodes, at most once a minute, with how many were skipped meanwhile.
-        if (Date.now() - lastSkipReport > 60_000) {
-          lastSkipReport = Date.now();
-          const count = skipped - skippedReported;
-          skippedReported = skipped;
+        if (count) {
           node.error(
-            `a line of ${length} characters took over ${timeoutMs} ms to match and was skipped (${count} skipped since the last report, ${skipped} in all); ` +
+            `a line of ${length} characters took over ${timeoutMs} ms to match and was skipped (${count} skipped since the last report, ${skipped.total} in all); ` +
               'a pattern probably backtracks (nested repeats like (\\w+\\s?)*, or .* next to .*): make it more specific, or raise "Stop a line after"',
             msg,
           );
@@ -136,16 +124,13 @@ export = function register(RED: NodeAPI): void {
       const queued = matcher.match(msg.payload, time, (outcome) => finish(msg, send, done, outcome));
       if (!queued) {
         // More lines wait than the worker can take: memory stays bounded, this line is not matched.
-        refused++;
+        const count = refused.add();
         scheduleStatus();
-        if (Date.now() - lastRefuseWarning > 60_000) {
-          lastRefuseWarning = Date.now();
-          const count = refused - refusedReported;
+        if (count) {
           node.warn(
-            `${count} line${count === 1 ? '' : 's'} dropped unmatched (${refused} in all): more than ${MAX_QUEUED_LINES} lines were waiting to be matched; ` +
+            `${count} line${count === 1 ? '' : 's'} dropped unmatched (${refused.total} in all): more than ${MAX_QUEUED_LINES} lines were waiting to be matched; ` +
               'the log grows faster than the filter can read it (a flood, or lines that each take long to match)',
           );
-          refusedReported = refused;
         }
         done();
       }

@@ -1,7 +1,7 @@
 /** log-tail: follows log files (or the journal) and sends one message per new line. */
 import { join } from 'path';
 import { Follower, JournalFollower, PositionStore } from '../../lib/tail';
-import { booleanProperty, closeAfter, linesProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, linesProperty, reportConfigError, shortStatus, stateDir, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function LogTailNode(this: Node, def: NodeDef): void {
@@ -18,8 +18,8 @@ export = function register(RED: NodeAPI): void {
     let cancelReport: (() => void) | null = null;
     let lastLines = 0;
     let errorShown = false;
-    let droppedReported = 0;
-    let lastDropWarning = 0;
+    // Lines dropped for their length, warned of at most once a minute.
+    const droppedLines = new ThrottledCount();
 
     const emit = (line: string, file: string, timestamp?: number, journal?: Record<string, unknown>) => {
       const msg: NodeMessage = { payload: line, topic: file, filename: file };
@@ -73,12 +73,11 @@ export = function register(RED: NodeAPI): void {
           if (errorShown && rate === 0) return;
           errorShown = false;
           const dropped = follower.dropped;
-          if (dropped > droppedReported && Date.now() - lastDropWarning > 60_000) {
+          const told = droppedLines.add(Math.max(0, dropped - droppedLines.total));
+          if (told) {
             // Lines this long are no log lines a filter should read (or are made to hide a forged line).
             const what = follower instanceof Follower ? 'longer than 64 KiB' : 'longer than 64 KiB or cut by the journal';
-            node.warn(`${plural(dropped - droppedReported, 'line')} ${what} dropped whole, unread (${dropped} in all)`);
-            droppedReported = dropped;
-            lastDropWarning = Date.now();
+            node.warn(`${plural(told, 'line')} ${what} dropped whole, unread (${dropped} in all)`);
           }
           const droppedText = !dropped ? '' : follower instanceof Follower ? `, ${dropped} over 64 KiB dropped` : `, ${dropped} dropped (over 64 KiB or cut)`;
           if (follower instanceof Follower) {

@@ -185,8 +185,9 @@ test('logrotate copytruncate: in order, none twice, every line still on disk del
   assert.equal(missing.length, 0, `${missing.length} lines on disk never delivered, first ${missing.slice(0, 5).join(', ')}`);
   await new Promise((r) => setTimeout(r, 300));
   inOrderOnce(got);
-  // Only lines written between logrotate's copy and its truncate may be missing.
+  // Only lines written between logrotate's copy and its truncate may be missing: they are on no disk,
+  // so no follower can read them. How many depends on the writer's speed and logrotate's timing, not on
+  // log-tail (every line still on disk was delivered, above): a figure to print, not a bound to assert.
   const lost = total - got.length;
-  assert.ok(lost < 2000, `${lost} lines lost`);
   console.log(`# copytruncate: ${got.length} of ${total} lines delivered, ${lost} written between copy and truncate lost`);
 });
