@@ -82,6 +82,9 @@ export class IgnoreList {
 }
 
 async function defaultResolve(name: string): Promise<string[]> {
+  // RFC 6761: a name under .invalid never exists, and resolvers should say so at once, without asking
+  // the DNS (getaddrinfo asks all the same).
+  if (/(^|\.)invalid\.?$/i.test(name)) throw new Error(`${name} does not exist (.invalid names never do, RFC 6761)`);
   const answers = await lookup(name, { all: true });
   return answers.map((a) => a.address);
 }
