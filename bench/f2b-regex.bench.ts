@@ -12,16 +12,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CORPUS_DIR, FAIL2BAN_FILTERS, FAIL2BAN_PYTHON, unpackFail2ban } from '../test/support/fail2ban-corpus';
 
 const LINES = 200_000;
 const root = resolve(__dirname, '..', '..');
-const corpus = process.env.F2B_CORPUS ?? join(root, '.cache', 'fail2ban-corpus');
-const getCorpus = resolve(root, '..', 'shared', 'conformance', 'get-corpus.sh');
-if (!existsSync(join(corpus, 'etc/fail2ban/filter.d')) && existsSync(getCorpus)) spawnSync('sh', [getCorpus, corpus], { stdio: 'inherit' });
-const filter = join(corpus, 'etc/fail2ban/filter.d/sshd.conf');
-const samples = join(corpus, 'usr/lib/python3/dist-packages/fail2ban/tests/files/logs/sshd');
-if (!existsSync(filter) || !existsSync(samples)) {
-  console.log(`skipped: no fail2ban package at ${corpus} (run ../shared/conformance/get-corpus.sh ${corpus})`);
+const missing = unpackFail2ban();
+const corpus = CORPUS_DIR;
+const filter = join(FAIL2BAN_FILTERS, 'sshd.conf');
+const samples = join(FAIL2BAN_PYTHON, 'fail2ban/tests/files/logs/sshd');
+if (missing || !existsSync(filter) || !existsSync(samples)) {
+  console.log(`skipped: fail2ban's package is not unpacked at ${corpus}: ${missing ?? 'no sshd filter or samples in it'}`);
   process.exit(0);
 }
 

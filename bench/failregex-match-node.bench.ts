@@ -15,12 +15,14 @@
 import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import { monitorEventLoopDelay, performance } from 'perf_hooks';
+import { CORPUS_DIR, FAIL2BAN_FILTERS, FAIL2BAN_PYTHON, unpackFail2ban } from '../test/support/fail2ban-corpus';
 import { startEmbeddedRed } from './embedded-red';
 
 const root = resolve(process.env.F2B_PACKAGE || join(__dirname, '..', '..'));
-const corpus = process.env.F2B_CORPUS ?? join(__dirname, '..', '..', '.cache', 'fail2ban-corpus');
-const theirFilter = join(corpus, 'etc/fail2ban/filter.d/sshd.conf');
-const theirSamples = join(corpus, 'usr/lib/python3/dist-packages/fail2ban/tests/files/logs/sshd');
+const corpus = CORPUS_DIR;
+unpackFail2ban();
+const theirFilter = join(FAIL2BAN_FILTERS, 'sshd.conf');
+const theirSamples = join(FAIL2BAN_PYTHON, 'fail2ban/tests/files/logs/sshd');
 
 /** What the bench sees of a deployed node: its completions and its sends, counted. */
 interface Watched {

@@ -4,28 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { JournalFollower } from '../../lib/tail';
 import type { NodeMessage } from '../../nodes/node-red';
 import { helper, NODES, onTab, received, startRuntime, waitFor, type Runtime } from '../support/red';
+import { FAIL2BAN_FILTERS, unpackFail2ban } from '../support/fail2ban-corpus';
 
 const REMOTE = ['/lib/systemd/systemd-journal-remote', '/usr/lib/systemd/systemd-journal-remote'].find((p) => existsSync(p));
 const BOOT = '0123456789abcdef0123456789abcdef';
 
-/**
- * fail2ban's own filter.d, from Debian's package unpacked as the conformance test unpacks it (F2B_CORPUS,
- * else .cache/fail2ban-corpus, made by the shared get-corpus.sh when it is there); null without it.
- */
+/** fail2ban's own filter.d, from Debian's package unpacked (as the conformance tests unpack it); null without it. */
 function fail2banFilters(): string | null {
-  const root = resolve(__dirname, '..', '..', '..');
-  const corpus = process.env.F2B_CORPUS ?? join(root, '.cache', 'fail2ban-corpus');
-  const filters = join(corpus, 'etc', 'fail2ban', 'filter.d');
-  const get = resolve(root, '..', 'shared', 'conformance', 'get-corpus.sh');
-  if (!existsSync(filters) && existsSync(get)) spawnSync('sh', [get, corpus], { encoding: 'utf8' });
-  return existsSync(join(filters, 'sshd.conf')) ? filters : null;
+  unpackFail2ban();
+  return existsSync(join(FAIL2BAN_FILTERS, 'sshd.conf')) ? FAIL2BAN_FILTERS : null;
 }
 
 let rt: Runtime;
