@@ -25,6 +25,9 @@ options:
                         as failregex-match); a long line is never cut and matched
 `;
 
+/** Addresses listed in the summary, most failures first (all of them with --print-all-matched). */
+const ADDRESSES_SHOWN = 20;
+
 interface Args {
   log: string;
   filter: string;
@@ -115,6 +118,8 @@ function isBlank(line: string): boolean {
 }
 
 function main(): void {
+  // Piped into head or less that quit: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
   const args = parseArgs(process.argv.slice(2));
   // As fail2ban gives a filter logtype=journal for the systemd backend, unless the filter spec or an option sets one.
   if (args.journal && !args.options.has('logtype') && !/\[(?:.*[\s,])?logtype\s*=/.test(args.filter)) args.options.set('logtype', 'journal');
@@ -126,13 +131,21 @@ function main(): void {
     process.exit(1);
   }
   // Read as bytes and decoded at once: readFileSync(path, 'utf8') takes longer on a large file.
-  const text = existsSync(args.log) && statSync(args.log).isFile() ? readFileSync(args.log).toString('utf8') : `${args.log}\n`;
+  const isFile = existsSync(args.log) && statSync(args.log).isFile();
+  // One word with a slash and no space is a path, not a log line: say it is missing rather than match it.
+  if (!isFile && /\//.test(args.log) && !/\s/.test(args.log)) {
+    process.stderr.write(`f2b-regex: ${args.log}: ${existsSync(args.log) ? 'not a file' : 'no such file'} (LOG is a log file, or one log line in quotes)\n`);
+    process.exit(1);
+  }
+  const text = isFile ? readFileSync(args.log).toString('utf8') : `${args.log}\n`;
   const now = args.now ?? Date.now();
   let matched = 0;
   let ignored = 0;
   let tested = 0;
   let tooLong = 0;
   let dropped = 0;
+  /** Failures per address (or failure id), as fail2ban-regex counts hits. */
+  const hits = new Map<string, number>();
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
@@ -165,6 +178,7 @@ function main(): void {
         ignored++;
       } else if (r.failures.length + r.pending > 0) {
         matched++;
+        for (const f of r.failures) hits.set(f.host, (hits.get(f.host) ?? 0) + 1);
         if (args.matched) matchedLines.push(line);
       } else if (args.missed) missedLines.push(line);
       continue;
@@ -198,6 +212,15 @@ function main(): void {
     p(`|- ${tooLong} line${tooLong === 1 ? '' : 's'} skipped unmatched: longer than ${args.maxLineLength} characters (--max-line-length)`);
   }
   if (dropped) p(`|- ${dropped} journal entr${dropped === 1 ? 'y' : 'ies'} dropped: message left out (journalctl without --all), cut by journald, or over 64 KiB`);
+  if (hits.size) {
+    // Most failures first; the same count in address order.
+    const top = [...hits].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const shown = args.matched ? top : top.slice(0, ADDRESSES_SHOWN);
+    p(`Addresses: ${hits.size} with failures`);
+    const width = Math.max(...shown.map(([h]) => h.length));
+    for (const [host, n] of shown) p(`|  ${host.padEnd(width)}  ${n} failure${n === 1 ? '' : 's'}`);
+    if (shown.length < top.length) p(`|  ... ${top.length - shown.length} more (--print-all-matched lists them all)`);
+  }
   if (args.matched) {
     p(`|- Matched line(s):`);
     for (const l of matchedLines) p(`|  ${l}`);
