@@ -126,7 +126,21 @@ export function closeAfter(node: Node, work: Promise<unknown>, done: () => void)
 
 /** Status text shortened to fit under a node. */
 export function shortStatus(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return text.length > STATUS_MAX ? `${text.slice(0, STATUS_MAX - 3)}...` : text;
+}
+
+const STATUS_MAX = 60;
+
+/**
+ * A status that names a path: `before` + the path + `after`, the path shortened in its middle so that the
+ * whole fits, keeping its file name (what a person needs most) and the start of its directory.
+ */
+export function pathStatus(before: string, path: string, after = ''): string {
+  const room = STATUS_MAX - before.length - after.length;
+  if (path.length <= room) return shortStatus(before + path + after);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const shown = name.length + 4 >= room ? `...${name.slice(-Math.max(1, room - 3))}` : `${path.slice(0, room - name.length - 4)}.../${name}`;
+  return shortStatus(before + shown + after);
 }
 
 /**

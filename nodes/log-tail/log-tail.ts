@@ -1,7 +1,7 @@
 /** log-tail: follows log files (or the journal) and sends one message per new line. */
 import { join } from 'path';
 import { Follower, JournalFollower, PositionStore } from '../../lib/tail';
-import { booleanProperty, closeAfter, linesProperty, reportConfigError, shortStatus, stateDir, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, linesProperty, pathStatus, reportConfigError, shortStatus, stateDir, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function LogTailNode(this: Node, def: NodeDef): void {
@@ -87,9 +87,9 @@ export = function register(RED: NodeAPI): void {
             const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}${droppedText}`;
             if (missing.length > 0) {
               const what = following > 0 ? `${following} followed, ` : '';
-              node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`${what}waiting for ${missing[0]}${missing.length > 1 ? ` +${missing.length - 1}` : ''}`) });
+              node.status({ fill: 'yellow', shape: 'ring', text: pathStatus(`${what}waiting for `, missing[0], missing.length > 1 ? ` +${missing.length - 1}` : '') });
             } else if (following === 0) {
-              node.status({ fill: 'yellow', shape: 'ring', text: shortStatus(`waiting for files to match ${unmatched[0] ?? ''}`) });
+              node.status({ fill: 'yellow', shape: 'ring', text: pathStatus('waiting for files to match ', unmatched[0] ?? '') });
             } else {
               node.status({ fill: dropped ? 'yellow' : 'green', shape: 'dot', text: `${plural(following, 'file')}, ${counts}` });
             }
