@@ -17,14 +17,17 @@ export interface MailServerSettings {
 export function createTransport(s: MailServerSettings): Transporter {
   if (!s.host) throw new Error('mail-server has no host: set the SMTP server name or address');
   if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`mail-server port ${s.port} is not a port number`);
+  // nodemailer asks the DNS for a name before it looks in /etc/hosts; localhost is this machine (RFC
+  // 6761) and needs no question to the DNS: its address is given, and TLS still checks the name.
+  const local = /^localhost\.?$|\.localhost\.?$/i.test(s.host);
   return nodemailer.createTransport({
-    host: s.host,
+    host: local ? '127.0.0.1' : s.host,
     port: s.port,
     secure: s.secure,
     requireTLS: !s.secure && s.starttls === 'require',
     ignoreTLS: !s.secure && s.starttls === 'never',
     auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
-    tls: { rejectUnauthorized: !s.allowSelfSigned },
+    tls: { rejectUnauthorized: !s.allowSelfSigned, ...(local ? { servername: s.host.replace(/\.$/, '') } : {}) },
     connectionTimeout: 15000,
     greetingTimeout: 15000,
     socketTimeout: 30000,

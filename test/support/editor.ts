@@ -48,7 +48,25 @@ export async function openEditor(): Promise<Editor> {
     await waitForHttp(`${base}/flows`, red, () => out);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        // Loopback only: Chromium must not ask the DNS for its own services (autofill, accounts, updates)
+        // nor reach them. No name resolves but localhost, and whatever is not loopback goes to a closed
+        // local port instead of a proxy.
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+        '--proxy-server=http://127.0.0.1:9',
+        '--dns-prefetch-disable',
+        '--no-pings',
+        '--disable-domain-reliability',
+        '--disable-client-side-phishing-detection',
+        '--disable-features=AutofillServerCommunication,DnsOverHttps,NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const problems: string[] = [];
