@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 /** This package's root (the directory that holds package.json and dist/). */
@@ -26,10 +27,21 @@ export function stop(child: ChildProcess): void {
  * Resolves when `pred` (which may be async) is true, polling every `everyMs`, with the time it took (ms);
  * rejects naming `what` after `ms`.
  */
+/**
+ * A time limit scaled to the machine: on a machine busier than its cores (load average over cores, read
+ * now), or with F2B_TEST_TIMEOUT_SCALE set, a wait is that many times longer. A limit in a test says
+ * "something is wrong if it takes this long on a machine to itself", not how fast the machine is.
+ */
+export function scaled(ms: number): number {
+  const busy = loadavg()[0] / availableParallelism();
+  return Math.round(ms * Math.max(1, Number(process.env.F2B_TEST_TIMEOUT_SCALE) || 1, busy));
+}
+
 export async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 5000, everyMs = 25): Promise<number> {
   const start = Date.now();
   while (!(await pred())) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    const limit = scaled(ms);
+    if (Date.now() - start > limit) throw new Error(`timed out after ${limit} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return Date.now() - start;
@@ -51,7 +63,7 @@ export async function stopAndWait(child: ChildProcess, ms = 10000): Promise<void
 
 /** Resolves when `url` answers 2xx; rejects with the child's output if it exits or time runs out. */
 export async function waitForHttp(url: string, child: ChildProcess, output: () => string, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
+  const end = Date.now() + scaled(ms);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Node-RED exited (${child.exitCode}):\n${output()}`);
     try {
