@@ -95,6 +95,9 @@ export class JailClient {
 
   async change(change: JailChange): Promise<JailChangeAnswer> {
     const { status, data } = await this.request('POST', JAILS_PATH, change);
+    // Node-RED answers 401 to a valid token that lacks the permission too: a token that may read is
+    // valid, and what it lacks is the right to change.
+    if (status === 401 && this.token && (await this.request('GET', JAILS_PATH)).status === 200) this.fail(403, data, 'firewall-ban.write');
     if (status !== 200 || !data || typeof data !== 'object') this.fail(status, data, 'firewall-ban.write');
     return data as JailChangeAnswer;
   }
