@@ -155,6 +155,10 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   assert.match((await fromLog.textContent()) ?? '', /sshd/);
   assert.match((await fromLog.locator('.firewall-ban-sidebar-left').textContent()) ?? '', /^(59m|1h 0m)/);
   assert.match((await fromLog.textContent()) ?? '', /3 failures/);
+  // The jail's counters, as f2b-client status sshd gives them, stand above its list.
+  const counters = section.locator('.firewall-ban-sidebar-jail[data-jail="sshd"]');
+  await counters.filter({ hasText: 'Total banned: 1' }).waitFor({ timeout: 10000 });
+  assert.equal(await counters.textContent(), 'sshd: Currently failed: 0, Total failed: 3, Currently banned: 1, Total banned: 1');
   await fromLog.locator('summary').click();
   assert.match((await fromLog.locator('pre').textContent()) ?? '', /Failed password for root from 198\.51\.100\.61/);
 
@@ -189,6 +193,8 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   await byHand.locator('button').click();
   await fromLog.locator('button').click();
   await section.locator('.firewall-ban-sidebar-none').waitFor({ timeout: 10000 });
+  // Three bans made (the log's, the API's, the tab's), none left.
+  await counters.filter({ hasText: 'Currently banned: 0, Total banned: 3' }).waitFor({ timeout: 10000 });
   // The malformed address was refused in the tab, not sent. The only error answer: 404 for the bans of the
   // firewall-ban dragged in by the first test and never deployed (its section says "not deployed").
   assert.equal(await page.locator('.firewall-ban-sidebar-body', { hasText: 'not deployed' }).count(), 1);
