@@ -56,7 +56,7 @@ test('the palette shows the five nodes under fail2ban; each can be dragged in, i
     'log-tail': { source: 'file', paths: '/var/log/auth.log\n/var/log/nginx/*.log', start: 'beginning' },
     'failregex-match': { filterSource: 'inline', failregex: '^Login failed for \\S+ from <HOST>$', ignoreregex: 'from 10\\.', maxlines: '1' },
     'threshold-window': { maxretry: '4', findtime: '1h30m', bantime: '2d', ignoreip: '10.0.0.0/8, 192.168.1.0/24 2001:db8::/32', jail: 'web' },
-    'firewall-ban': { backend: 'nftables', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
+    'firewall-ban': { backend: 'nftables', jail: 'web', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
     'mail-notify': { server: 'f2bex.smtp', to: 'admin@example.org', digest: '10m' },
   };
   const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
@@ -95,7 +95,7 @@ test('every dialog of the example jail has its SPEC fields and saves as valid; b
     'f2bex.tail': ['paths', 'start', 'resume', 'source', 'journalMatch', 'encoding'],
     'f2bex.match': ['filterSource', 'filterName', 'filterFile', 'filterOptions', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines'],
     'f2bex.window': ['maxretry', 'findtime', 'bantime', 'increment', 'factor', 'multipliers', 'maxtime', 'rndtime', 'ignoreip', 'ignoreself', 'keyProperty', 'jail', 'subnetV4', 'subnetV6', 'subnetThreshold', 'maxEntries'],
-    'f2bex.ban': ['backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
+    'f2bex.ban': ['jail', 'backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
     'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'whoisServer', 'whoisTimeout', 'digest', 'maxPerHour', 'skipRestored'],
   };
   for (const [id, props] of Object.entries(fields)) {
