@@ -37,6 +37,19 @@ export interface MailServerNode extends Node {
   transport(): import('nodemailer').Transporter;
 }
 
+/** threshold-window, as the jail admin API (issue 21) reads it. */
+export interface JailWindowNode extends Node {
+  windowCounters?: () => import('../lib/jail').WindowCounters;
+  /** Whether the jail's ignoreip holds `ip` (never banned, by hand either). */
+  ignores?: (ip: import('../lib/ip').Address) => boolean;
+}
+
+/** firewall-ban, as the jail admin API (issue 21) reads it. */
+export interface JailBanNode extends Node {
+  manager?: import('../lib/firewall').BanManager;
+  banCounters?: () => import('../lib/jail').BanCounters;
+}
+
 export interface NodeDef {
   id: string;
   type: string;
@@ -45,7 +58,7 @@ export interface NodeDef {
 }
 
 export interface RequestHandler {
-  (req: { params: Record<string, string>; body: Record<string, unknown> }, res: { json(body: unknown): void; status(code: number): { json(body: unknown): void } }, next?: () => void): void;
+  (req: { params: Record<string, string>; body: Record<string, unknown>; user?: { username?: string } }, res: { json(body: unknown): void; status(code: number): { json(body: unknown): void } }, next?: () => void): void;
 }
 
 export interface NodeAPI {
@@ -53,6 +66,8 @@ export interface NodeAPI {
     createNode(node: Node, def: NodeDef): void;
     registerType<T extends Node>(type: string, ctor: (this: T, def: NodeDef) => void, opts?: { credentials?: Record<string, { type: string }>; settings?: Record<string, unknown> }): void;
     getNode(id: string): Node | null;
+    /** Every node definition of the deployed flows (with its type, properties and wires). */
+    eachNode(cb: (def: NodeDef) => void): void;
   };
   settings: { userDir?: string; [key: string]: unknown };
   util: {

@@ -2,20 +2,23 @@
 import { join } from 'path';
 import { parseBantime } from '../../lib/duration';
 import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
+import { ownJailName } from '../../lib/jail';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
 import { describeValue, textOf } from '../../lib/untrusted';
-import { booleanProperty, closeAfter, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { registerJailApi } from './jail-api';
+import { booleanProperty, closeAfter, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
-interface FirewallBanNode extends Node {
-  manager?: BanManager;
-}
+type FirewallBanNode = JailBanNode;
 
 export = function register(RED: NodeAPI): void {
   function FirewallBanNodeCtor(this: FirewallBanNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const jail = String(def.name || 'jail');
+    // The jail name threshold-window uses too: `jail` when set, else the node's name.
+    const jail = ownJailName(def);
+    /** Bans made since start, by the jail each was made for (f2b-client's "Total banned"). */
+    const totalBanned = new Map<string, number>();
     const backendName = String(def.backend || 'dry-run');
     let manager: BanManager | null = null;
     let ledger: Ledger | null = null;
@@ -91,7 +94,10 @@ export = function register(RED: NodeAPI): void {
         killConnections: booleanProperty(def.killConnections, false) ? (ips) => killConnections(ips) : undefined,
       });
       node.manager = manager;
+      const banManager = manager;
+      node.banCounters = () => ({ bans: banManager.list(), totalBanned: new Map(totalBanned) });
       manager.on('event', (e: FirewallEvent) => {
+        if (e.event === 'ban') totalBanned.set(e.jail, (totalBanned.get(e.jail) ?? 0) + 1);
         node.send({ topic: e.ip, payload: e });
         scheduleStatus();
         announceBans();
@@ -176,6 +182,7 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('firewall-ban', FirewallBanNodeCtor);
+  registerJailApi(RED);
 
   const managerOf = (id: string): BanManager | null => {
     const n = RED.nodes.getNode(id) as FirewallBanNode | null;

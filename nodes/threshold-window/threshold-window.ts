@@ -4,7 +4,8 @@ import { parseAddressOrPrefix, tooWideToBan, WIDEST_BAN_PREFIX, type Address } f
 import type { BanDecision } from '../../lib/messages';
 import { describeValue } from '../../lib/untrusted';
 import { FailureWindows, IgnoreList, offenderOf, parseMultipliers, unitForSubnetV6, windowStateFile, WindowStore, type Decision, type IncrementPolicy } from '../../lib/window';
-import { booleanProperty, errorText, numberProperty, reportConfigError, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { ownJailName } from '../../lib/jail';
+import { booleanProperty, errorText, type JailWindowNode, numberProperty, reportConfigError, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 const REFRESH_IGNORE_MS = 60 * 60 * 1000;
 const EXPIRE_MS = 10_000;
@@ -45,7 +46,7 @@ function incrementFrom(def: NodeDef): IncrementPolicy | null {
 }
 
 export = function register(RED: NodeAPI): void {
-  function ThresholdWindowNode(this: Node, def: NodeDef): void {
+  function ThresholdWindowNode(this: JailWindowNode, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
     let windows: FailureWindows | null = null;
@@ -67,7 +68,11 @@ export = function register(RED: NodeAPI): void {
       }
       return value;
     };
-    const jail = String(def.jail || def.name || 'jail');
+    const jail = ownJailName(def);
+    /** Failures counted since start (f2b-client's "Total failed"). */
+    let totalFailed = 0;
+    node.windowCounters = () => ({ currentlyFailed: windows ? windows.size : 0, totalFailed });
+    node.ignores = (ip) => !!ignore && ignore.has(ip);
     let unitV6: number | null = 64;
     let bans = 0;
     let ignoredCount = 0;
@@ -228,6 +233,7 @@ export = function register(RED: NodeAPI): void {
       // A time ahead of the clock (a skewed or forged log) counts as now.
       if (time > now) time = now;
       const line = typeof payload.line === 'string' ? payload.line : typeof msg.payload === 'string' ? msg.payload : undefined;
+      totalFailed++;
       const decision = windows.add(host, time, line, now);
       if (decision) {
         bans++;

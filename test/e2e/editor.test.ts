@@ -56,7 +56,7 @@ test('the palette shows the five nodes under fail2ban; each can be dragged in, i
     'log-tail': { source: 'file', paths: '/var/log/auth.log\n/var/log/nginx/*.log', start: 'beginning' },
     'failregex-match': { filterSource: 'inline', failregex: '^Login failed for \\S+ from <HOST>$', ignoreregex: 'from 10\\.', maxlines: '1' },
     'threshold-window': { maxretry: '4', findtime: '1h30m', bantime: '2d', ignoreip: '10.0.0.0/8, 192.168.1.0/24 2001:db8::/32', jail: 'web' },
-    'firewall-ban': { backend: 'nftables', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
+    'firewall-ban': { backend: 'nftables', jail: 'web', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
     'mail-notify': { server: 'f2bex.smtp', to: 'admin@example.org', digest: '10m' },
   };
   const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
@@ -95,7 +95,7 @@ test('every dialog of the example jail has its SPEC fields and saves as valid; b
     'f2bex.tail': ['paths', 'start', 'resume', 'source', 'journalMatch', 'encoding'],
     'f2bex.match': ['filterSource', 'filterName', 'filterFile', 'filterOptions', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines'],
     'f2bex.window': ['maxretry', 'findtime', 'bantime', 'increment', 'factor', 'multipliers', 'maxtime', 'rndtime', 'ignoreip', 'ignoreself', 'keyProperty', 'jail', 'subnetV4', 'subnetV6', 'subnetThreshold', 'maxEntries'],
-    'f2bex.ban': ['backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
+    'f2bex.ban': ['jail', 'backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
     'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'whoisServer', 'whoisTimeout', 'digest', 'maxPerHour', 'skipRestored'],
   };
   for (const [id, props] of Object.entries(fields)) {
@@ -155,6 +155,10 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   assert.match((await fromLog.textContent()) ?? '', /sshd/);
   assert.match((await fromLog.locator('.firewall-ban-sidebar-left').textContent()) ?? '', /^(59m|1h 0m)/);
   assert.match((await fromLog.textContent()) ?? '', /3 failures/);
+  // The jail's counters, as f2b-client status sshd gives them, stand above its list.
+  const counters = section.locator('.firewall-ban-sidebar-jail[data-jail="sshd"]');
+  await counters.filter({ hasText: 'Total banned: 1' }).waitFor({ timeout: 10000 });
+  assert.equal(await counters.textContent(), 'sshd: Currently failed: 0, Total failed: 3, Currently banned: 1, Total banned: 1');
   await fromLog.locator('summary').click();
   assert.match((await fromLog.locator('pre').textContent()) ?? '', /Failed password for root from 198\.51\.100\.61/);
 
@@ -189,6 +193,8 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   await byHand.locator('button').click();
   await fromLog.locator('button').click();
   await section.locator('.firewall-ban-sidebar-none').waitFor({ timeout: 10000 });
+  // Three bans made (the log's, the API's, the tab's), none left.
+  await counters.filter({ hasText: 'Currently banned: 0, Total banned: 3' }).waitFor({ timeout: 10000 });
   // The malformed address was refused in the tab, not sent. The only error answer: 404 for the bans of the
   // firewall-ban dragged in by the first test and never deployed (its section says "not deployed").
   assert.equal(await page.locator('.firewall-ban-sidebar-body', { hasText: 'not deployed' }).count(), 1);
