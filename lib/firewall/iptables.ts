@@ -82,7 +82,8 @@ export class JailChain {
       await this.run(ipt, ['-w', '-I', this.from, '1', '-j', this.chain]);
     } catch (err) {
       if (!noSuchChain(err)) throw err;
-      return `${ipt}: chain ${this.from} does not exist yet${this.from === 'DOCKER-USER' ? ' (Docker makes it when it starts)' : ''}; bans wait for it, retrying`;
+      const docker = this.from !== 'DOCKER-USER' ? '' : this.tools.iptables.startsWith('ip6') ? ' (Docker makes it when it starts, with ip6tables on)' : ' (Docker makes it when it starts)';
+      return `${ipt}: chain ${this.from} does not exist yet${docker}; bans wait for it, retrying`;
     }
     return null;
   }
