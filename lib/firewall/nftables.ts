@@ -76,16 +76,20 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   /**
-   * What to block. In the forward hook, ports are the connection's original destination port: DNAT
-   * (a published port) has changed the packet's own one by then.
+   * What to block, one match per rule. In the forward hook, ports are the connection's original
+   * destination port: DNAT (a published port) has changed the packet's own one by then. There each port
+   * and protocol gets a rule of its own: nft (1.0) lists `ct original proto-dst` with a set of ports or
+   * protocols as "0x1f90 [invalid type]", which `nft -f` cannot read back (a saved ruleset would not load).
    */
-  private ruleMatch(hook: NftHook): string {
+  private ruleMatches(hook: NftHook): string[] {
     const { ports, protocol } = this.options;
-    if (ports.length === 0) return protocol === 'all' ? '' : `meta l4proto ${protocol} `;
-    const l4 = protocol === 'all' ? '{ tcp, udp, sctp }' : protocol;
-    if (hook === 'forward') return `meta l4proto ${l4} ct original proto-dst { ${ports.join(', ')} } `;
-    if (protocol === 'all') return `meta l4proto ${l4} th dport { ${ports.join(', ')} } `;
-    return `${protocol} dport { ${ports.join(', ')} } `;
+    if (ports.length === 0) return [protocol === 'all' ? '' : `meta l4proto ${protocol} `];
+    if (hook === 'forward') {
+      const protocols = protocol === 'all' ? ['tcp', 'udp', 'sctp'] : [protocol];
+      return protocols.flatMap((p) => ports.map((port) => `meta l4proto ${p} ct original proto-dst ${port} `));
+    }
+    if (protocol === 'all') return [`meta l4proto { tcp, udp, sctp } th dport { ${ports.join(', ')} } `];
+    return [`${protocol} dport { ${ports.join(', ')} } `];
   }
 
   async start(): Promise<void> {
@@ -101,13 +105,14 @@ export class NftablesBackend implements FirewallBackend {
       }
       // priority -1: before Docker's, libvirt's and a distribution's filter chains (priority 0); see above.
       chains.push(`add chain ${t} ${chain} { type filter hook ${hook} priority -1; policy accept; }`, `flush chain ${t} ${chain}`);
-      const match = this.ruleMatch(hook);
-      rules.push(
-        `add rule ${t} ${chain} ip saddr @${this.set4} ${match}drop`,
-        `add rule ${t} ${chain} ip6 saddr @${this.set6} ${match}drop`,
-        `add rule ${t} ${chain} ip saddr @${this.net4} ${match}drop`,
-        `add rule ${t} ${chain} ip6 saddr @${this.net6} ${match}drop`,
-      );
+      for (const match of this.ruleMatches(hook)) {
+        rules.push(
+          `add rule ${t} ${chain} ip saddr @${this.set4} ${match}drop`,
+          `add rule ${t} ${chain} ip6 saddr @${this.set6} ${match}drop`,
+          `add rule ${t} ${chain} ip saddr @${this.net4} ${match}drop`,
+          `add rule ${t} ${chain} ip6 saddr @${this.net6} ${match}drop`,
+        );
+      }
     }
     const script = [
       `add table ${t}`,

@@ -84,6 +84,10 @@ async function nftables(ledger: Ledger): Promise<void> {
   assert.ok(!attackerReaches(8080), 'input forward: the container stays protected');
   assert.ok(!attackerReaches(HOST_PORT), 'input forward: the host\'s own service is protected too');
   assert.ok(allowedReaches(8080) && allowedReaches(HOST_PORT), 'the allowed client reaches both');
+  // What nft lists can be loaded again (a ruleset saved with `nft list ruleset` and restored at boot).
+  const saved = execFileSync('nft', ['list', 'table', 'inet', 'fail2ban'], { encoding: 'utf8' });
+  const check = spawnSync('nft', ['-c', '-f', '-'], { input: saved, encoding: 'utf8' });
+  assert.equal(check.status, 0, `nft -c reads back the listed table: ${check.stderr}\n${saved}`);
 
   await manager.unban(attacker4);
   assert.ok(attackerReaches(8080) && attackerReaches(HOST_PORT), 'unbanned, the attacker reaches both again');
