@@ -44,8 +44,17 @@ export class IpsetBackend implements FirewallBackend {
       this.waits[family] = null;
       try {
         this.waits[family] = await chain.ensure();
-        await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
-        await chain.restore(this.matches.map((m) => [`-A ${chain.chain}`, '-m', 'set', '--match-set', this.sets[family], 'src', ...m, '-j', 'DROP'].join(' ')));
+        // Written as `iptables -S` prints them (-p first), so that rules already in place are seen as such
+        // and left alone: start() runs again every few seconds while DOCKER-USER is missing, and a flush
+        // would leave the chain empty for a moment each time.
+        const wanted = this.matches.map((m) => {
+          const proto = m[0] === '-p' ? m.slice(0, 2) : [];
+          return [`-A ${chain.chain}`, ...proto, '-m', 'set', '--match-set', this.sets[family], 'src', ...m.slice(proto.length), '-j', 'DROP'].join(' ');
+        });
+        if ((await chain.rules()).join('\n') !== wanted.join('\n')) {
+          await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
+          await chain.restore(wanted);
+        }
       } catch (err) {
         if (family === 4 || !(this.v6Missing = ipv6Missing(err))) throw err;
       }

@@ -282,6 +282,23 @@ test('iptables chain DOCKER-USER: the jump goes to its top, ports match the orig
   const plain = createBackend('iptables-ipset', base(input.runner, { ports: ['22', '2222'] }));
   await plain.start();
   assert.ok(input.calls.some((c) => c.join(' ') === 'iptables -w -I INPUT 1 -j f2b-sshd'));
-  assert.ok(input.calls.some((c) => c[c.length - 1].includes('-A f2b-sshd -m set --match-set f2b-sshd src -p tcp -m multiport --dports 22,2222 -j DROP')));
+  assert.ok(input.calls.some((c) => c[c.length - 1].includes('-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m multiport --dports 22,2222 -j DROP')));
   assert.throws(() => createBackend('iptables', base(input.runner, { chain: 'DOCKER USER; x' })), /chain "DOCKER USER; x"/);
+});
+
+test('iptables-ipset start leaves rules that are in place alone (no flush while it retries for DOCKER-USER), and rewrites rules that differ', async () => {
+  const inPlace = '-N f2b-sshd\n-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m conntrack --ctorigdstport 8080 -j DROP\n';
+  let chainText = inPlace;
+  const { calls, runner } = recorder((argv) => {
+    if (argv.includes('-S') && argv.includes('f2b-sshd')) return argv[0] === 'iptables' ? chainText : inPlace.replace(/f2b-sshd src/, 'f2b-sshd-v6 src');
+    if (argv.includes('-C') || argv.includes('-D')) return null;
+    return '';
+  });
+  const backend = createBackend('iptables-ipset', base(runner, { chain: 'FORWARD', ports: ['8080'] }));
+  await backend.start();
+  assert.ok(!calls.some((c) => c.includes('-F')), `no flush of rules in place: ${JSON.stringify(calls)}`);
+  chainText = '-N f2b-sshd\n-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m multiport --dports 22 -j DROP\n';
+  calls.length = 0;
+  await backend.start();
+  assert.deepEqual(calls.filter((c) => c.includes('-F')).map((c) => c[0]), ['iptables'], 'the IPv4 chain, whose rules differ, is written again');
 });
