@@ -28,6 +28,10 @@ export interface BackendOptions {
   banCommand?: string;
   unbanCommand?: string;
   checkCommand?: string;
+  /** nftables: the hooks the jail's chain attaches to: `input` (default), `forward` or `input forward`. */
+  hook?: string;
+  /** iptables, iptables-ipset: the chain that jumps to the jail's chain: `INPUT` (default), `DOCKER-USER`, `FORWARD`. */
+  chain?: string;
   /** hostsdeny: the file to write (default /etc/hosts.deny). */
   hostsFile?: string;
   /** How commands are run; only tests of tools that cannot run here replace it. */
@@ -44,6 +48,11 @@ export interface FirewallBackend {
   list(): Promise<string[]>;
   /** Whether the firewall holds a ban of `ip` now (list() is the batch form of this question). */
   check(ip: Address): Promise<boolean>;
+  /**
+   * Why the bans held do not apply yet (a chain another program owns, such as Docker's DOCKER-USER, is
+   * missing), or null. The manager shows it and calls start() again until it is null.
+   */
+  waiting?(): string | null;
   /** Releases what start() made; `removeBans` also lifts every ban this backend holds. */
   stop(removeBans: boolean): Promise<void>;
 }

@@ -5,7 +5,7 @@
  */
 import { parseAddressOrPrefix, type Address, type Family } from '../ip';
 import { checkName, checkProtocol, FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
-import { ipv6Missing, JailChain, ruleMatches, TOOLS, type IptablesTools } from './iptables';
+import { checkJump, ipv6Missing, JailChain, matchesOriginalPort, parseFromChain, ruleMatches, TOOLS, waitingText, type IptablesTools } from './iptables';
 import { run, type Runner } from './run';
 
 /** ipset's largest timeout (about 24 days); longer bans are held without one and lifted by the manager. */
@@ -21,23 +21,40 @@ export class IpsetBackend implements FirewallBackend {
   constructor(options: BackendOptions, tools: Record<Family, IptablesTools> = TOOLS, private readonly ipset = 'ipset') {
     const name = checkName('setName', options.setName, 28);
     this.run = options.runner ?? run;
-    this.matches = ruleMatches(options.ports, checkProtocol(options.protocol));
+    const from = parseFromChain(options.chain);
+    this.matches = ruleMatches(options.ports, checkProtocol(options.protocol), matchesOriginalPort(from));
     this.sets = { 4: name, 6: `${name}-v6` };
-    this.chains = { 4: new JailChain(name, tools[4], this.run), 6: new JailChain(name, tools[6], this.run) };
+    this.chains = { 4: new JailChain(name, tools[4], this.run, from), 6: new JailChain(name, tools[6], this.run, from) };
   }
 
   /** Why IPv6 bans cannot be made here (a kernel without IPv6), or null. */
   private v6Missing: string | null = null;
+  /** Why the bans do not apply yet (the chain that jumps is missing), per family, or null. */
+  private waits: Record<Family, string | null> = { 4: null, 6: null };
+
+  waiting(): string | null {
+    return waitingText(this.waits);
+  }
 
   async start(): Promise<void> {
     this.v6Missing = null;
     for (const family of [4, 6] as const) {
       await this.run(this.ipset, ['create', this.sets[family], 'hash:net', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', '-exist']);
       const chain = this.chains[family];
+      this.waits[family] = null;
       try {
-        await chain.ensure();
-        await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
-        await chain.restore(this.matches.map((m) => [`-A ${chain.chain}`, '-m', 'set', '--match-set', this.sets[family], 'src', ...m, '-j', 'DROP'].join(' ')));
+        this.waits[family] = await chain.ensure();
+        // Written as `iptables -S` prints them (-p first), so that rules already in place are seen as such
+        // and left alone: start() runs again every few seconds while DOCKER-USER is missing, and a flush
+        // would leave the chain empty for a moment each time.
+        const wanted = this.matches.map((m) => {
+          const proto = m[0] === '-p' ? m.slice(0, 2) : [];
+          return [`-A ${chain.chain}`, ...proto, '-m', 'set', '--match-set', this.sets[family], 'src', ...m.slice(proto.length), '-j', 'DROP'].join(' ');
+        });
+        if ((await chain.rules()).join('\n') !== wanted.join('\n')) {
+          await this.run(chain.tools.iptables, ['-w', '-F', chain.chain]);
+          await chain.restore(wanted);
+        }
       } catch (err) {
         if (family === 4 || !(this.v6Missing = ipv6Missing(err))) throw err;
       }
@@ -67,6 +84,7 @@ export class IpsetBackend implements FirewallBackend {
 
   async list(): Promise<string[]> {
     const out: string[] = [];
+    for (const family of this.v6Missing ? ([4] as const) : ([4, 6] as const)) await checkJump(this.chains[family], this.waits[family]);
     for (const family of [4, 6] as const) {
       const { stdout } = await this.run(this.ipset, ['save', this.sets[family]]);
       out.push(...membersOf(stdout, this.sets[family]));

@@ -79,6 +79,7 @@ export class BanManager extends EventEmitter {
   private flushTimer: NodeJS.Immediate | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
+  private waitTimer: NodeJS.Timeout | null = null;
   private started = false;
   /** Why start() failed: bans are refused with it instead of reaching a backend that is not there. */
   private startError: Error | null = null;
@@ -151,10 +152,42 @@ export class BanManager extends EventEmitter {
     }
     this.expiryTimer = setInterval(() => void this.expire(), 1000);
     this.expiryTimer.unref();
+    this.watchWaiting();
     if (this.options.reconcile > 0) {
       this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcile * 1000);
       this.reconcileTimer.unref();
     }
+  }
+
+  /**
+   * While the backend waits for something another program owns (Docker's DOCKER-USER chain), the status
+   * says why and the backend is started again every few seconds, until the bans it holds apply.
+   */
+  private watchWaiting(): void {
+    const why = this.options.backend.waiting?.();
+    if (!why) return;
+    this.lastError = why;
+    if (this.waitTimer) return;
+    const seconds = this.options.reconcile > 0 ? Math.min(5, this.options.reconcile) : 5;
+    this.waitTimer = setInterval(() => {
+      void this.serial(async () => {
+        await this.options.backend.start();
+        const still = this.options.backend.waiting?.();
+        this.lastError = still ?? null;
+        if (!still && this.waitTimer) {
+          clearInterval(this.waitTimer);
+          this.waitTimer = null;
+        }
+      }).catch((err: Error) => {
+        this.lastError = err.message;
+      });
+    }, seconds * 1000);
+    this.waitTimer.unref();
+  }
+
+  /** Clears the last error after a success; what the backend still waits for stays. */
+  private succeeded(): void {
+    this.lastError = this.options.backend.waiting?.() ?? null;
   }
 
   /** Bans an address or prefix; rejects with InvalidAddressError for anything that is not one. */
@@ -231,9 +264,10 @@ export class BanManager extends EventEmitter {
       } catch {
         // The backend's table or set may have been flushed away since start: make it again, try once more.
         await this.options.backend.start();
+        this.watchWaiting();
         await this.options.backend.ban(requestsFor(records));
       }
-      this.lastError = null;
+      this.succeeded();
       for (const b of batch) {
         const e = this.eventOf('ban', b.record);
         this.emit('event', e);
@@ -302,6 +336,7 @@ export class BanManager extends EventEmitter {
       const held = new Set(
         await backend.list().catch(async () => {
           await backend.start();
+          this.watchWaiting();
           return backend.list();
         }),
       );
@@ -311,8 +346,9 @@ export class BanManager extends EventEmitter {
       // The chain may be gone while a set survived: make sure the rules are there too.
       await backend.start();
       await backend.ban(requestsFor(missing, now));
+      this.watchWaiting();
       this.repairs += missing.length;
-      this.lastError = null;
+      this.succeeded();
       for (const r of missing) this.emit('event', this.eventOf('repair', r));
       return missing.length;
     }).catch((err: Error) => {
@@ -329,6 +365,8 @@ export class BanManager extends EventEmitter {
   async stop(removeBans: boolean): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.waitTimer) clearInterval(this.waitTimer);
+    this.waitTimer = null;
     if (this.flushTimer) {
       // Bans asked for just now still go out before the stop.
       clearImmediate(this.flushTimer);

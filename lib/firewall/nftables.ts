@@ -4,6 +4,18 @@
  * (`setName-net`, `setName-net6`). Addresses go in plain hash sets because nft deletes elements of an
  * interval set slowly (10,000 took 40 s); prefixes are few. The kernel lifts a ban by itself when its
  * timeout runs out, even if Node-RED is down. Many bans go in with one `nft -f` transaction.
+ *
+ * `hook` says where the bans apply: `input` (this host's own services; the chain is `setName`),
+ * `forward` (traffic routed through this host to containers, VMs, a LAN; the chain is `setName-fwd`),
+ * or both. Both chains are base chains of type filter at priority -1, one below the filter priority 0
+ * where Docker's rules (iptables-nft's `ip filter` FORWARD/DOCKER-USER, or Docker's own nftables
+ * tables) and libvirt's (`libvirt_network`, `ip filter` LIBVIRT_FWI...) sit, so a banned packet is
+ * dropped before any of their chains sees it. (An accept in another base chain does not end a
+ * packet's way through the hook, a drop does; below 0 the drop also comes first, so those chains'
+ * counters and logging never see banned packets.) It stays above conntrack (-200) and DNAT (-100,
+ * prerouting), so the forward chain sees the connection's original destination port in
+ * `ct original proto-dst`: a published port 8080 is matched as 8080 even though the packet now goes
+ * to the container's port 80.
  */
 import type { Address } from '../ip';
 import { FirewallError, heldBy, type BackendOptions, type BanRequest, type FirewallBackend } from './backend';
@@ -11,10 +23,25 @@ import { run, type Runner } from './run';
 
 const NAME = /^[A-Za-z][\w-]{0,30}$/;
 
+/** The hooks a jail's chain can attach to. */
+export const NFT_HOOKS = ['input', 'forward'] as const;
+export type NftHook = (typeof NFT_HOOKS)[number];
+
+/** Parses `hook` ("input", "forward", "input forward", "forward,input"); empty means input. */
+export function parseHooks(text: string | undefined): NftHook[] {
+  const words = String(text ?? '').split(/[\s,]+/).filter(Boolean);
+  if (words.length === 0) return ['input'];
+  for (const w of words) {
+    if (!(NFT_HOOKS as readonly string[]).includes(w)) throw new FirewallError(`hook "${w}": use input, forward, or "input forward"`);
+  }
+  return NFT_HOOKS.filter((h) => words.includes(h));
+}
+
 export class NftablesBackend implements FirewallBackend {
   readonly name = 'nftables';
   private readonly table: string;
   private readonly chain: string;
+  private readonly hooks: NftHook[];
   private readonly set4: string;
   private readonly set6: string;
   private readonly net4: string;
@@ -31,6 +58,7 @@ export class NftablesBackend implements FirewallBackend {
     if (!/^(tcp|udp|sctp|all)$/.test(options.protocol)) throw new FirewallError(`protocol "${options.protocol}": use tcp, udp, sctp or all`);
     this.table = options.table;
     this.chain = options.setName;
+    this.hooks = parseHooks(options.hook);
     // The IPv4 set carries the name itself (what `nft list set inet fail2ban f2b-sshd` looks for).
     this.set4 = options.setName;
     this.set6 = `${options.setName}-v6`;
@@ -42,31 +70,60 @@ export class NftablesBackend implements FirewallBackend {
     return [this.set4, this.set6, this.net4, this.net6];
   }
 
-  private ruleMatch(): string {
+  /** The chain of each hook: `setName` for input (as before hooks were asked for), `setName-fwd` for forward. */
+  private chainOf(hook: NftHook): string {
+    return hook === 'input' ? this.chain : `${this.chain}-fwd`;
+  }
+
+  /**
+   * What to block, one match per rule. In the forward hook, ports are the connection's original
+   * destination port: DNAT (a published port) has changed the packet's own one by then. There each port
+   * and protocol gets a rule of its own: nft (1.0) lists `ct original proto-dst` with a set of ports or
+   * protocols as "0x1f90 [invalid type]", which `nft -f` cannot read back (a saved ruleset would not load).
+   */
+  private ruleMatches(hook: NftHook): string[] {
     const { ports, protocol } = this.options;
-    if (ports.length === 0) return protocol === 'all' ? '' : `meta l4proto ${protocol} `;
-    if (protocol === 'all') return `meta l4proto { tcp, udp, sctp } th dport { ${ports.join(', ')} } `;
-    return `${protocol} dport { ${ports.join(', ')} } `;
+    if (ports.length === 0) return [protocol === 'all' ? '' : `meta l4proto ${protocol} `];
+    if (hook === 'forward') {
+      const protocols = protocol === 'all' ? ['tcp', 'udp', 'sctp'] : [protocol];
+      return protocols.flatMap((p) => ports.map((port) => `meta l4proto ${p} ct original proto-dst ${port} `));
+    }
+    if (protocol === 'all') return [`meta l4proto { tcp, udp, sctp } th dport { ${ports.join(', ')} } `];
+    return [`${protocol} dport { ${ports.join(', ')} } `];
   }
 
   async start(): Promise<void> {
     const t = `inet ${this.table}`;
-    const match = this.ruleMatch();
+    const chains: string[] = [];
+    const rules: string[] = [];
+    for (const hook of NFT_HOOKS) {
+      const chain = this.chainOf(hook);
+      if (!this.hooks.includes(hook)) {
+        // A hook no longer asked for: its chain (ours) goes, if an earlier setting made it.
+        chains.push(`add chain ${t} ${chain}`, `flush chain ${t} ${chain}`, `delete chain ${t} ${chain}`);
+        continue;
+      }
+      // priority -1: before Docker's, libvirt's and a distribution's filter chains (priority 0); see above.
+      chains.push(`add chain ${t} ${chain} { type filter hook ${hook} priority -1; policy accept; }`, `flush chain ${t} ${chain}`);
+      for (const match of this.ruleMatches(hook)) {
+        rules.push(
+          `add rule ${t} ${chain} ip saddr @${this.set4} ${match}drop`,
+          `add rule ${t} ${chain} ip6 saddr @${this.set6} ${match}drop`,
+          `add rule ${t} ${chain} ip saddr @${this.net4} ${match}drop`,
+          `add rule ${t} ${chain} ip6 saddr @${this.net6} ${match}drop`,
+        );
+      }
+    }
     const script = [
       `add table ${t}`,
-      // priority -1: before a distribution's own input filter (priority 0) accepts the packet
-      `add chain ${t} ${this.chain} { type filter hook input priority -1; policy accept; }`,
-      `flush chain ${t} ${this.chain}`,
+      ...chains,
       // An address set made by an older version with the interval flag is made again (the ledger refills it).
       ...(await this.intervalAddressSets()).map((set) => `delete set ${t} ${set}`),
       `add set ${t} ${this.set4} { type ipv4_addr; flags timeout; }`,
       `add set ${t} ${this.set6} { type ipv6_addr; flags timeout; }`,
       `add set ${t} ${this.net4} { type ipv4_addr; flags interval, timeout; }`,
       `add set ${t} ${this.net6} { type ipv6_addr; flags interval, timeout; }`,
-      `add rule ${t} ${this.chain} ip saddr @${this.set4} ${match}drop`,
-      `add rule ${t} ${this.chain} ip6 saddr @${this.set6} ${match}drop`,
-      `add rule ${t} ${this.chain} ip saddr @${this.net4} ${match}drop`,
-      `add rule ${t} ${this.chain} ip6 saddr @${this.net6} ${match}drop`,
+      ...rules,
       '',
     ].join('\n');
     await this.run(this.nft, ['-f', '-'], script);
@@ -153,9 +210,11 @@ export class NftablesBackend implements FirewallBackend {
     const { stdout } = await this.run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
     const doc = JSON.parse(stdout) as { nftables: Array<{ set?: { name: string }; rule?: { chain: string } }> };
     const sets = doc.nftables.filter((i) => i.set && this.sets.includes(i.set.name));
-    const rules = doc.nftables.filter((i) => i.rule?.chain === this.chain).length;
-    if (sets.length !== this.sets.length || rules < this.sets.length) {
-      throw new FirewallError(`nftables: the sets or rules of ${this.chain} in table inet ${this.table} are missing`);
+    for (const chain of this.hooks.map((h) => this.chainOf(h))) {
+      const rules = doc.nftables.filter((i) => i.rule?.chain === chain).length;
+      if (sets.length !== this.sets.length || rules < this.sets.length) {
+        throw new FirewallError(`nftables: the sets or rules of ${chain} in table inet ${this.table} are missing`);
+      }
     }
     return elementsOf(JSON.stringify({ nftables: sets }));
   }
@@ -167,7 +226,7 @@ export class NftablesBackend implements FirewallBackend {
   async stop(removeBans: boolean): Promise<void> {
     if (!removeBans) return; // bans stay in the kernel and expire on their own
     const t = `inet ${this.table}`;
-    await this.run(this.nft, ['-f', '-'], [`delete chain ${t} ${this.chain}`, ...this.sets.map((set) => `delete set ${t} ${set}`), ''].join('\n'));
+    await this.run(this.nft, ['-f', '-'], [...this.hooks.map((h) => `delete chain ${t} ${this.chainOf(h)}`), ...this.sets.map((set) => `delete set ${t} ${set}`), ''].join('\n'));
     // Remove the table only if no other jail uses it.
     const { stdout } = await this.run(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
     const items = (JSON.parse(stdout).nftables as Array<Record<string, unknown>>).filter((i) => 'chain' in i || 'set' in i);

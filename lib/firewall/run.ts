@@ -44,6 +44,10 @@ export const run: Runner = (file, args, input, timeoutMs = 15000) => {
       if (code === 'ENOENT') return reject(new FirewallError(`${tool} not found: ${HINTS[tool] ?? 'install it or choose another backend'}`));
       if (code === 'EACCES') return reject(new FirewallError(`${file} cannot be run (permission denied)`));
       const text = String(stderr || stdout || err.message).trim().split('\n').slice(0, 4).join(' / ');
+      if (/Can't open socket to ipset/i.test(text)) {
+        // iptables' set match asks the kernel about the set over a raw socket.
+        return reject(new FirewallError(`${file}: cannot open a socket to ipset: the iptables-ipset backend needs CAP_NET_RAW as well as CAP_NET_ADMIN (or root)`));
+      }
       if (/Operation not permitted|Permission denied|you must be root/i.test(text)) {
         return reject(new FirewallError(`${file}: operation not permitted: Node-RED needs root or CAP_NET_ADMIN for this backend, or choose dry-run`));
       }

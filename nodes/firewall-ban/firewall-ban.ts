@@ -79,6 +79,8 @@ export = function register(RED: NodeAPI): void {
         unbanCommand: text(def.unbanCommand),
         checkCommand: text(def.checkCommand),
         hostsFile: text(def.hostsFile) || undefined,
+        hook: text(def.hook),
+        chain: text(def.chain),
       });
       // An action file's undefined tags stay as they are, as in fail2ban; the log says which.
       for (const w of (backend as { warnings?: string[] }).warnings ?? []) node.warn(w);

@@ -95,7 +95,7 @@ test('every dialog of the example jail has its SPEC fields and saves as valid; b
     'f2bex.tail': ['paths', 'start', 'resume', 'source', 'journalMatch', 'encoding'],
     'f2bex.match': ['filterSource', 'filterName', 'filterFile', 'filterOptions', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines'],
     'f2bex.window': ['maxretry', 'findtime', 'bantime', 'increment', 'factor', 'multipliers', 'maxtime', 'rndtime', 'ignoreip', 'ignoreself', 'keyProperty', 'jail', 'subnetV4', 'subnetV6', 'subnetThreshold', 'maxEntries'],
-    'f2bex.ban': ['jail', 'backend', 'setName', 'table', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
+    'f2bex.ban': ['jail', 'backend', 'setName', 'table', 'hook', 'chain', 'ports', 'protocol', 'bantime', 'reconcile', 'persist', 'unbanOnStop', 'killConnections', 'actionFile', 'actionOptions', 'banCommand', 'unbanCommand', 'checkCommand', 'hostsFile'],
     'f2bex.mail': ['server', 'to', 'from', 'subject', 'body', 'whois', 'whoisServer', 'whoisTimeout', 'digest', 'maxPerHour', 'skipRestored'],
   };
   for (const [id, props] of Object.entries(fields)) {

@@ -59,8 +59,33 @@ test('recidive: a 5th ban within a day by any jail bans the address for a week; 
   assert.equal(ban.bantime, 7 * 24 * 3600);
 });
 
+test('docker-host: deploys; the host sshd jail bans in the input hook / INPUT, the container jail in the forward hook / DOCKER-USER by published port', { timeout: 30000 }, async () => {
+  const logs = { 'f2bdock.sshtail': join(rt.userDir, 'dock-auth.log'), 'f2bdock.webtail': join(rt.userDir, 'dock-error.log') } as Record<string, string>;
+  for (const f of Object.values(logs)) writeFileSync(f, '');
+  const raw = JSON.parse(readFileSync(join(examples, 'docker-host.json'), 'utf8')) as Array<Record<string, unknown>>;
+  const bans = raw.filter((n) => n.type === 'firewall-ban');
+  assert.deepEqual(bans.map((n) => [n.name, n.backend, n.hook, n.chain, n.ports]), [
+    ['sshd (host)', 'dry-run', 'input', 'INPUT', '22'],
+    ['web (containers)', 'dry-run', 'forward', 'DOCKER-USER', '8080, 8443'],
+  ]);
+  const flow = raw.map((n) => ({ ...n, ...(n.x !== undefined ? { z: 'tab1' } : {}), ...(n.type === 'log-tail' ? { paths: logs[n.id as string] } : {}) }));
+  await helper.load([...NODES, ...CORE], [{ id: 'tab1', type: 'tab', label: 'docker host' }, ...flow] as Parameters<typeof helper.load>[1]);
+  const bansOf = (id: string) => (helper.getNode(id) as unknown as WithManager).manager!.list();
+  await new Promise((r) => setTimeout(r, 500)); // the followers open the files
+  const d = new Date();
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const nginxDate = `${d.getFullYear()}/${p2(d.getMonth() + 1)}/${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+  appendFileSync(logs['f2bdock.webtail'], `${nginxDate} [error] 31#31: *9 user "admin" was not found in "/etc/nginx/.htpasswd", client: 198.51.100.23, server: app, request: "GET / HTTP/1.1", host: "example.org:8080"\n`.repeat(5));
+  await waitFor(() => bansOf('f2bdock.webban').some((b) => b.ip === '198.51.100.23'), 'the container jail ban', 8000);
+  assert.equal(bansOf('f2bdock.webban')[0].jail, 'web');
+  assert.deepEqual(bansOf('f2bdock.sshban'), [], 'the host jail saw nothing of it');
+  appendFileSync(logs['f2bdock.sshtail'], `${syslogDate()} box sshd[7]: Failed password for root from 203.0.113.77 port 22 ssh2\n`.repeat(3));
+  await waitFor(() => bansOf('f2bdock.sshban').some((b) => b.ip === '203.0.113.77'), 'the host sshd ban', 8000);
+  assert.equal(bansOf('f2bdock.webban').length, 1, 'the container jail has only its own ban');
+});
+
 test('every example is valid JSON of known shape: one comment node, unique ids, wires to nodes of the example', () => {
-  for (const name of ['sshd-jail', 'sshd-jail-nftables', 'shorewall-three-jails', 'recidive', 'mail-digest']) {
+  for (const name of ['sshd-jail', 'sshd-jail-nftables', 'shorewall-three-jails', 'recidive', 'mail-digest', 'docker-host']) {
     const flow = JSON.parse(readFileSync(join(examples, `${name}.json`), 'utf8')) as Array<{ id: string; type: string; wires?: string[][]; server?: string; backend?: string }>;
     const ids = new Set(flow.map((n) => n.id));
     assert.equal(ids.size, flow.length, `${name}: unique ids`);

@@ -97,5 +97,8 @@ export async function editNode(page: Page, id: string, firstField: string): Prom
 export async function deploy(page: Page): Promise<void> {
   await page.click('#red-ui-header-button-deploy');
   await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 15000 });
-  await page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((n) => n.remove()));
+  // Closed the editor's way: a notification only taken out of the page stays in the editor's list, and
+  // once more than four are listed it closes the oldest, whose parent is gone (a TypeError on the page).
+  await page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((n) => ((n as HTMLElement & { close?: () => void }).close ?? (() => n.remove()))()));
+  await page.waitForFunction(() => !document.querySelector('.red-ui-notification'), undefined, { timeout: 5000 });
 }

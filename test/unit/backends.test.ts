@@ -218,3 +218,87 @@ test('iptables and ipset on a kernel without IPv6: IPv4 bans work, IPv6 bans are
     await backend.list();
   }
 });
+
+test('nftables hook: input keeps the chain setName, forward makes setName-fwd matching the original destination port, both make both; a bad hook is refused', async () => {
+  const script = async (hook: string | undefined, ports = ['8080', '1000-2000']) => {
+    const { calls, runner } = recorder((argv) => (argv.includes('sets') ? null : ''));
+    await createBackend('nftables', base(runner, { hook, ports })).start();
+    return calls.map((c) => c[c.length - 1]).find((c) => c.startsWith('<<add table'))!;
+  };
+  const input = await script(undefined);
+  assert.match(input, /add chain inet fail2ban f2b-sshd \{ type filter hook input priority -1; policy accept; \}/);
+  assert.match(input, /add rule inet fail2ban f2b-sshd ip saddr @f2b-sshd tcp dport \{ 8080, 1000-2000 \} drop/);
+  assert.match(input, /add chain inet fail2ban f2b-sshd-fwd\nflush chain inet fail2ban f2b-sshd-fwd\ndelete chain inet fail2ban f2b-sshd-fwd/, 'a forward chain from an earlier setting goes');
+  const forward = await script('forward');
+  assert.match(forward, /add chain inet fail2ban f2b-sshd-fwd \{ type filter hook forward priority -1; policy accept; \}/);
+  // One rule per port: a set of ports after ct original proto-dst lists as "[invalid type]", which nft cannot read back.
+  assert.match(forward, /add rule inet fail2ban f2b-sshd-fwd ip saddr @f2b-sshd meta l4proto tcp ct original proto-dst 8080 drop/);
+  assert.match(forward, /add rule inet fail2ban f2b-sshd-fwd ip saddr @f2b-sshd meta l4proto tcp ct original proto-dst 1000-2000 drop/);
+  assert.match(forward, /add rule inet fail2ban f2b-sshd-fwd ip6 saddr @f2b-sshd-net6 meta l4proto tcp ct original proto-dst 8080 drop/);
+  assert.equal((forward.match(/add rule/g) ?? []).length, 8, 'four rules (two families, addresses and prefixes) per port');
+  assert.match(forward, /delete chain inet fail2ban f2b-sshd\n/, 'the input chain from an earlier setting goes');
+  assert.doesNotMatch(forward, /hook input/);
+  const both = await script('input forward');
+  assert.match(both, /hook input priority -1/);
+  assert.match(both, /hook forward priority -1/);
+  assert.doesNotMatch(both, /delete chain/);
+  assert.equal((both.match(/add rule/g) ?? []).length, 12, 'four rules (two families, addresses and prefixes) in input, eight (two ports) in forward');
+  assert.match(await script('forward', []), /add rule inet fail2ban f2b-sshd-fwd ip saddr @f2b-sshd meta l4proto tcp drop/, 'no ports: every port');
+  assert.throws(() => createBackend('nftables', base(recorder().runner, { hook: 'output' })), /hook "output": use input, forward/);
+});
+
+test('iptables chain DOCKER-USER: the jump goes to its top, ports match the original destination port, nothing of Docker is made; a missing DOCKER-USER is waited for', async () => {
+  let dockerUser = false;
+  const { calls, runner } = recorder((argv) => {
+    const chainArg = argv[argv.indexOf('-w') + 2];
+    if (chainArg === 'DOCKER-USER' && !dockerUser) return null; // "No chain/target/match by that name"
+    if (argv.includes('-C')) return null; // no jump yet
+    if (argv.includes('-D')) return null;
+    return '';
+  });
+  // The recorder says "failed"; iptables says which chain is missing.
+  const noChain: Runner = async (file, args, input) => {
+    try {
+      return await runner(file, args, input);
+    } catch {
+      throw new CommandFailedError(`${file} failed: iptables: No chain/target/match by that name.`, 1, '');
+    }
+  };
+  const backend = createBackend('iptables', base(noChain, { chain: 'DOCKER-USER', ports: ['8080', '9000-9001'] }));
+  await backend.start();
+  assert.match(backend.waiting?.() ?? '', /iptables: chain DOCKER-USER does not exist yet \(Docker makes it when it starts\)/);
+  assert.ok(!calls.some((c) => c.includes('-N') && c.includes('DOCKER-USER')), 'DOCKER-USER is never created');
+  dockerUser = true;
+  calls.length = 0;
+  await backend.start();
+  assert.equal(backend.waiting?.(), null);
+  assert.deepEqual(calls.filter((c) => c.includes('-I')).map((c) => c.slice(1).join(' ')), ['-w -I DOCKER-USER 1 -j f2b-sshd', '-w -I DOCKER-USER 1 -j f2b-sshd']);
+  calls.length = 0;
+  await backend.ban([req('192.0.2.7')]);
+  const restore = calls.find((c) => c[0] === 'iptables-restore')!;
+  assert.equal(restore[restore.length - 1], '<<*filter\n-I f2b-sshd -s 192.0.2.7 -p tcp -m conntrack --ctorigdstport 8080 -j DROP\n-I f2b-sshd -s 192.0.2.7 -p tcp -m conntrack --ctorigdstport 9000:9001 -j DROP\nCOMMIT\n');
+  // INPUT keeps multiport on the packet's own port.
+  const input = recorder((argv) => (argv.includes('-C') || argv.includes('-D') ? null : ''));
+  const plain = createBackend('iptables-ipset', base(input.runner, { ports: ['22', '2222'] }));
+  await plain.start();
+  assert.ok(input.calls.some((c) => c.join(' ') === 'iptables -w -I INPUT 1 -j f2b-sshd'));
+  assert.ok(input.calls.some((c) => c[c.length - 1].includes('-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m multiport --dports 22,2222 -j DROP')));
+  assert.throws(() => createBackend('iptables', base(input.runner, { chain: 'DOCKER USER; x' })), /chain "DOCKER USER; x"/);
+});
+
+test('iptables-ipset start leaves rules that are in place alone (no flush while it retries for DOCKER-USER), and rewrites rules that differ', async () => {
+  const inPlace = '-N f2b-sshd\n-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m conntrack --ctorigdstport 8080 -j DROP\n';
+  let chainText = inPlace;
+  const { calls, runner } = recorder((argv) => {
+    if (argv.includes('-S') && argv.includes('f2b-sshd')) return argv[0] === 'iptables' ? chainText : inPlace.replace(/f2b-sshd src/, 'f2b-sshd-v6 src');
+    if (argv.includes('-C') || argv.includes('-D')) return null;
+    return '';
+  });
+  const backend = createBackend('iptables-ipset', base(runner, { chain: 'FORWARD', ports: ['8080'] }));
+  await backend.start();
+  assert.ok(!calls.some((c) => c.includes('-F')), `no flush of rules in place: ${JSON.stringify(calls)}`);
+  chainText = '-N f2b-sshd\n-A f2b-sshd -p tcp -m set --match-set f2b-sshd src -m multiport --dports 22 -j DROP\n';
+  calls.length = 0;
+  await backend.start();
+  assert.deepEqual(calls.filter((c) => c.includes('-F')).map((c) => c[0]), ['iptables'], 'the IPv4 chain, whose rules differ, is written again');
+});
