@@ -7,13 +7,42 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { createLab, labUnavailable, type Lab } from '../support/netns';
 
-const why = labUnavailable() ?? (spawnSync('setpriv', ['--help']).status === 0 ? null : 'needs setpriv (util-linux)');
+const why =
+  labUnavailable() ??
+  (spawnSync('setpriv', ['--help']).status !== 0
+    ? 'needs setpriv (util-linux)'
+    : spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0']).status !== 0
+      ? `user nobody cannot run ${process.execPath}`
+      : null);
+if (why) console.log(`# SKIPPED: the unprivileged test: ${why}`);
 let lab: Lab | null = null;
-after(() => lab?.remove());
+let stage: string | null = null;
+after(() => {
+  lab?.remove();
+  if (stage) rmSync(stage, { recursive: true, force: true });
+});
+
+/**
+ * What the script needs, copied where user nobody can read it: the checkout may sit in a directory only
+ * its owner can enter (a fresh clone in a mktemp -d folder does).
+ */
+function stageForNobody(): string {
+  const root = resolve(__dirname, '..', '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-nobody-'));
+  cpSync(join(root, 'dist', 'lib'), join(dir, 'dist', 'lib'), { recursive: true });
+  mkdirSync(join(dir, 'dist', 'test', 'e2e'), { recursive: true });
+  copyFileSync(join(__dirname, 'unprivileged-in-netns.js'), join(dir, 'dist', 'test', 'e2e', 'unprivileged-in-netns.js'));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const dep of Object.keys(pkg.dependencies)) cpSync(join(root, 'node_modules', dep), join(dir, 'node_modules', dep), { recursive: true, dereference: true });
+  spawnSync('chmod', ['-R', 'a+rX', dir]);
+  return dir;
+}
 
 const asNobody = (caps: string[]) => [
   'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
@@ -22,7 +51,8 @@ const asNobody = (caps: string[]) => [
 
 test('as an unprivileged user, nftables and iptables need only CAP_NET_ADMIN, iptables-ipset CAP_NET_RAW too; each bans, lists, lifts and cleans up, and says what is missing', { skip: why ?? false, timeout: 60000 }, () => {
   lab = createLab('cap');
-  const script = [process.execPath, join(__dirname, 'unprivileged-in-netns.js'), lab.client.address, lab.client.address6];
+  stage = stageForNobody();
+  const script = [process.execPath, join(stage, 'dist', 'test', 'e2e', 'unprivileged-in-netns.js'), lab.client.address, lab.client.address6];
   const admin = lab.exec(lab.server, [...asNobody(['net_admin']), ...script], 40000);
   assert.equal(admin.status, 0, admin.stderr);
   const lines = admin.stdout.trim().split('\n');
