@@ -14,7 +14,7 @@ const root = join(__dirname, '..', '..', '..');
 const docker = join(root, 'deploy', 'docker');
 
 test('deploy/docker/compose.yaml parses: host network, NET_ADMIN, logs and journal read-only, built from the Dockerfile', () => {
-  // js-yaml comes with node-red (a dev dependency); it is not a dependency of this package.
+  // js-yaml is a dev dependency only: the package itself reads no YAML.
   const yaml = require('js-yaml') as { load(text: string): unknown };
   const compose = yaml.load(readFileSync(join(docker, 'compose.yaml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
   const svc = compose.services['node-red'];
