@@ -7,7 +7,7 @@ import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
 import { describeValue, textOf } from '../../lib/untrusted';
 import { registerJailApi } from './jail-api';
-import { booleanProperty, closeAfter, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 type FirewallBanNode = JailBanNode;
 

@@ -5,7 +5,7 @@ import type { BanDecision } from '../../lib/messages';
 import { describeValue } from '../../lib/untrusted';
 import { FailureWindows, IgnoreList, offenderOf, parseMultipliers, unitForSubnetV6, windowStateFile, WindowStore, type Decision, type IncrementPolicy } from '../../lib/window';
 import { ownJailName } from '../../lib/jail';
-import { booleanProperty, errorText, type JailWindowNode, numberProperty, reportConfigError, stateDir, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, errorText, type JailWindowNode, numberProperty, reportConfigError, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 const REFRESH_IGNORE_MS = 60 * 60 * 1000;
 const EXPIRE_MS = 10_000;

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { parseAddress } from '../../lib/ip';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -306,26 +307,12 @@ function expectedTime(text: string): number {
   return t / 1000 + (m[7] ? Number(`0.${m[7]}`) : 0);
 }
 
-/** The IP in a canonical form, for comparing addresses by value; null for what is no IP. */
-function ipValue(text: string): string | null {
-  const bare = text.replace(/^\[(.*)\]$/, '$1');
-  // Built on Node's own parser: net.isIP, and URL for IPv6 normal form.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { isIP } = require('node:net') as typeof import('node:net');
-  const kind = isIP(bare);
-  if (kind === 4) return bare;
-  if (kind !== 6) return null;
-  const host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (mapped) {
-    const a = parseInt(mapped[1], 16);
-    const b = parseInt(mapped[2], 16);
-    return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
-  }
-  return host;
-}
-
-const sameHost = (got: string, want: string) => got === want || (ipValue(got) !== null && ipValue(got) === ipValue(want));
+/** Two failure ids the same: the same text, or the same address (IPv4-mapped IPv6 is IPv4, as fail2ban's IPAddr has it). */
+const sameHost = (got: string, want: string) => {
+  if (got === want) return true;
+  const a = parseAddress(got);
+  return a !== null && a.text === parseAddress(want)?.text;
+};
 
 /** What is wrong with a line's result against fail2ban's expectation: [] when nothing. */
 export function disagreements(expected: Expected, got: CliResult | undefined): string[] {
