@@ -3,6 +3,7 @@
  * in each daemon's log format that must match (with the offender and user), lines that must not,
  * lines where client-controlled text holds another address, and a hostile line.
  */
+import { MAX_LINE_LENGTH } from '../../lib/filter';
 
 export interface Hit {
   line: string;
@@ -755,3 +756,24 @@ export const tables: Table[] = [
     hostile: { head: '192.0.2.1 - ', fragment: 'a\\"b ' },
   },
 ];
+
+/** The address framing lines try to get banned. */
+export const INNOCENT = '10.0.0.1';
+
+/**
+ * Lines over the length limit made from sample failures, two for each: the failure as if of the innocent
+ * address, filler past the limit, then the real line; and the real line with the filler before its
+ * address. Cut at the limit, many of them read as failures of INNOCENT.
+ */
+export function framingLines(hits: Array<{ line: string; host: string }>): string[] {
+  const out: string[] = [];
+  for (const hit of hits) {
+    const at = hit.line.indexOf(hit.host);
+    if (at < 0) continue;
+    const forged = hit.line.slice(0, at) + INNOCENT + hit.line.slice(at + hit.host.length);
+    const piece = ` ${forged.slice(Math.max(0, at - 20))}`;
+    const filler = piece.repeat(Math.ceil((MAX_LINE_LENGTH + 10) / piece.length));
+    out.push(forged + filler + ' ' + hit.line, hit.line.slice(0, at) + filler + ' ' + hit.line.slice(at));
+  }
+  return out;
+}

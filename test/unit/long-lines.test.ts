@@ -11,12 +11,11 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, MAX_LINE_LENGTH, type FilterDefinition } from '../../lib/filter';
 import { testFilter } from '../../lib/filter-tester';
-import { tables } from '../support/filter-samples';
+import { framingLines, INNOCENT, tables } from '../support/filter-samples';
 import { FAIL2BAN_FILTERS, unpackFail2ban } from '../support/fail2ban-corpus';
 
 const root = resolve(__dirname, '..', '..', '..');
 const NOW = new Date(2026, 10, 24, 12, 0, 0).getTime();
-const INNOCENT = '10.0.0.1';
 const HEAD = 'Nov 24 10:00:01 box sshd[4242]: Failed password for invalid user ';
 /** The issue's line: the user name frames 10.0.0.1 for 70 KB, then sshd writes the real address. */
 const FRAMING = `${HEAD}${'x from 10.0.0.1 port 22 '.repeat(Math.ceil(70_000 / 24))}from 198.51.100.50 port 4444 ssh2`;
@@ -66,20 +65,6 @@ test('every built-in filter refuses over-long lines that frame an address, on ev
   // Many of them would have framed the innocent address had they been cut and matched.
   assert.ok(framing > cases / 4, `${framing} of ${cases} cut lines frame ${INNOCENT}`);
 });
-
-/** For each sample failure of a table: the failure as if of the innocent address, filler past the limit, the real line. */
-function framingLines(hits: Array<{ line: string; host: string }>): string[] {
-  const out: string[] = [];
-  for (const hit of hits) {
-    const at = hit.line.indexOf(hit.host);
-    if (at < 0) continue;
-    const forged = hit.line.slice(0, at) + INNOCENT + hit.line.slice(at + hit.host.length);
-    const piece = ` ${forged.slice(Math.max(0, at - 20))}`;
-    const filler = piece.repeat(Math.ceil((MAX_LINE_LENGTH + 10) / piece.length));
-    out.push(forged + filler + ' ' + hit.line, hit.line.slice(0, at) + filler + ' ' + hit.line.slice(at));
-  }
-  return out;
-}
 
 test('f2b-regex skips the framing lines of every built-in filter and reports no address', () => {
   const dir = mkdtempSync(join(tmpdir(), 'f2b-long-'));
