@@ -22,13 +22,10 @@ function jail(i: number, logDir: string): object[] {
   ];
 }
 
-function rssMb(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  return kb / 1024;
-}
-
-function threads(pid: number): number {
-  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+/** RSS (MB) and thread count of a process, from one read of /proc. */
+function usage(pid: number): { rss: number; threads: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024, threads: Number(/^Threads:\s+(\d+)/m.exec(status)![1]) };
 }
 
 async function measure(jails: number): Promise<{ rss: number; threads: number }> {
@@ -46,7 +43,7 @@ async function measure(jails: number): Promise<{ rss: number; threads: number }>
     try {
       await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
       if (/\[error\]/.test(red.output())) throw new Error(`Node-RED reported errors:\n${red.output()}`);
-      return { rss: rssMb(red.child.pid!), threads: threads(red.child.pid!) };
+      return usage(red.child.pid!);
     } finally {
       await stopAndWait(red.child);
     }

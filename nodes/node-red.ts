@@ -176,7 +176,7 @@ export class ThrottledCount {
   }
 
   /** How many to tell of now, counted since the last time; 0 within the minute or when there are none. */
-  due(): number {
+  private due(): number {
     const now = Date.now();
     if (this.total === this.told || now - this.lastTold <= this.everyMs) return 0;
     this.lastTold = now;
