@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** f2b-regex: fail2ban-regex's job. Tests a filter against a log file or a single line. */
 import { existsSync, readFileSync, statSync } from 'fs';
-import { MAX_LINE, journalLine, journalTime } from '../lib/tail';
+import { JournalLines, journalTime } from '../lib/tail';
 import { inlineFilter, loadBuiltinFilter, loadFilterFile, Matcher, MAX_LINE_LENGTH, splitFilterSpec, builtinFilterNames, type FilterDefinition } from '../lib/filter';
 
 const USAGE = `usage: f2b-regex [options] LOG FILTER [IGNOREREGEX]
@@ -94,8 +94,11 @@ function loadFilter(spec: string, options: Map<string, string>, ignoreregex?: st
   return def;
 }
 
-/** A journalctl -o json entry as the line and time log-tail makes of it; null: dropped; undefined: not an entry. */
-function journalEntry(text: string): { line: string; time?: number } | null | undefined {
+/**
+ * A journalctl -o json entry as the line and time log-tail makes of it (`lines` keeps what the entries
+ * before it said, as log-tail's does); null: dropped; undefined: not an entry.
+ */
+function journalEntry(text: string, lines: JournalLines): { line: string; time?: number } | null | undefined {
   if (!text.startsWith('{')) return undefined;
   let entry: unknown;
   try {
@@ -106,9 +109,8 @@ function journalEntry(text: string): { line: string; time?: number } | null | un
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
   const fields = entry as Record<string, unknown>;
   if (!('MESSAGE' in fields) && !('__CURSOR' in fields)) return undefined;
-  const line = fields._LINE_BREAK === 'line-max' ? null : journalLine(fields);
-  if (line === null || Buffer.byteLength(line) > MAX_LINE) return null;
-  return { line, time: journalTime(fields) };
+  const line = lines.line(fields);
+  return line === null ? null : { line, time: journalTime(fields) };
 }
 
 /** line.trim() === '', without making the trimmed copy for a line that starts with a visible ASCII character. */
@@ -149,6 +151,7 @@ function main(): void {
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
+  const entryLines = new JournalLines();
   // Line by line without splitting the whole text first; a last line without a newline counts.
   let index = 0;
   for (let pos = 0; pos < text.length; index++) {
@@ -158,7 +161,7 @@ function main(): void {
     let line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
     let time = args.journal ? now : undefined;
     if (args.journal) {
-      const entry = journalEntry(line);
+      const entry = journalEntry(line, entryLines);
       if (entry === null) {
         dropped++;
         continue;

@@ -122,6 +122,32 @@ export function journalTime(entry: Record<string, unknown>): number | undefined 
   return undefined;
 }
 
+/**
+ * Journal entries, in the order journalctl gives them, made into log lines (journalLine), or dropped
+ * whole: an entry whose line would not be whole, or is longer than MAX_LINE bytes. journald cuts a line
+ * written to stdout at LineMax into several entries; all but the last say _LINE_BREAK=line-max, and every
+ * piece of such a line is dropped, the last one included: it begins with the attacker's text.
+ */
+export class JournalLines {
+  /** Streams (_STREAM_ID) whose last entry was a line journald cut at LineMax: their next entry is its rest. */
+  private readonly cutStreams = new Set<string>();
+
+  /** The entry's line, or null when it is dropped. */
+  line(entry: Record<string, unknown>): string | null {
+    const stream = typeof entry._STREAM_ID === 'string' ? entry._STREAM_ID : '';
+    const cutHere = entry._LINE_BREAK === 'line-max';
+    const continues = stream !== '' && this.cutStreams.has(stream);
+    if (stream !== '') {
+      if (cutHere) this.cutStreams.add(stream);
+      else this.cutStreams.delete(stream);
+      // A stream that never writes its line's end does not make this set grow for ever.
+      if (this.cutStreams.size > 1000) this.cutStreams.delete(this.cutStreams.values().next().value as string);
+    }
+    const line = cutHere || continues ? null : journalLine(entry);
+    return line === null || Buffer.byteLength(line) > MAX_LINE ? null : line;
+  }
+}
+
 /** Emits 'line' (the line journalLine makes, epoch ms or undefined, the entry's fields) and 'error' (err, 'journal'). */
 export class JournalFollower extends EventEmitter {
   private child: ChildProcess | null = null;
@@ -132,8 +158,7 @@ export class JournalFollower extends EventEmitter {
   private lastFailure = '';
   /** The last entry read: journalctl, started again, continues after it even without saved positions. */
   private cursor: string | undefined;
-  /** Streams (_STREAM_ID) whose last entry was a line journald cut at LineMax: their next entry is its rest. */
-  private readonly cutStreams = new Set<string>();
+  private readonly entryLines = new JournalLines();
   /** Entries handed out as lines. */
   lines = 0;
   /** Entries dropped whole: a message journalctl left out or journald cut, or a line over MAX_LINE bytes. */
@@ -244,19 +269,8 @@ export class JournalFollower extends EventEmitter {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
     this.lastFailure = '';
     const cursor = typeof entry.__CURSOR === 'string' ? entry.__CURSOR : undefined;
-    // journald cuts a line written to stdout at LineMax into several entries; all but the last say
-    // _LINE_BREAK=line-max. Every piece of such a line is dropped, the last one included.
-    const stream = typeof entry._STREAM_ID === 'string' ? entry._STREAM_ID : '';
-    const cutHere = entry._LINE_BREAK === 'line-max';
-    const continues = stream !== '' && this.cutStreams.has(stream);
-    if (stream !== '') {
-      if (cutHere) this.cutStreams.add(stream);
-      else this.cutStreams.delete(stream);
-      // A stream that never writes its line's end does not make this set grow for ever.
-      if (this.cutStreams.size > 1000) this.cutStreams.delete(this.cutStreams.values().next().value as string);
-    }
-    const line = cutHere || continues ? null : journalLine(entry);
-    if (line === null || Buffer.byteLength(line) > MAX_LINE) {
+    const line = this.entryLines.line(entry);
+    if (line === null) {
       this.dropped++;
       return cursor;
     }

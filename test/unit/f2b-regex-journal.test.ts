@@ -38,3 +38,24 @@ test('f2b-regex --journal: journal lines and journalctl -o json entries; an entr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('f2b-regex --journal drops every piece of a line journald cut, as log-tail does: the rest begins with the attacker\'s text', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'f2b-regex-journal-'));
+  try {
+    const log = join(dir, 'journal.txt');
+    const entry = (fields: Record<string, unknown>) => JSON.stringify({ __CURSOR: 'c', _HOSTNAME: 'gw', SYSLOG_IDENTIFIER: 'sshd', SYSLOG_PID: '12', _STREAM_ID: 's1', ...fields });
+    writeFileSync(
+      log,
+      [
+        entry({ _LINE_BREAK: 'line-max', MESSAGE: `Failed password for invalid user ${'x'.repeat(100)}` }),
+        // The rest of the cut line: written by the attacker to read as a failure of 10.0.0.1.
+        entry({ MESSAGE: 'Failed password for root from 10.0.0.1 port 22 ssh2' }),
+        entry({ MESSAGE: 'Failed password for root from 203.0.113.4 port 1 ssh2' }),
+      ].join('\n') + '\n',
+    );
+    const out = execFileSync(process.execPath, [CLI, '--journal', '--json', log, 'sshd'], { encoding: 'utf8' });
+    assert.deepEqual(out.trim().split('\n').map((l) => (JSON.parse(l) as { host: string | null }).host), ['203.0.113.4']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
