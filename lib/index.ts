@@ -7,3 +7,4 @@ export * from './tail';
 export { parseDuration, parseBantime, formatDuration, DurationError } from './duration';
 export { parseAddress, parseAddressOrPrefix, prefixOf, AddressSet, type Address } from './ip';
 export type * from './messages';
+export * from './share';

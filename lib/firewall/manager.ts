@@ -36,7 +36,7 @@ export interface ManagerOptions {
 }
 
 /** Fields of a ban decision that travel into the ledger and the events. */
-const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason'] as const;
+const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason', 'origin'] as const;
 
 export class InvalidAddressError extends Error {}
 
