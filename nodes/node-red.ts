@@ -24,7 +24,7 @@ export interface Node {
   credentials?: Record<string, string | undefined>;
   on(event: 'input', listener: (msg: NodeMessage, send: Send, done: Done) => void): void;
   on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
-  send(msg: NodeMessage | Array<NodeMessage | null>): void;
+  send(msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;
   status(status: NodeStatus | Record<string, never>): void;
   log(msg: string): void;
   warn(msg: string): void;

@@ -125,6 +125,13 @@ export class HeldBans {
     return h.until === null || (until !== null && h.until >= until - 2000);
   }
 
+  /** The bans held from other hosts. */
+  fromFleet(): Array<{ ip: string; origin: string }> {
+    const out: Array<{ ip: string; origin: string }> = [];
+    for (const [ip, h] of this.held) if (h.origin !== null) out.push({ ip, origin: h.origin });
+    return out;
+  }
+
   /** Whether this host banned `ip` itself (a ban from the fleet must not take it over). */
   ownBan(ip: string): boolean {
     const h = this.held.get(ip);

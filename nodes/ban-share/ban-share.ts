@@ -6,7 +6,7 @@
  */
 import { hostname } from 'os';
 import { parseBantime } from '../../lib/duration';
-import { BrokerLink, HeldBans, isFleetTopic, linkStateOf, normalisePrefix, readMessage, Refusal, ShareGuard, topicLevelProblem, WireError, banPublication, unbanPublication, type Publication, type SharedBan } from '../../lib/share';
+import { BrokerLink, CatchUp, HeldBans, isFleetTopic, linkStateOf, normalisePrefix, readMessage, Refusal, ShareGuard, topicLevelProblem, WireError, banPublication, unbanPublication, type Publication, type SharedBan } from '../../lib/share';
 import { IgnoreList } from '../../lib/window';
 import type { FirewallEvent } from '../../lib/messages';
 import { errorText, numberProperty, reportConfigError, shortStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
@@ -29,6 +29,8 @@ export = function register(RED: NodeAPI): void {
     let cancelReport: (() => void) | null = null;
     const held = new HeldBans();
     let link: BrokerLink | null = null;
+    /** After the connection comes up: which running bans the broker delivers (see lib/share/catchup). */
+    let catchUp: CatchUp | null = null;
     let published = 0;
     let taken = 0;
     let lastRefusal = '';
@@ -55,6 +57,17 @@ export = function register(RED: NodeAPI): void {
     }
     const ignoreTimer = setInterval(() => void ignore?.refresh(), 300_000);
     ignoreTimer.unref();
+    // Once the broker's retained bans have stopped coming after a (re)connection, bans their origin no
+    // longer publishes (lifted while this host was away) are lifted here too.
+    const catchUpTimer = setInterval(() => {
+      if (!catchUp || !catchUp.due(Date.now())) return;
+      const stale = catchUp.stale(held.fromFleet());
+      catchUp = null;
+      if (stale.length === 0) return;
+      for (const s of stale) held.follow({ event: 'unban', ip: s.ip, until: null });
+      node.send([null, stale.map((s) => ({ topic: s.ip, payload: { action: 'unban', ip: s.ip } }))]);
+    }, 1000);
+    catchUpTimer.unref();
 
     const showStatus = () => {
       if (!guard || !link) return;
@@ -115,6 +128,7 @@ export = function register(RED: NodeAPI): void {
       const from = received.kind === 'ban' ? received.ban.origin : received.origin;
       // This host's own messages come back from the broker: never applied (nor refused).
       if (guard.isOwn(from)) return;
+      if (received.kind === 'ban') catchUp?.saw(from, received.ban.ip, now);
       if (received.kind === 'unban') {
         // Lifts only what came from that host: never this host's own ban, nor another origin's.
         if (held.originOf(received.ip) !== from) return;
@@ -151,7 +165,10 @@ export = function register(RED: NodeAPI): void {
       }
       const state = linkStateOf(msg.status);
       if (state) {
-        const again = link.status(state, Date.now());
+        const now = Date.now();
+        if (state === 'down') catchUp = null;
+        else if (link.state !== 'up') catchUp = new CatchUp(now);
+        const again = link.status(state, now);
         if (again.length) send([again.map(toBroker), null]);
         showStatus();
         return done();
@@ -161,6 +178,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ignoreTimer);
+      clearInterval(catchUpTimer);
       if (statusDue) clearTimeout(statusDue);
       cancelReport?.();
       done();

@@ -160,3 +160,17 @@ test('a bad origin or prefix is a configuration error', async () => {
     await helper.unload();
   }
 });
+
+test('after a reconnection, a ban its origin lifted meanwhile (no longer among the retained bans) is lifted here', { timeout: 30000 }, async () => {
+  const { share, events } = await loadFleet();
+  const status = (text: string) => share.receive({ status: { text, source: { id: 'mq', type: 'mqtt in' } } });
+  status('node-red:common.status.connected');
+  for (const [origin, ip] of [['web1', '198.51.100.60'], ['web1', '198.51.100.61'], ['web3', '198.51.100.62']]) share.receive(shared(origin, ip));
+  await waitFor(async () => (await bans()).length === 3, 'three bans from the fleet');
+  status('node-red:common.status.disconnected');
+  status('node-red:common.status.connected');
+  // The broker delivers what it holds: web1 lifted .61 while this host was away; web3's store is gone.
+  share.receive({ ...shared('web1', '198.51.100.60'), retain: true });
+  await waitFor(() => events.some((e) => (e.payload as Payload).event === 'unban'), 'the stale ban lifted', 15000);
+  assert.deepEqual((await bans()).map((b) => b.ip).sort(), ['198.51.100.60', '198.51.100.62']);
+});

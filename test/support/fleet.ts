@@ -54,6 +54,8 @@ export interface Fleet {
   brokerStop(): Promise<void>;
   /** What the broker holds under the prefix now (retained messages), read with mosquitto_sub inside its namespace. */
   retained(): Map<string, string>;
+  /** Every message the broker passed on under the prefix since it (last) started, with times: for a failure's report. */
+  trace(): string;
   remove(): Promise<void>;
 }
 
@@ -88,6 +90,8 @@ export async function createFleet(tag: string, options: FleetOptions = {}): Prom
   const agents: ChildProcess[] = [];
   let broker: ChildProcess | null = null;
   let brokerLog = '';
+  let tracer: ChildProcess | null = null;
+  let traced = '';
   const brokerDir = mkdtempSync(join(tmpdir(), 'f2b-mosquitto-'));
   dirs.push(brokerDir);
   const hubs = [lab.client, ...lab.others].map((h) => h.peer);
@@ -122,10 +126,15 @@ export async function createFleet(tag: string, options: FleetOptions = {}): Prom
         if (broker!.exitCode !== null) throw new Error(`mosquitto exited (${broker!.exitCode}): ${brokerLog}`);
         return spawnSync('ip', ['netns', 'exec', lab.server.ns, 'ss', '-Hltn', `sport = :${MQTT_PORT}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length === hubs.length;
       }, 'mosquitto to listen', 10000);
+      tracer = spawn('ip', ['netns', 'exec', lab.server.ns, 'mosquitto_sub', '-h', hubs[0], '-p', String(MQTT_PORT), '-V', 'mqttv5', '-t', `${PREFIX}/#`, '-F', '%U %r %t %p'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      tracer.stdout!.on('data', (d) => (traced += d));
     },
+    trace: () => traced,
     async brokerStop() {
       const b = broker;
       broker = null;
+      tracer?.kill();
+      tracer = null;
       if (!b || b.exitCode !== null) return;
       const exited = new Promise((r) => b.once('exit', r));
       b.kill('SIGTERM'); // mosquitto writes its persistence file as it stops

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAddressOrPrefix, type Address } from '../../lib/ip';
-import { BrokerLink, HeldBans, linkStateOf, normalisePrefix, OriginRate, readMessage, Refusal, ShareGuard, WireError, banPublication, banTopic, unbanPublication, type SharedBan } from '../../lib/share';
+import { BrokerLink, CatchUp, HeldBans, linkStateOf, normalisePrefix, OriginRate, readMessage, Refusal, ShareGuard, WireError, banPublication, banTopic, unbanPublication, type SharedBan } from '../../lib/share';
 import { IgnoreList } from '../../lib/window';
 
 const P = 'fail2ban/bans';
@@ -167,4 +167,26 @@ test('after a broker outage, what changed while it was away (and just before) is
   assert.equal(again[1].expiry, 50, 'with the time left now');
   assert.equal(again[2].payload, '', 'an unban clears the retained ban');
   assert.deepEqual(link.status('up', NOW + 11_000), [], 'still up: nothing again');
+});
+
+test('after a (re)connection, a ban whose origin no longer publishes it is stale, once the retained bans stop coming', () => {
+  const c = new CatchUp(NOW, 5000, 60_000);
+  c.saw('web1', '198.51.100.1', NOW + 100);
+  assert.ok(!c.due(NOW + 4000));
+  c.saw('web1', '198.51.100.2', NOW + 4000);
+  assert.ok(!c.due(NOW + 8000), 'quiet for 5 s after the last one');
+  assert.ok(c.due(NOW + 9000));
+  const held = [
+    { ip: '198.51.100.1', origin: 'web1' },
+    { ip: '198.51.100.3', origin: 'web1' },
+    { ip: '198.51.100.4', origin: 'web3' },
+  ];
+  assert.deepEqual(c.stale(held), [{ ip: '198.51.100.3', origin: 'web1' }], "web3 delivered nothing (a broker that lost its store): its bans stay");
+  const busy = new CatchUp(NOW, 5000, 60_000);
+  for (let t = 0; t < 70_000; t += 1000) busy.saw('web1', '198.51.100.1', NOW + t);
+  assert.ok(busy.due(NOW + 60_000), 'at most a minute');
+  const h = new HeldBans();
+  h.follow({ event: 'ban', ip: '203.0.113.1', until: null });
+  h.follow({ event: 'ban', ip: '203.0.113.2', origin: 'web1', until: null });
+  assert.deepEqual(h.fromFleet(), [{ ip: '203.0.113.2', origin: 'web1' }]);
 });
