@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createFleet, fleetUnavailable, PREFIX, type Fleet, type FleetHost } from '../support/fleet';
+import { createFleet, fleetUnavailable, FW, PREFIX, type Fleet, type FleetHost } from '../support/fleet';
 import { waitFor } from '../support/process';
 
 const why = fleetUnavailable();
@@ -25,7 +25,7 @@ after(async () => {
 });
 
 type Ban = { ip: string; until: number | null; origin?: string; jail: string };
-const bansOf = async (h: FleetHost) => (await h.get('/firewall-ban/fw/bans')) as Ban[];
+const bansOf = async (h: FleetHost) => (await h.get(`/firewall-ban/${FW}/bans`)) as Ban[];
 const has = async (h: FleetHost, ip: string) => (await h.elements()).includes(ip);
 async function everywhere(ip: string, present: boolean, hosts = [A, B, C]): Promise<void> {
   try {
@@ -72,10 +72,10 @@ test('host B, stopped during a ban and started again, gets it with the time left
 });
 
 test('an unban on A clears B and C; an unban by hand on B of a ban from A lifts it on B only', { skip: why ?? false, timeout: 60000 }, async () => {
-  await post(A, '/firewall-ban/fw/unban', { ip: '203.0.113.7' });
+  await post(A, `/firewall-ban/${FW}/unban`, { ip: '203.0.113.7' });
   await everywhere('203.0.113.7', false);
   assert.ok(!fleet.retained().has(`${PREFIX}/hostA/sshd/203.0.113.7`), 'the retained ban is cleared');
-  await post(B, '/firewall-ban/fw/unban', { ip: '203.0.113.8' });
+  await post(B, `/firewall-ban/${FW}/unban`, { ip: '203.0.113.8' });
   await everywhere('203.0.113.8', false, [B]);
   await sleep(3000);
   assert.ok((await has(A, '203.0.113.8')) && (await has(C, '203.0.113.8')), 'A and C keep it');
@@ -90,7 +90,7 @@ test('the broker going away and coming back loses no ban: what changed meanwhile
   await sleep(1500);
   A.fail('203.0.113.11');
   await everywhere('203.0.113.11', true, [A]);
-  await post(A, '/firewall-ban/fw/unban', { ip: '203.0.113.8' });
+  await post(A, `/firewall-ban/${FW}/unban`, { ip: '203.0.113.8' });
   await everywhere('203.0.113.8', false, [A]);
   await sleep(500);
   assert.ok(!(await has(B, '203.0.113.11')) && !(await has(C, '203.0.113.11')), 'nothing reaches B and C while the broker is away');

@@ -6,7 +6,7 @@
  * with a private configuration and its persistence in a temporary directory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -65,22 +65,22 @@ export interface FleetOptions {
   ignoreip?: string;
 }
 
-/** The flow of one host: sshd jail on nftables, ban-share, mqtt in/out, a Status node on mqtt in. */
+/** The firewall-ban node of examples/fleet.json (for its admin API). */
+export const FW = 'f2bfleet.fw';
+
+/**
+ * The flow of one host: examples/fleet.json (the sshd jail, ban-share, mqtt in/out, a Status node on mqtt in),
+ * set as its comment tells for each host, and banning in nftables.
+ */
 export function fleetFlow(name: string, broker: string, logPath: string, options: FleetOptions = {}): unknown[] {
-  const z = 'fleet';
-  const at = (x: number, y: number) => ({ z, x, y });
-  return [
-    { id: z, type: 'tab', label: 'fleet' },
-    { id: 'broker', type: 'mqtt-broker', name: 'fleet broker', broker, port: String(MQTT_PORT), clientid: `f2b-${name}`, autoConnect: true, usetls: false, protocolVersion: '5', keepalive: '15', cleansession: true, autoUnsubscribe: true },
-    { id: 'tail', type: 'log-tail', ...at(100, 60), paths: logPath, start: 'end', resume: false, source: 'file', encoding: 'utf8', wires: [['match']] },
-    { id: 'match', type: 'failregex-match', ...at(250, 60), filterSource: 'builtin', filterName: 'sshd', filterOptions: 'mode=normal', wires: [['window']] },
-    { id: 'window', type: 'threshold-window', ...at(400, 60), name: 'sshd', jail: 'sshd', maxretry: '3', findtime: '10m', bantime: '1h', ignoreip: '127.0.0.1/8 ::1', ignoreself: true, keyProperty: 'payload.host', wires: [['fw']] },
-    { id: 'fw', type: 'firewall-ban', ...at(550, 60), name: 'sshd', jail: 'sshd', backend: 'nftables', setName: SET, table: 'fail2ban', ports: '22', protocol: 'tcp', bantime: '1h', reconcile: '30', persist: true, unbanOnStop: false, wires: [['share']] },
-    { id: 'share', type: 'ban-share', ...at(700, 120), origin: name, topicPrefix: PREFIX, jails: 'sshd', ignoreip: `127.0.0.1/8 ::1 ${options.ignoreip ?? ''}`.trim(), maxBantime: '1d', maxPerMinute: String(options.maxPerMinute ?? 100), wires: [['out'], ['fw']] },
-    { id: 'in', type: 'mqtt in', ...at(500, 160), topic: `${PREFIX}/#`, qos: '1', datatype: 'utf8', broker: 'broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['share']] },
-    { id: 'watch', type: 'status', ...at(500, 200), scope: ['in'], wires: [['share']] },
-    { id: 'out', type: 'mqtt out', ...at(900, 120), topic: '', qos: '', retain: '', respTopic: '', contentType: '', userProps: '', correl: '', expiry: '', broker: 'broker', wires: [] },
-  ];
+  const example = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'fleet.json'), 'utf8')) as Array<Record<string, unknown>>;
+  const set: Record<string, Record<string, unknown>> = {
+    'log-tail': { paths: logPath, resume: false },
+    'firewall-ban': { backend: 'nftables' },
+    'ban-share': { origin: name, ignoreip: `127.0.0.1/8 ::1 ${options.ignoreip ?? ''}`.trim(), maxPerMinute: String(options.maxPerMinute ?? 100) },
+    'mqtt-broker': { broker, port: String(MQTT_PORT), clientid: `f2b-${name}`, keepalive: '15' },
+  };
+  return [{ id: 'fleet', type: 'tab', label: 'fleet' }, ...example.map((n) => ({ ...n, ...(n.x !== undefined ? { z: 'fleet' } : {}), ...set[String(n.type)] }))];
 }
 
 /** Starts the broker namespace and three hosts, each with its Node-RED running and connected. */
