@@ -8,7 +8,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { elementsOf } from '../../lib/firewall';
+import { createBackend, elementsOf } from '../../lib/firewall';
+import { parseAddressOrPrefix, type Address } from '../../lib/ip';
 import { spawnNodeRed, stopAndWait, type NodeRedProcess } from '../support/process';
 
 const [userDir, port] = process.argv.slice(2);
@@ -29,8 +30,9 @@ const reply = (id: number, body: Record<string, unknown>): void => {
 };
 const now = () => performance.timeOrigin + performance.now();
 
+/** The addresses and prefixes banned in the jail's sets (addresses, IPv6 addresses, prefixes of each family). */
 function elements(set: string): string[] {
-  return [set, `${set}-v6`].flatMap((s) => {
+  return [set, `${set}-v6`, `${set}-net`, `${set}-net6`].flatMap((s) => {
     const r = spawnSync('nft', ['-j', 'list', 'set', 'inet', 'fail2ban', s], { encoding: 'utf8' });
     return r.status === 0 ? elementsOf(r.stdout) : [];
   });
@@ -109,6 +111,15 @@ async function handle(order: { id: number; op: string; [k: string]: unknown }): 
       case 'watch':
         watch(String(order.set));
         return reply(id, { ok: true });
+      case 'action': {
+        // A fail2ban host: the action file run by the fail2ban-action backend, as fail2ban runs it (/bin/sh).
+        const backend = createBackend('fail2ban-action', { setName: 'unused', table: 'unused', ports: [], protocol: 'tcp', jail: String(order.jail), actionFile: String(order.file), actionOptions: String(order.options ?? '') });
+        await backend.start();
+        const ip = parseAddressOrPrefix(order.ip) as Address;
+        if (order.action === 'ban') await backend.ban([{ ip, seconds: Number(order.bantime) }]);
+        else await backend.unban([ip]);
+        return reply(id, { ok: true });
+      }
       case 'publish':
         return reply(id, { ok: true, took: await publish(String(order.url), order.messages as [], Number(order.qos ?? 1)) });
       default:

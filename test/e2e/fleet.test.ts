@@ -4,6 +4,7 @@
  * to a host runs inside its namespace.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createFleet, fleetUnavailable, FW, PREFIX, type Fleet, type FleetHost } from '../support/fleet';
 import { waitFor } from '../support/process';
@@ -102,6 +103,29 @@ test('the broker going away and coming back loses no ban: what changed meanwhile
   assert.ok(retained.has(`${PREFIX}/hostA/sshd/203.0.113.11`), 'the ban made while it was away is published');
   assert.ok(!retained.has(`${PREFIX}/hostA/sshd/203.0.113.8`), 'the unban made while it was away is published');
   assert.ok(await has(B, '203.0.113.10') && (await has(C, '203.0.113.10')));
+});
+
+test('a fail2ban host joins the fleet: deploy/fail2ban-action/mqtt-share.conf, run as fail2ban runs it, bans on every host and its unban lifts them', { skip: why ?? false, timeout: 60000 }, async () => {
+  const file = join(__dirname, '..', '..', '..', 'deploy', 'fail2ban-action', 'mqtt-share.conf');
+  const action = (act: string, ip: string, bantime = 600) => C.ask('action', { file, options: `mqtt_host=${C.broker}, origin=f2bhost`, jail: 'sshd', ip, bantime, action: act });
+  const start = Date.now();
+  await action('ban', '203.0.113.80');
+  await action('ban', '2001:db8:80::/64', -1);
+  await everywhere('203.0.113.80', true, [A, B]);
+  await everywhere('2001:db8:80::/64', true, [A, B]);
+  const onA = (await bansOf(A)).find((b) => b.ip === '203.0.113.80')!;
+  assert.equal(onA.origin, 'f2bhost');
+  assert.ok(onA.until! >= start + 599_000 && onA.until! <= Date.now() + 601_000, `for the time left (${onA.until! - start} ms)`);
+  const forever = (await bansOf(A)).find((b) => b.ip === '2001:db8:80::/64')!;
+  assert.ok(Math.abs(forever.until! - (Date.now() + 86_400_000)) < 60_000, `a ban for ever is taken for maxBantime (1d): ${forever.until}`);
+  const held = fleet.retained(true);
+  assert.match(held.get(`${PREFIX}/f2bhost/sshd/203.0.113.80`) ?? '', /^(59\d|600) \{"ip": "203.0.113.80", "jail": "sshd", "origin": "f2bhost", "bantime": 600, "until": \d+\}$/, 'retained with its expiry');
+  assert.match(held.get(`${PREFIX}/f2bhost/sshd/2001:db8:80::_64`) ?? '', /^ \{"ip": "2001:db8:80::\/64", .*"bantime": -1, "until": null\}$/, 'for ever: no expiry');
+  await action('unban', '203.0.113.80');
+  await action('unban', '2001:db8:80::/64');
+  await everywhere('203.0.113.80', false, [A, B]);
+  await everywhere('2001:db8:80::/64', false, [A, B]);
+  assert.ok(!fleet.retained().has(`${PREFIX}/f2bhost/sshd/203.0.113.80`));
 });
 
 test("host C publishing bans of A's ignoreip, A's own address, 0.0.0.0/0, garbage, or 10,000 bans in a second changes nothing it should not", { skip: why ?? false, timeout: 180000 }, async () => {

@@ -53,7 +53,7 @@ export interface Fleet {
   brokerStart(): Promise<void>;
   brokerStop(): Promise<void>;
   /** What the broker holds under the prefix now (retained messages), read with mosquitto_sub inside its namespace. */
-  retained(): Map<string, string>;
+  retained(withExpiry?: boolean): Map<string, string>;
   /** Every message the broker passed on under the prefix since it (last) started, with times: for a failure's report. */
   trace(): string;
   remove(): Promise<void>;
@@ -140,8 +140,9 @@ export async function createFleet(tag: string, options: FleetOptions = {}): Prom
       b.kill('SIGTERM'); // mosquitto writes its persistence file as it stops
       await exited;
     },
-    retained() {
-      const r = spawnSync('ip', ['netns', 'exec', lab.server.ns, 'mosquitto_sub', '-h', hubs[0], '-p', String(MQTT_PORT), '-V', 'mqttv5', '-t', `${PREFIX}/#`, '-v', '-W', '2', '--retained-only'], { encoding: 'utf8', timeout: 10000 });
+    retained(withExpiry = false) {
+      // Each line: topic, then (withExpiry) the message expiry interval left, then the payload.
+      const r = spawnSync('ip', ['netns', 'exec', lab.server.ns, 'mosquitto_sub', '-h', hubs[0], '-p', String(MQTT_PORT), '-V', 'mqttv5', '-t', `${PREFIX}/#`, '-F', withExpiry ? '%t %E %p' : '%t %p', '-W', '2', '--retained-only'], { encoding: 'utf8', timeout: 10000 });
       const out = new Map<string, string>();
       for (const line of (r.stdout ?? '').split('\n').filter(Boolean)) {
         const sp = line.indexOf(' ');
