@@ -100,22 +100,24 @@ export interface ReadOptions {
   /** Called with each top-level file (NAME.conf, NAME.d/*.conf, ...) and the sections it (with its includes) sets. */
   onFile?: (path: string, sections: Sections) => void;
   error?: ErrorKind;
+  /** Texts to read instead of the files at these absolute paths (they need not exist). */
+  texts?: Map<string, string>;
 }
 
 /** The files fail2ban reads for NAME, in order: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local. */
-export function layeredFiles(file: string): string[] {
+export function layeredFiles(file: string, texts?: Map<string, string>): string[] {
   const base = file.replace(/\.(conf|local)$/, '');
-  return [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')].filter((p) => existsSync(p));
+  return [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')].filter((p) => texts?.has(resolve(p)) || existsSync(p));
 }
 
 /** Reads NAME's layered files, each with its includes, later values winning. */
 export function readLayered(file: string, options: ReadOptions = {}): Sections {
   const error = options.error ?? filterFileError;
-  const found = layeredFiles(file);
+  const found = layeredFiles(file, options.texts);
   if (found.length === 0) throw error(file, null, 'not found');
   const result: Sections = new Map();
   for (const path of found) {
-    const sections = readWithIncludes(path, [], options.lines, error);
+    const sections = readWithIncludes(path, [], { ...options, error });
     options.onFile?.(path, sections);
     mergeSections(result, sections);
   }
@@ -126,12 +128,13 @@ export function readLayered(file: string, options: ReadOptions = {}): Sections {
  * Reads one file with its [INCLUDES]: `before` files first, then the file, then `after` files.
  * An included NAME.conf brings its NAME.local along; a missing include is skipped, as fail2ban does.
  */
-function readWithIncludes(path: string, chain: string[], lines: SourceLine[] | undefined, error: ErrorKind): Sections {
+function readWithIncludes(path: string, chain: string[], options: ReadOptions & { error: ErrorKind }): Sections {
+  const { lines, error } = options;
   const abs = resolve(path);
   if (chain.includes(abs)) throw error(path, null, `includes itself through ${chain.map((c) => basename(c)).join(' -> ')} (an include loop)`);
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = options.texts?.get(abs) ?? readFileSync(abs, 'utf8');
     if (lines) text.split(/\r?\n/).forEach((t, i) => lines.push({ file: path, line: i + 1, text: t }));
   } catch (err) {
     throw error(path, null, (err as Error).message);
@@ -144,7 +147,7 @@ function readWithIncludes(path: string, chain: string[], lines: SourceLine[] | u
       const target = resolve(dirname(abs), name);
       const withLocal = target.endsWith('.conf') ? [target, target.replace(/\.conf$/, '.local')] : [target];
       for (const p of withLocal) {
-        if (p !== abs && existsSync(p)) mergeSections(result, readWithIncludes(p, [...chain, abs], lines, error));
+        if (p !== abs && existsSync(p)) mergeSections(result, readWithIncludes(p, [...chain, abs], options));
       }
     }
   };
