@@ -100,10 +100,12 @@ export function splitActions(text: string): ActionSpec[] {
     const start = i;
     while (i < text.length && !/[\s[]/.test(text[i])) i++;
     const name = text.slice(start, i);
-    let j = i;
-    while (j < text.length && /[ \t]/.test(text[j])) j++;
-    let optionText: string | undefined;
-    if (text[j] === '[') {
+    // NAME[opts] and NAME[opts][more]: later groups add to (and override) the earlier ones, as fail2ban reads them.
+    const groups: string[] = [];
+    for (;;) {
+      let j = i;
+      while (j < text.length && /[ \t]/.test(text[j])) j++;
+      if (text[j] !== '[') break;
       let depth = 0;
       let quote: string | null = null;
       let k = j;
@@ -116,12 +118,12 @@ export function splitActions(text: string): ActionSpec[] {
         else if (c === ']' && --depth === 0) break;
       }
       if (k >= text.length) throw new Error(`action "${text.slice(start).split('\n')[0]}": "[" is never closed; write NAME[key=value, ...]`);
-      optionText = text.slice(j + 1, k);
+      groups.push(text.slice(j + 1, k));
       i = k + 1;
     }
     if (!name) throw new Error(`action "${text.slice(start, i)}": an action needs a name before "["`);
     // Options written over several lines read as one list.
-    const options = parseFilterOptions(optionText?.replace(/\s*\n\s*/g, ' '));
+    const options = new Map(groups.flatMap((g) => [...parseFilterOptions(g.replace(/\s*\n\s*/g, ' '))]));
     out.push({ name, options, text: text.slice(start, i).replace(/\s*\n\s*/g, ' ') });
   }
   return out;

@@ -69,7 +69,9 @@ function sameAsFail2ban(jail: string, row: Record<string, Node>, theirs: Fail2ba
   // The first ban action is the firewall-ban: backend, ports (numbers, as the C library resolves names), protocol.
   const ban = row['firewall-ban'];
   const firewall = theirs.actions.find((a) => !MAIL_ACTION.test(a.name))!;
-  assert.equal(ban.backend, BACKEND_OF[firewall.name] ?? 'fail2ban-action', `${jail}: backend of ${firewall.name}`);
+  // fail2ban names a second instance of an action file after its name option (iptables-multiport-tcp).
+  const file = Object.keys(BACKEND_OF).find((f) => firewall.name === f || firewall.name === `${f}-${firewall.options.name?.split('-').pop()}`);
+  assert.equal(ban.backend, file ? BACKEND_OF[file] : 'fail2ban-action', `${jail}: backend of ${firewall.name}`);
   const everyPort = firewall.name.endsWith('allports');
   assert.deepEqual(ban.ports === '' ? [] : String(ban.ports).split(','), everyPort ? [] : firewall.ports, `${jail}: ports of ${firewall.options.port}`);
   assert.equal(ban.protocol, firewall.options.protocol, `${jail}: protocol`);
@@ -103,7 +105,7 @@ test("Debian's configuration with a jail.local: exactly the jails fail2ban-clien
   cleanups.push(work.remove);
   const logs = join(work.dir, 'log');
   mkdirSync(logs);
-  for (const f of ['auth.log', 'mail.log', 'fail2ban.log', 'nginx-error.log', 'apache-error.log']) writeFileSync(join(logs, f), '');
+  for (const f of ['auth.log', 'mail.log', 'fail2ban.log', 'nginx-error.log', 'apache-error.log', 'nsd.log']) writeFileSync(join(logs, f), '');
   const cfg = stageDebianConfig(work.dir, {
     // Debian's own hook for local paths (paths-debian.conf includes it): the logs live in the scratch directory.
     'paths-overrides.local': `[DEFAULT]\nsyslog_authpriv = ${logs}/auth.log\nsyslog_mail = ${logs}/mail.log\n`,
@@ -131,6 +133,10 @@ logpath = ${logs}/fail2ban.log
 enabled = true
 action = %(action_mwl)s
 
+[nsd]
+enabled = true
+logpath = ${logs}/nsd.log
+
 [nginx-http-auth]
 enabled = true
 banaction = iptables-multiport
@@ -152,12 +158,16 @@ action = %(action_)s
   const theirs = fail2banView(cfg);
   const ours = rows(flow);
   assert.deepEqual([...ours.keys()], theirs.order, 'the enabled jails, in fail2ban order');
-  assert.deepEqual(theirs.order, ['sshd', 'apache-auth', 'nginx-http-auth', 'postfix', 'dovecot', 'recidive']);
+  assert.deepEqual(theirs.order, ['sshd', 'apache-auth', 'nginx-http-auth', 'postfix', 'dovecot', 'nsd', 'recidive']);
   for (const jail of theirs.order) sameAsFail2ban(jail, ours.get(jail)!, theirs.jails[jail]);
   // What the jail.local chose, seen in the flow as well as in fail2ban's view.
   assert.equal(ours.get('nginx-http-auth')!['firewall-ban'].backend, 'iptables');
   assert.equal(ours.get('nginx-http-auth')!['firewall-ban'].ports, '80,443,8080');
   assert.equal(ours.get('recidive')!['firewall-ban'].ports, '');
+  // nsd bans tcp and udp through two actions; the jail's one firewall-ban carries the first, the report names the second.
+  assert.deepEqual(theirs.jails.nsd.actions.map((a) => a.options.protocol), ['tcp', 'udp']);
+  assert.equal(ours.get('nsd')!['firewall-ban'].setName, `f2b-${theirs.jails.nsd.actions[0].options.name}`);
+  assert.match(run.stderr, /^  NOT CARRIED action nftables-multiport = nftables-multiport\[port="53", protocol="tcp", chain="<known\/chain>"\]\[name=nsd-udp, protocol="udp"\]: a second ban action/m);
   assert.equal(ours.get('sshd')!['failregex-match'].filterOptions, 'mode=aggressive');
   assert.equal(ours.get('dovecot')!['mail-notify'].body, '', 'mwl: the default body, with the log lines');
   // One mail-server for every mail-notify; the unsupported cloudflare action is named in the report.
@@ -165,18 +175,18 @@ action = %(action_)s
   assert.equal(servers.length, 1);
   assert.deepEqual([servers[0].host, servers[0].port], ['localhost', '25']);
   assert.match(run.stderr, /^\[apache-auth\] .*\n(?:.*\n)*?  NOT CARRIED action cloudflare = cloudflare\[cfuser="cf@example\.org", cftoken="not-a-token"\]: a second ban action/m);
-  assert.match(run.stderr, /6 jail\(s\) imported \(sshd, apache-auth, nginx-http-auth, postfix, dovecot, recidive\)/);
+  assert.match(run.stderr, /7 jail\(s\) imported \(sshd, apache-auth, nginx-http-auth, postfix, dovecot, nsd, recidive\)/);
   // One row per jail, each under its comment, none overlapping.
   const ys = flow.filter((n) => n.type === 'log-tail').map((n) => Number(n.y));
   assert.equal(new Set(ys).size, ys.length);
-  assert.equal(flow.filter((n) => n.type === 'comment').length, 6);
+  assert.equal(flow.filter((n) => n.type === 'comment').length, 7);
   console.log(`# imported ${ours.size} jails from ${cfg} in ${took} ms`);
 
   // --backend dry-run: the same flow, every firewall dry-run; Node-RED starts it with no error and no unknown type.
   const dry = runImport(['--from', cfg, '--backend', 'dry-run']);
   assert.equal(dry.status, 0, dry.stderr);
   const dryFlow = JSON.parse(dry.stdout) as Node[];
-  assert.deepEqual(dryFlow.filter((n) => n.type === 'firewall-ban').map((n) => n.backend), Array(6).fill('dry-run'));
+  assert.deepEqual(dryFlow.filter((n) => n.type === 'firewall-ban').map((n) => n.backend), Array(7).fill('dry-run'));
   const red = await runFlow(work.dir, dryFlow);
   cleanups.push(() => red.close());
   await new Promise((r) => setTimeout(r, 1500));
