@@ -32,7 +32,8 @@ export interface ReadJailOptions {
 /** Reads DIR's jail.conf, jail.d/*.conf, jail.local, jail.d/*.local with their includes; throws what to fix. */
 export function readJailConfig(dir: string, options: ReadJailOptions = {}): JailConfig {
   const abs = resolve(dir);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+  // A pasted jail.local may stand alone (fail2ban's defaults fill in) where the directory does not exist.
+  if (options.jailLocal === undefined && (!existsSync(abs) || !statSync(abs).isDirectory())) {
     throw new ConfigFileError(abs, null, 'no such directory: give the directory that holds jail.conf or jail.local (--from, default /etc/fail2ban)');
   }
   const texts = new Map<string, string>();
