@@ -92,7 +92,7 @@ test("Debian's configuration as shipped: the one jail fail2ban starts (sshd), wi
   const theirs = fail2banView(DEBIAN_CONFIG);
   assert.deepEqual([...rows(flow).keys()], theirs.order);
   const row = rows(flow).get('sshd')!;
-  // No /var/log/auth.log here, and sshd's filter has a journalmatch: auto reads the journal, with logtype=journal.
+  sameAsFail2ban('sshd', row, theirs.jails.sshd);
   assert.equal(row['firewall-ban'].backend, 'iptables');
   assert.equal(row['firewall-ban'].ports, '22');
   assert.match(run.stderr, /^\[sshd\] \(jail\.conf, jail\.d\/defaults-debian\.conf\)$/m);
