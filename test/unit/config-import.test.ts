@@ -57,3 +57,31 @@ test('a pasted jail.local stands for DIR/jail.local', { skip }, () => {
   assert.deepEqual(result.jails[0].files, ['jail.conf', join('jail.d', 'defaults-debian.conf'), 'jail.local']);
   assert.throws(() => importJails(cfg, { jailLocal: '[sshd]\nenabled\n' }), /jail\.local: line 2: cannot read "enabled"/);
 });
+
+test('backend systemd, chain, %(section/x)s, usedns, the bantime family with a formula: carried or named in the report', { skip }, () => {
+  const work = scratch('f2b-config-');
+  cleanups.push(work.remove);
+  const cfg = stageDebianConfig(work.dir, {
+    'jail.local': `[sshd]
+backend = systemd
+chain = DOCKER-USER
+usedns = no
+port = %(nginx-http-auth/port)s,2222
+bantime.increment = true
+bantime.factor = 2
+bantime.multipliers = 1 5 30 60
+bantime.formula = ban.Time * math.exp(float(ban.Count+1)*banFactor)/math.exp(1*banFactor)
+bantime.overalljails = true
+`,
+  });
+  const result = importJails(cfg);
+  const node = (type: string) => result.flow.find((n) => n.type === type)!;
+  assert.deepEqual([node('log-tail').source, node('log-tail').journalMatch, node('log-tail').paths], ['journal', '_SYSTEMD_UNIT=sshd.service + _COMM=sshd', '']);
+  assert.equal(node('failregex-match').filterOptions, 'mode=normal, logtype=journal, usedns=no');
+  assert.deepEqual([node('firewall-ban').chain, node('firewall-ban').ports], ['DOCKER-USER', '80,443,2222']);
+  const window = node('threshold-window');
+  assert.deepEqual([window.increment, window.factor, window.multipliers], [true, '2', '1 5 30 60']);
+  const lost = result.jails[0].notCarried.map((l) => l.key);
+  assert.ok(lost.includes('bantime.formula') && lost.includes('bantime.overalljails') && lost.includes('logpath'), lost.join(', '));
+  assert.match(result.jails[0].notCarried.find((l) => l.key === 'bantime.formula')!.became, /a Python expression, not evaluated/);
+});
