@@ -318,7 +318,7 @@ export class JailRow {
         };
         ctx.needsMailServer = true;
         const given = (k: string) => (action.options.has(k) ? '' : ` (${k} not given)`);
-        carried(key, action.text, `mail-notify to ${dest}${given('dest')}, from ${sender}${given('sender')}, whois ${whois}, ${lines ? 'with' : 'without'} the log lines; mail-server localhost:25`);
+        carried(key, action.text, `mail-notify to ${dest}${given('dest')}, from ${sender}${given('sender')}, whois ${whois}, ${lines ? 'with' : 'without'} the log lines, for bans only (not for jail start and stop); mail-server localhost:25`);
         for (const [k, v] of action.options) if (!MAIL_OPTIONS.has(k)) dropped(`${key}[${k}]`, v, 'mail-notify has no such option (its subject and body are templates)');
         if (/buffered/.test(action.name)) dropped(`${key}`, action.text, 'mails each ban at once: set mail-notify digest to collect them');
         if (/geoip/.test(action.name)) dropped(`${key}`, action.text, 'no GeoIP lookup: mail-notify can add a whois answer instead');
