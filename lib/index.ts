@@ -4,6 +4,7 @@ export * from './firewall';
 export * from './ledger';
 export * from './mail';
 export * from './tail';
+export { importJails, formatReport, readJailConfig, readServices, portsOf, splitActions, ConfigFileError, type ImportOptions, type ImportResult, type JailReport } from './config';
 export { parseDuration, parseBantime, formatDuration, DurationError } from './duration';
 export { parseAddress, parseAddressOrPrefix, prefixOf, AddressSet, type Address } from './ip';
 export type * from './messages';

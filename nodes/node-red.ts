@@ -83,6 +83,8 @@ export interface NodeAPI {
     post(path: string, ...handlers: RequestHandler[]): void;
   };
   auth: { needsPermission(permission: string): RequestHandler };
+  /** Plugins (Node-RED 1.3+; given to a plugin's module). */
+  plugins?: { registerPlugin(id: string, definition: Record<string, unknown>): void };
   /** Messages to the editors (absent in node-red-node-test-helper's runtime). */
   comms?: { publish(topic: string, data: unknown, retain: boolean): void };
   _(key: string, subs?: Record<string, unknown>): string;

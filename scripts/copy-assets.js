@@ -19,4 +19,4 @@ for (const name of fs.readdirSync(nodesDir)) {
   if (fs.existsSync(path.join(src, 'locales'))) fs.cpSync(path.join(src, 'locales'), path.join(dest, 'locales'), { recursive: true });
   if (fs.existsSync(iconsDir)) fs.cpSync(iconsDir, path.join(dest, 'icons'), { recursive: true });
 }
-for (const bin of ['f2b-regex.js', 'f2b-client.js']) fs.chmodSync(path.join(root, 'dist', 'bin', bin), 0o755);
+for (const bin of ['f2b-regex.js', 'f2b-client.js', 'f2b-import.js']) fs.chmodSync(path.join(root, 'dist', 'bin', bin), 0o755);

@@ -3,7 +3,7 @@ export {
   loadFilterFile, loadBuiltinFilter, inlineFilter, builtinFilterNames, parseFilterOptions, splitFilterSpec,
   BUILTIN_FILTER_DIR, type FilterDefinition,
 } from './load';
-export { FilterFileError } from './ini';
+export { FilterFileError } from '../config/ini';
 export { RegexError } from './regex';
 export { DateDetector } from './date';
 export { filterFromSettings, type FilterSettings } from './settings';

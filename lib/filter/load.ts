@@ -1,7 +1,7 @@
 /** Loads a fail2ban filter: includes, .local overrides, [Init] options, %(x)s and <x> interpolation. */
-import { existsSync, readFileSync, readdirSync } from 'fs';
-import { basename, dirname, join, resolve } from 'path';
-import { FilterFileError, parseIni } from './ini';
+import { readdirSync } from 'fs';
+import { basename, join, resolve } from 'path';
+import { expandReferences, FilterFileError, readLayered, type Sections, type SourceLine } from '../config/ini';
 
 export interface FilterDefinition {
   /** Where it came from: a path, a built-in name or "inline". */
@@ -17,8 +17,6 @@ export interface FilterDefinition {
   /** Where a pattern was written ("file: line N"), to name it in an error. */
   locate?: (pattern: string, key: string) => string | undefined;
 }
-
-type Sections = Map<string, Map<string, string>>;
 
 /** Options as written in a jail: "mode=aggressive, publickey=any". */
 export function parseFilterOptions(text: string | undefined): Map<string, string> {
@@ -45,77 +43,12 @@ export function splitFilterSpec(spec: string): { name: string; options: Map<stri
   return { name: m[1], options: parseFilterOptions(m[2]) };
 }
 
-/** Merges sections; a value replaced is kept as KNOWN/<section>, for `%(known/name)s`. */
-function merge(into: Sections, from: Sections): void {
-  for (const [name, values] of from) {
-    const target = into.get(name) ?? new Map<string, string>();
-    if (into.has(name) && !name.startsWith('KNOWN/')) {
-      const known = into.get(`KNOWN/${name}`) ?? new Map<string, string>();
-      for (const k of values.keys()) if (target.has(k)) known.set(k, target.get(k)!);
-      if (known.size) into.set(`KNOWN/${name}`, known);
-    }
-    for (const [k, v] of values) target.set(k, v);
-    into.set(name, target);
-  }
-}
-
-/** A line of a file read for a filter, kept to say where a pattern was written. */
-type SourceLine = { file: string; line: number; text: string };
-
 /**
  * Reads a filter (or action) file: NAME.conf, NAME.d/*.conf, NAME.local, NAME.d/*.local, each with its
  * includes. `lines`, when given, receives every line read.
  */
 export function readFilter(file: string, lines?: SourceLine[]): Sections {
-  const base = file.replace(/\.(conf|local)$/, '');
-  const candidates = [`${base}.conf`, ...dropIns(`${base}.d`, '.conf'), `${base}.local`, ...dropIns(`${base}.d`, '.local')];
-  const found = candidates.filter((p) => existsSync(p));
-  if (found.length === 0) throw new FilterFileError(file, null, 'not found');
-  const result: Sections = new Map();
-  for (const path of found) merge(result, readWithIncludes(path, [], lines));
-  return result;
-}
-
-/**
- * Reads one file with its [INCLUDES]: `before` files first, then the file, then `after` files.
- * An included NAME.conf brings its NAME.local along; a missing include is skipped, as fail2ban does.
- */
-function readWithIncludes(path: string, chain: string[], lines?: SourceLine[]): Sections {
-  const abs = resolve(path);
-  if (chain.includes(abs)) throw new FilterFileError(path, null, `includes itself through ${chain.map((c) => basename(c)).join(' -> ')} (an include loop)`);
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-    if (lines) text.split(/\r?\n/).forEach((t, i) => lines.push({ file: path, line: i + 1, text: t }));
-  } catch (err) {
-    throw new FilterFileError(path, null, (err as Error).message);
-  }
-  const ini = parseIni(text, path);
-  const result: Sections = new Map();
-  const includes = ini.sections.get('INCLUDES');
-  const include = (key: string) => {
-    for (const name of (includes?.get(key) ?? '').split(/\s+/).filter(Boolean)) {
-      const target = resolve(dirname(abs), name);
-      const withLocal = target.endsWith('.conf') ? [target, target.replace(/\.conf$/, '.local')] : [target];
-      for (const p of withLocal) {
-        if (p !== abs && existsSync(p)) merge(result, readWithIncludes(p, [...chain, abs], lines));
-      }
-    }
-  };
-  include('before');
-  const own = new Map(ini.sections);
-  own.delete('INCLUDES');
-  merge(result, own);
-  include('after');
-  return result;
-}
-
-function dropIns(dir: string, ext: string): string[] {
-  try {
-    return readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => join(dir, f));
-  } catch {
-    return [];
-  }
+  return readLayered(file, { lines });
 }
 
 const KNOWN_TAGS = /^(?:HOST|ADDR|IP4|IP6|DNS|CIDR|SUBNET|SKIPLINES|\/?F-[\w/]+)$/;
@@ -148,13 +81,7 @@ function interpolate(sections: Sections, options: Map<string, string>, file: str
 
   const resolveValue = (value: string, depth: number, key: string, section = 'Definition'): string => {
     if (depth > 30) throw new FilterFileError(file, null, `"${key}" refers to itself (interpolation deeper than 30)`);
-    // ConfigParser's interpolation: %(name)s is the value of name, %% is a literal %.
-    let out = value.replace(/%(?:%|\(([^)]+)\)s)/g, (_all, name: string | undefined) => {
-      if (name === undefined) return '%';
-      const v = lookup(name, section);
-      if (v === undefined) throw new FilterFileError(file, null, `"${key}" refers to %(${name})s, which is not defined`);
-      return resolveValue(v.value, depth + 1, name, v.section);
-    });
+    let out = expandReferences(value, section, lookup, (reason) => new FilterFileError(file, null, reason), [key]);
     // <name> (fail2ban's own substitution), innermost first, so "<cmnfailed-<publickey>>" works.
     for (let i = 0; i < 30; i++) {
       let changed = false;

@@ -14,7 +14,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-test('the live tester and the ban endpoints need write permission; the bans list needs read; nothing without a login', { timeout: 60000 }, async () => {
+test('the live tester and the ban endpoints need write permission; the bans list needs read; the fail2ban import needs flows.write; nothing without a login', { timeout: 60000 }, async () => {
   const userDir = mkdtempSync(join(tmpdir(), 'f2b-auth-'));
   cleanups.push(() => rmSync(userDir, { recursive: true, force: true }));
   installPackage(userDir);
@@ -59,6 +59,7 @@ test('the live tester and the ban endpoints need write permission; the bans list
     ['/firewall-ban/ban/ban', { ip: '192.0.2.8' }, 401, 401, 200],
     ['/firewall-ban/ban/bans', undefined, 401, 200, 200],
     ['/firewall-ban/ban/unban', { ip: '192.0.2.8' }, 401, 401, 200],
+    ['/f2b-import/preview', { source: 'paste', dir: join(userDir, 'no-fail2ban-here'), jailLocal: '[sshd]\nenabled = true\nlogpath = /var/log/auth.log\n' }, 401, 401, 200],
   ] as const) {
     assert.equal(await call(path, {}, body), anyone, `${path} without a login`);
     assert.equal(await call(path, viewer, body), reader, `${path} as a read-only user`);
