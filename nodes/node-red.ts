@@ -187,3 +187,10 @@ export class ThrottledCount {
     return n;
   }
 }
+
+/** The crowdsec-lapi config node as crowdsec-decisions and crowdsec-alert see it. */
+export interface CrowdsecLapiNode extends Node {
+  /** The API's base URL (checked), or null with `problem` saying why. */
+  url: string | null;
+  problem: string | null;
+}

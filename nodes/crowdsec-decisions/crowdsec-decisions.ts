@@ -1,0 +1,84 @@
+/**
+ * crowdsec-decisions: a CrowdSec bouncer for any firewall-ban backend. Follows the Local API's decision
+ * stream (lib/crowdsec) and sends firewall-ban a ban for each new decision (for the time it has left) and
+ * an unban for each deleted one.
+ */
+import { join } from 'path';
+import { DecisionSet, DecisionStream, type StreamChanges } from '../../lib/crowdsec';
+import { errorText, numberProperty, reportConfigError, shortStatus, stateDir, type CrowdsecLapiNode, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
+
+/** "2 scope Country, 1 type captcha": what was skipped, most first. */
+function skippedText(skipped: Map<string, number>): string {
+  return [...skipped].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} ${why}`).join(', ');
+}
+
+export = function register(RED: NodeAPI): void {
+  function CrowdsecDecisionsNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let stream: DecisionStream | null = null;
+    let cancelReport: (() => void) | null = null;
+    /** Decisions not applied since start, by why. */
+    const skipped = new Map<string, number>();
+    let failing = '';
+
+    try {
+      const lapi = RED.nodes.getNode(String(def.lapi ?? '')) as CrowdsecLapiNode | null;
+      if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error('no crowdsec-lapi node: pick the Local API this bouncer follows');
+      if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
+      const interval = numberProperty(def.interval, 10, 'interval');
+      if (!(interval >= 1 && interval <= 3600)) throw new Error(`interval ${interval} must be from 1 to 3600 seconds`);
+      const decisions = new DecisionSet(join(stateDir(RED), `crowdsec-${node.id}.json`));
+      decisions.load();
+      stream = new DecisionStream(lapi.url, lapi.credentials?.apiKey ?? '', decisions, interval * 1000);
+    } catch (err) {
+      cancelReport = reportConfigError(RED, node, err);
+    }
+
+    const showStatus = () => {
+      if (!stream) return;
+      if (failing) return node.status({ fill: 'red', shape: 'ring', text: shortStatus(failing) });
+      if (stream.polls === 0) return node.status({ fill: 'yellow', shape: 'ring', text: 'asking the Local API' });
+      const skip = skipped.size ? `; skipped ${skippedText(skipped)}` : '';
+      node.status({ fill: skipped.size ? 'yellow' : 'green', shape: 'dot', text: shortStatus(`${stream.decisions.size} from CrowdSec${skip}`) });
+    };
+
+    if (stream) {
+      stream.on('changes', (changes: StreamChanges) => {
+        for (const [why, n] of Object.entries(changes.skipped)) skipped.set(why, (skipped.get(why) ?? 0) + n);
+        const out: NodeMessage[] = [...changes.unbans, ...changes.bans].map((p) => ({ topic: p.ip, payload: p }));
+        if (out.length) node.send([out]);
+      });
+      stream.on('ok', () => {
+        if (failing) node.log('the Local API answers again');
+        failing = '';
+        showStatus();
+      });
+      stream.on('failed', (err: Error, advice: string) => {
+        const text = `${errorText(err)}: ${advice}`;
+        // Told once per spell of failure (and when the reason changes), not at every poll.
+        if (text !== failing) node.error(text, { topic: 'crowdsec', payload: text });
+        failing = text;
+        showStatus();
+      });
+      showStatus();
+      stream.start();
+    }
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      cancelReport?.();
+      if (!stream) return done();
+      const s = stream;
+      s.stop().then(
+        () => {
+          // A removed node forgets what it applied (firewall-ban keeps its bans until they end).
+          if (removed) s.decisions.discard();
+          done();
+        },
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('crowdsec-decisions', CrowdsecDecisionsNode);
+};
