@@ -5,7 +5,7 @@
  */
 import { readFileSync, rmSync } from 'fs';
 import { writeTextDurably } from '../durable-file';
-import { parseAddress, parseAddressOrPrefix } from '../ip';
+import { parseAddress, parseAddressOrPrefix, tooWideToBan } from '../ip';
 import { parseGoDuration } from './duration';
 
 /** A decision as the stream gives it (fields are checked, not trusted). */
@@ -58,7 +58,9 @@ function targetOf(d: StreamDecision): { ip: string } | { skip: string } {
   }
   if (s === 'range') {
     const a = parseAddressOrPrefix(d.value);
-    return a ? { ip: a.text } : { skip: 'bad value' };
+    if (!a) return { skip: 'bad value' };
+    // firewall-ban would refuse it: a range that wide cuts off a large part of the Internet.
+    return tooWideToBan(a) ? { skip: 'range too wide' } : { ip: a.text };
   }
   return { skip: `scope ${scope || '?'}` };
 }
