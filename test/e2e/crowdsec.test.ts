@@ -204,3 +204,33 @@ s.start();`;
   assert.equal(out.status, 403);
   assert.match(out.advice, /cscli bouncers add/);
 });
+
+test('the watcher logs in again when a restarted API voids its token (a new JWT secret per start)', { skip: why ?? false, timeout: 60000 }, async () => {
+  const script = `const { Watcher, alertBody, pendingAlertOf } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'crowdsec'))});
+const w = new Watcher(${JSON.stringify(lapi.url)}, ${JSON.stringify(MACHINE)}, ${JSON.stringify(PASSWORD)});
+const post = (ip) => w.postAlerts([alertBody(pendingAlertOf({ ip, bantime: 600, jail: 'relogin' }))]);
+(async () => {
+  await post('192.0.2.101');
+  console.log(JSON.stringify({ logins: w.logins }));
+  await new Promise((r) => process.stdin.once('data', r));
+  await post('192.0.2.102');
+  console.log(JSON.stringify({ logins: w.logins }));
+  process.exit(0);
+})().catch((e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });`;
+  const child = spawn('ip', ['netns', 'exec', lab.client.ns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    await waitFor(() => lines.length === 1, 'the first alert posted', 15000);
+    assert.deepEqual(lines[0], { logins: 1 });
+    await lapi.stop();
+    await lapi.start();
+    child.stdin!.write('go\n');
+    await exited;
+    assert.deepEqual(lines[1], { logins: 2 }, 'a 401, then a new login and the alert posted');
+    assert.ok(alerts().some((a) => a.decisions?.some((d) => d.value === '192.0.2.102')));
+  } finally {
+    child.kill();
+  }
+});
