@@ -108,7 +108,7 @@ test('every example imports with no missing types and deploys; screenshots of th
   await page.screenshot({ path: join(docs, 'sshd-jail.png') });
   await page.evaluate(() => (window as any).RED.sidebar.show('info'));
   const names = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  assert.deepEqual(names, ['docker-host', 'fleet', 'mail-digest', 'recidive', 'shorewall-three-jails', 'sshd-jail', 'sshd-jail-nftables']);
+  assert.deepEqual(names, ['crowdsec-bouncer', 'crowdsec-watcher', 'docker-host', 'fleet', 'mail-digest', 'recidive', 'shorewall-three-jails', 'sshd-jail', 'sshd-jail-nftables']);
   const listing = await (await fetch(`${base}/library/examples/flows/`)).text();
   assert.match(listing, /node-red-contrib-fail2ban/, 'the examples are listed under the package');
   const log = join(userDir, 'logs', 'examples.log');
@@ -130,7 +130,8 @@ test('every example imports with no missing types and deploys; screenshots of th
     assert.deepEqual(result.missing, [], `${name}: every type is known`);
     assert.deepEqual(result.invalid, [], `${name}: every node is valid as imported`);
     assert.equal(result.comments, 1, `${name}: a comment node explains it`);
-    assert.ok(result.types.includes('firewall-ban') && result.types.includes('threshold-window'), `${name} is a jail`);
+    // A jail, or (the CrowdSec bouncer) CrowdSec's decisions into firewall-ban.
+    assert.ok(result.types.includes('firewall-ban') && result.types.includes(name === 'crowdsec-bouncer' ? 'crowdsec-decisions' : 'threshold-window'), `${name} is a jail`);
     if (name === 'shorewall-three-jails') {
       await page.evaluate(() => (window as any).RED.view.select(''));
       await page.evaluate(() => (window as any).RED.actions.invoke('core:toggle-sidebar', false));

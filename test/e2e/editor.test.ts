@@ -21,7 +21,7 @@ after(async () => {
 });
 
 let dragged = '';
-const TYPES = ['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'ban-share'];
+const TYPES = ['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'ban-share', 'crowdsec-decisions', 'crowdsec-alert'];
 
 async function isValid(page: Page, id: string): Promise<boolean> {
   return page.evaluate((nodeId) => (window as any).RED.nodes.node(nodeId).valid, id);
@@ -40,7 +40,7 @@ async function hasError(page: Page, field: string): Promise<boolean> {
   return (await page.locator(`#node-input-${field}.input-error`).count()) > 0;
 }
 
-test('the palette shows the six nodes under fail2ban; each can be dragged in, its dialog opened by a double click, filled and saved', { skip, timeout: 90000 }, async () => {
+test('the palette shows the eight nodes under fail2ban; each can be dragged in, its dialog opened by a double click, filled and saved', { skip, timeout: 90000 }, async () => {
   const page = editor!.page;
   const palette = await page.$$eval('#red-ui-palette-container-fail2ban .red-ui-palette-node', (els) => els.map((e) => e.getAttribute('data-palette-type')));
   assert.deepEqual(palette, TYPES);
@@ -59,7 +59,11 @@ test('the palette shows the six nodes under fail2ban; each can be dragged in, it
     'firewall-ban': { backend: 'nftables', jail: 'web', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
     'mail-notify': { server: 'f2bex.smtp', to: 'admin@example.org', digest: '10m' },
     'ban-share': { origin: 'web1', topicPrefix: 'lab/fail2ban', jails: 'sshd postfix', ignoreip: '10.0.0.0/8 192.0.2.7', maxBantime: '12h', maxPerMinute: '50' },
+    'crowdsec-decisions': { lapi: 'f2bex.lapi', interval: '30' },
+    'crowdsec-alert': { lapi: 'f2bex.lapi', maxQueued: '500' },
   };
+  // The CrowdSec nodes point at a crowdsec-lapi config node, as mail-notify at the example's mail-server.
+  await page.evaluate(() => (window as any).RED.view.importNodes([{ id: 'f2bex.lapi', type: 'crowdsec-lapi', name: 'lab LAPI', url: 'http://127.0.0.1:8080' }], { generateIds: false, notify: false }));
   const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
   for (const [k, type] of TYPES.entries()) {
     const before = await page.evaluate(() => (window as any).RED.nodes.filterNodes({}).map((n: any) => n.id));
