@@ -162,7 +162,8 @@ test('the alert queue: kept while the API is away, saved and read back, bounded 
     req.on('end', () => {
       agents.push(String(req.headers['user-agent']));
       res.setHeader('Content-Type', 'application/json');
-      if (req.url === '/v1/watchers/login') return res.end(JSON.stringify({ code: 200, expire: new Date(Date.now() + 3600_000).toISOString(), token: 't' }));
+      // A token that expires in 61 s: within the minute before its expiry, a watcher logs in again.
+      if (req.url === '/v1/watchers/login') return res.end(JSON.stringify({ code: 200, expire: new Date(Date.now() + 61_000).toISOString(), token: 't' }));
       posted.push(...JSON.parse(body));
       res.end(JSON.stringify(posted.map((_, i) => String(i + 1))));
     });
@@ -179,6 +180,14 @@ test('the alert queue: kept while the API is away, saved and read back, bounded 
     assert.deepEqual(lost, [{ postfix: 2 }], 'beyond the bound: counted and said lost');
     assert.equal(next.waiting, 0);
     assert.ok(agents.every((a) => a === USER_AGENT));
+    // The token is renewed before it expires.
+    const watcher = new Watcher(`http://127.0.0.1:${port}`, 'm', 'p');
+    await watcher.postAlerts([]);
+    await watcher.postAlerts([]);
+    assert.equal(watcher.logins, 1, 'one login while the token has over a minute left');
+    await wait(1100);
+    await watcher.postAlerts([]);
+    assert.equal(watcher.logins, 2, 'a new login within the last minute');
     await next.close();
     await wait(300);
     assert.ok(!existsSync(file), 'an empty queue leaves no file');
