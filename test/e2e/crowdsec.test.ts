@@ -194,6 +194,21 @@ test('after a Node-RED restart the ledger and the stream agree: no duplicate ban
   assert.ok(!after.some((b) => b.ip === '203.0.113.20'), 'gone from the ledger');
 });
 
+test('an alert queued while the API is down survives a Node-RED restart and is delivered once the API is back', { skip: why ?? false, timeout: 120000 }, async () => {
+  await lapi.stop();
+  failLogin('192.0.2.99');
+  await waitFor(async () => (await elements('f2b-sshd')).includes('192.0.2.99'), 'the sshd jail bans 192.0.2.99 while the API is down', 15000, 50);
+  await new Promise((r) => setTimeout(r, 1500)); // tried, failed, saved
+  await ask('stop');
+  const saved = JSON.parse(readFileSync(join(userDir, 'fail2ban', 'crowdsec-alerts-f2bcsw.alert.json'), 'utf8')) as { items: Array<{ ip: string }> };
+  assert.deepEqual(saved.items.map((a) => a.ip), ['192.0.2.99'], 'the queue on disk');
+  await ask('start');
+  await lapi.start();
+  const started = Date.now();
+  await waitFor(() => alerts().some((a) => a.decisions?.some((d) => d.value === '192.0.2.99') ?? false), 'the alert delivered after both restarts', 45000, 250);
+  figures.push(`crowdsec: alert queued across a Node-RED restart delivered ${Date.now() - started} ms after the Local API started`);
+});
+
 test('a wrong bouncer key: the stream is refused (403) and the status says to make a key with cscli bouncers add', { skip: why ?? false, timeout: 60000 }, async () => {
   const script = `const { DecisionSet, DecisionStream } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'crowdsec'))});
 const s = new DecisionStream(${JSON.stringify(lapi.url)}, 'not-a-key', new DecisionSet(), 1000);
