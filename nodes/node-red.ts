@@ -194,3 +194,32 @@ export interface CrowdsecLapiNode extends Node {
   url: string | null;
   problem: string | null;
 }
+
+/** The crowdsec-lapi node `id` names and its URL; throws saying what to fix (`what`: what the API is picked for). */
+export function crowdsecLapi(RED: NodeAPI, id: unknown, what: string): { lapi: CrowdsecLapiNode; url: string } {
+  const lapi = RED.nodes.getNode(String(id ?? '')) as CrowdsecLapiNode | null;
+  if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error(`no crowdsec-lapi node: pick the Local API ${what}`);
+  if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
+  return { lapi, url: lapi.url };
+}
+
+/**
+ * A status redrawn at most every `ms` however often it changes (`schedule()`); `cancel()` when the node
+ * closes.
+ */
+export function throttledStatus(show: () => void, ms = 250): { schedule(): void; cancel(): void } {
+  let due: NodeJS.Timeout | null = null;
+  return {
+    schedule() {
+      if (due) return;
+      due = setTimeout(() => {
+        due = null;
+        show();
+      }, ms);
+    },
+    cancel() {
+      if (due) clearTimeout(due);
+      due = null;
+    },
+  };
+}

@@ -4,8 +4,8 @@
  * while the API is away.
  */
 import { join } from 'path';
-import { AlertQueue, pendingAlertOf, scenarioOf, Watcher } from '../../lib/crowdsec';
-import { errorText, numberProperty, reportConfigError, shortStatus, stateDir, ThrottledCount, type CrowdsecLapiNode, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { AlertQueue, pendingAlertOf, Watcher } from '../../lib/crowdsec';
+import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, throttledStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function CrowdsecAlertNode(this: Node, def: NodeDef): void {
@@ -17,15 +17,12 @@ export = function register(RED: NodeAPI): void {
     const refused = new ThrottledCount();
 
     try {
-      const lapi = RED.nodes.getNode(String(def.lapi ?? '')) as CrowdsecLapiNode | null;
-      if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error('no crowdsec-lapi node: pick the Local API to post alerts to');
-      if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
+      const { lapi, url } = crowdsecLapi(RED, def.lapi, 'to post alerts to');
       const machineId = lapi.credentials?.machineId ?? '';
       if (!machineId || !lapi.credentials?.password) throw new Error('the crowdsec-lapi node has no watcher login: cscli machines add NAME --password ..., then fill machine id and password');
       const maxQueued = numberProperty(def.maxQueued, 10000, 'maxQueued');
       if (!(maxQueued >= 1)) throw new Error(`maxQueued ${maxQueued} must be 1 or more`);
-      const jails = String(def.jails ?? '').split(/[\s,]+/).filter(Boolean);
-      const watcher = new Watcher(lapi.url, machineId, lapi.credentials.password, jails.map(scenarioOf));
+      const watcher = new Watcher(url, machineId, lapi.credentials.password);
       queue = new AlertQueue({ watcher, file: join(stateDir(RED), `crowdsec-alerts-${node.id}.json`), maxQueued });
       queue.load();
     } catch (err) {
@@ -38,14 +35,8 @@ export = function register(RED: NodeAPI): void {
       if (failing) return node.status({ fill: 'red', shape: 'ring', text: shortStatus(`${queue.waiting} waiting${lost}: ${failing}`) });
       node.status({ fill: queue.waiting ? 'yellow' : 'green', shape: queue.waiting ? 'ring' : 'dot', text: shortStatus(`${queue.posted} posted, ${queue.waiting} waiting${lost}`) });
     };
-    let statusDue: NodeJS.Timeout | null = null;
-    const scheduleStatus = () => {
-      if (statusDue) return;
-      statusDue = setTimeout(() => {
-        statusDue = null;
-        showStatus();
-      }, 250);
-    };
+    const status = throttledStatus(showStatus);
+    const scheduleStatus = status.schedule;
 
     if (queue) {
       queue.on('posted', () => {
@@ -85,7 +76,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       cancelReport?.();
-      if (statusDue) clearTimeout(statusDue);
+      status.cancel();
       if (!queue) return done();
       queue.close().then(
         () => done(),

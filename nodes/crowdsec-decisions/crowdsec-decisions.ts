@@ -5,7 +5,7 @@
  */
 import { join } from 'path';
 import { DecisionSet, DecisionStream, type StreamChanges } from '../../lib/crowdsec';
-import { errorText, numberProperty, reportConfigError, shortStatus, stateDir, type CrowdsecLapiNode, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
+import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
 
 /** "2 scope Country, 1 type captcha": what was skipped, most first. */
 function skippedText(skipped: Map<string, number>): string {
@@ -23,14 +23,12 @@ export = function register(RED: NodeAPI): void {
     let failing = '';
 
     try {
-      const lapi = RED.nodes.getNode(String(def.lapi ?? '')) as CrowdsecLapiNode | null;
-      if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error('no crowdsec-lapi node: pick the Local API this bouncer follows');
-      if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
+      const { lapi, url } = crowdsecLapi(RED, def.lapi, 'this bouncer follows');
       const interval = numberProperty(def.interval, 10, 'interval');
       if (!(interval >= 1 && interval <= 3600)) throw new Error(`interval ${interval} must be from 1 to 3600 seconds`);
       const decisions = new DecisionSet(join(stateDir(RED), `crowdsec-${node.id}.json`));
       decisions.load();
-      stream = new DecisionStream(lapi.url, lapi.credentials?.apiKey ?? '', decisions, interval * 1000);
+      stream = new DecisionStream(url, lapi.credentials?.apiKey ?? '', decisions, interval * 1000);
     } catch (err) {
       cancelReport = reportConfigError(RED, node, err);
     }
