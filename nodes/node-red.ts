@@ -185,3 +185,29 @@ export class ThrottledCount {
     return n;
   }
 }
+
+/**
+ * Runs `fn` once, `ms` after the first of a burst of calls to schedule(): a status or an editor update
+ * redrawn at most every `ms` while events come fast (1,000 bans in one turn would redraw 1,000 times).
+ */
+export class Coalesced {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly fn: () => void,
+    private readonly ms = 250,
+  ) {}
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.fn();
+    }, this.ms);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

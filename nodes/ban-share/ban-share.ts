@@ -9,7 +9,7 @@ import { parseBantime } from '../../lib/duration';
 import { BrokerLink, CatchUp, HeldBans, isFleetTopic, linkStateOf, normalisePrefix, readMessage, Refusal, ShareGuard, topicLevelProblem, WireError, banPublication, unbanPublication, type Publication, type SharedBan } from '../../lib/share';
 import { IgnoreList } from '../../lib/window';
 import type { FirewallEvent } from '../../lib/messages';
-import { errorText, numberProperty, reportConfigError, shortStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { Coalesced, errorText, numberProperty, reportConfigError, shortStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 /** The message `mqtt out` publishes: retained, QoS 1, the MQTT 5 expiry; never an `action` (a command there). */
 function toBroker(p: Publication): NodeMessage {
@@ -75,14 +75,8 @@ export = function register(RED: NodeAPI): void {
       const text = `${origin}: ${published} shared, ${taken} taken${refused.total ? `, ${refused.total} refused` : ''}; ${broker}`;
       node.status({ fill: link.state === 'down' ? 'red' : refused.total ? 'yellow' : 'green', shape: link.state === 'down' ? 'ring' : 'dot', text: shortStatus(text) });
     };
-    let statusDue: NodeJS.Timeout | null = null;
-    const scheduleStatus = () => {
-      if (statusDue) return;
-      statusDue = setTimeout(() => {
-        statusDue = null;
-        showStatus();
-      }, 250);
-    };
+    const statusLater = new Coalesced(showStatus);
+    const scheduleStatus = () => statusLater.schedule();
     showStatus();
 
     /** A refused message: counted, in the status, and told to Catch nodes at most once a minute. */
@@ -179,7 +173,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ignoreTimer);
       clearInterval(catchUpTimer);
-      if (statusDue) clearTimeout(statusDue);
+      statusLater.cancel();
       cancelReport?.();
       done();
     });
