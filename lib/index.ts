@@ -8,3 +8,4 @@ export { importJails, formatReport, readJailConfig, readServices, portsOf, split
 export { parseDuration, parseBantime, formatDuration, DurationError } from './duration';
 export { parseAddress, parseAddressOrPrefix, prefixOf, AddressSet, type Address } from './ip';
 export type * from './messages';
+export * from './share';

@@ -24,7 +24,7 @@ export interface Node {
   credentials?: Record<string, string | undefined>;
   on(event: 'input', listener: (msg: NodeMessage, send: Send, done: Done) => void): void;
   on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
-  send(msg: NodeMessage | Array<NodeMessage | null>): void;
+  send(msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;
   status(status: NodeStatus | Record<string, never>): void;
   log(msg: string): void;
   warn(msg: string): void;
@@ -185,5 +185,31 @@ export class ThrottledCount {
     const n = this.total - this.told;
     this.told = this.total;
     return n;
+  }
+}
+
+/**
+ * Runs `fn` once, `ms` after the first of a burst of calls to schedule(): a status or an editor update
+ * redrawn at most every `ms` while events come fast (1,000 bans in one turn would redraw 1,000 times).
+ */
+export class Coalesced {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly fn: () => void,
+    private readonly ms = 250,
+  ) {}
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.fn();
+    }, this.ms);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

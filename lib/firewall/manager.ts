@@ -36,7 +36,7 @@ export interface ManagerOptions {
 }
 
 /** Fields of a ban decision that travel into the ledger and the events. */
-const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason'] as const;
+const DECISION_FIELDS = ['failures', 'matches', 'banCount', 'host', 'prefix', 'reason', 'origin'] as const;
 
 export class InvalidAddressError extends Error {}
 
@@ -292,6 +292,8 @@ export class BanManager extends EventEmitter {
     // Never banned (ban() refuses it), so there is nothing to lift, and it goes to no command.
     const wide = tooWideToBan(address);
     if (wide) return Promise.reject(new InvalidAddressError(`refused to unban ${named(ip, address)}: ${wide}`));
+    // A ban asked for in this same turn must not land after its unban (and stay).
+    this.flushNow();
     return this.serial(async () => {
       const rec = this.options.ledger.get(address.text);
       await this.options.backend.unban([address]);
@@ -301,6 +303,14 @@ export class BanManager extends EventEmitter {
       this.emit('event', e);
       return e;
     });
+  }
+
+  /** Queues the batch waiting for the next turn now, ahead of what is queued after it. */
+  private flushNow(): void {
+    if (!this.flushTimer) return;
+    clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    this.queue = this.queue.then(() => this.flush());
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -367,12 +377,8 @@ export class BanManager extends EventEmitter {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.waitTimer) clearInterval(this.waitTimer);
     this.waitTimer = null;
-    if (this.flushTimer) {
-      // Bans asked for just now still go out before the stop.
-      clearImmediate(this.flushTimer);
-      this.flushTimer = null;
-      this.queue = this.queue.then(() => this.flush());
-    }
+    // Bans asked for just now still go out before the stop.
+    this.flushNow();
     await this.queue.catch(() => undefined);
     if (!this.started) return;
     if (removeBans) {

@@ -15,6 +15,8 @@ export interface BanRecord {
   matches?: string[];
   banCount?: number;
   reason?: string;
+  /** The fleet host a ban came from (ban-share); absent for this host's own bans. */
+  origin?: string;
 }
 
 /** A journal this much larger than the snapshot (and at least this size) is folded into a new snapshot. */

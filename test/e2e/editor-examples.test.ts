@@ -108,7 +108,7 @@ test('every example imports with no missing types and deploys; screenshots of th
   await page.screenshot({ path: join(docs, 'sshd-jail.png') });
   await page.evaluate(() => (window as any).RED.sidebar.show('info'));
   const names = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  assert.deepEqual(names, ['docker-host', 'mail-digest', 'recidive', 'shorewall-three-jails', 'sshd-jail', 'sshd-jail-nftables']);
+  assert.deepEqual(names, ['docker-host', 'fleet', 'mail-digest', 'recidive', 'shorewall-three-jails', 'sshd-jail', 'sshd-jail-nftables']);
   const listing = await (await fetch(`${base}/library/examples/flows/`)).text();
   assert.match(listing, /node-red-contrib-fail2ban/, 'the examples are listed under the package');
   const log = join(userDir, 'logs', 'examples.log');

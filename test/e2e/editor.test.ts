@@ -21,7 +21,7 @@ after(async () => {
 });
 
 let dragged = '';
-const TYPES = ['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify'];
+const TYPES = ['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'ban-share'];
 
 async function isValid(page: Page, id: string): Promise<boolean> {
   return page.evaluate((nodeId) => (window as any).RED.nodes.node(nodeId).valid, id);
@@ -40,7 +40,7 @@ async function hasError(page: Page, field: string): Promise<boolean> {
   return (await page.locator(`#node-input-${field}.input-error`).count()) > 0;
 }
 
-test('the palette shows the five nodes under fail2ban; each can be dragged in, its dialog opened by a double click, filled and saved', { skip, timeout: 90000 }, async () => {
+test('the palette shows the six nodes under fail2ban; each can be dragged in, its dialog opened by a double click, filled and saved', { skip, timeout: 90000 }, async () => {
   const page = editor!.page;
   const palette = await page.$$eval('#red-ui-palette-container-fail2ban .red-ui-palette-node', (els) => els.map((e) => e.getAttribute('data-palette-type')));
   assert.deepEqual(palette, TYPES);
@@ -58,6 +58,7 @@ test('the palette shows the five nodes under fail2ban; each can be dragged in, i
     'threshold-window': { maxretry: '4', findtime: '1h30m', bantime: '2d', ignoreip: '10.0.0.0/8, 192.168.1.0/24 2001:db8::/32', jail: 'web' },
     'firewall-ban': { backend: 'nftables', jail: 'web', setName: 'f2b-web', ports: '80,443', bantime: '1w' },
     'mail-notify': { server: 'f2bex.smtp', to: 'admin@example.org', digest: '10m' },
+    'ban-share': { origin: 'web1', topicPrefix: 'lab/fail2ban', jails: 'sshd postfix', ignoreip: '10.0.0.0/8 192.0.2.7', maxBantime: '12h', maxPerMinute: '50' },
   };
   const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
   for (const [k, type] of TYPES.entries()) {
@@ -65,7 +66,7 @@ test('the palette shows the five nodes under fail2ban; each can be dragged in, i
     const source = page.locator(`#red-ui-palette-container-fail2ban .red-ui-palette-node[data-palette-type="${type}"]`);
     await source.hover();
     await page.mouse.down();
-    await page.mouse.move(chart.x + 200 + k * 170, chart.y + 420, { steps: 12 });
+    await page.mouse.move(chart.x + 200 + (k % 5) * 170, chart.y + 420 + Math.floor(k / 5) * 80, { steps: 12 });
     await page.mouse.up();
     const id = await page.evaluate(
       ([t, old]) => (window as any).RED.nodes.filterNodes({ type: t }).map((n: any) => n.id).find((i: string) => !(old as string[]).includes(i)),

@@ -54,7 +54,7 @@ test('the packed package loads in Node-RED; the example flow deploys through the
 
   const nodes = (await (await fetch(`${base}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{ id: string; types: string[]; enabled: boolean; err?: string }>;
   const ours = nodes.filter((n) => n.id.startsWith('node-red-contrib-fail2ban/'));
-  assert.deepEqual(ours.map((n) => n.types[0]).sort(), ['failregex-match', 'firewall-ban', 'log-tail', 'mail-notify', 'mail-server', 'threshold-window']);
+  assert.deepEqual(ours.map((n) => n.types[0]).sort(), ['ban-share', 'failregex-match', 'firewall-ban', 'log-tail', 'mail-notify', 'mail-server', 'threshold-window']);
   for (const n of ours) assert.equal(n.err, undefined, `${n.id}: ${n.err}`);
 
   // What the editor's Import > Examples menu fetches.

@@ -12,7 +12,7 @@ const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core',
 
 /** Node modules as Node-RED loads them: ours from dist/, plus catch, status and debug from core. */
 export const NODES = [
-  ...['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'mail-server'].map((n) => require(join(dist, n, `${n}.js`))),
+  ...['log-tail', 'failregex-match', 'threshold-window', 'firewall-ban', 'mail-notify', 'mail-server', 'ban-share'].map((n) => require(join(dist, n, `${n}.js`))),
   require(join(core, '25-catch.js')),
   require(join(core, '25-status.js')),
 ];

@@ -147,3 +147,20 @@ test("a ledger ban that is now this machine's own address is not restored; killC
   assert.deepEqual(killed, [['198.51.100.1', '198.51.100.2']]);
   await m.stop(true);
 });
+
+test('an unban handed over in the turn after its ban lands after it, not before (the ban does not stay)', async () => {
+  const { m, backend, events } = manager(null);
+  await m.start();
+  // As Node-RED hands over two messages sent one after the other: each in a turn of its own, the unban's
+  // turn already queued when the ban's batch is scheduled.
+  const banned = new Promise<FirewallEvent>((resolve, reject) => setImmediate(() => m.ban({ ip: '192.0.2.77', bantime: 600, origin: 'web1' }).then(resolve, reject)));
+  const lifted = new Promise<FirewallEvent | null>((resolve, reject) => setImmediate(() => m.unban('192.0.2.77').then(resolve, reject)));
+  await banned;
+  const e = await lifted;
+  assert.equal(e?.event, 'unban');
+  assert.equal(e?.origin, 'web1', 'the origin travels with the ban (ban-share)');
+  assert.deepEqual(events.map((x) => x.event), ['ban', 'unban']);
+  assert.deepEqual(await backend.list(), []);
+  assert.equal(m.list().length, 0);
+  await m.stop(false);
+});
