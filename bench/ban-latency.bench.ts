@@ -22,6 +22,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import { cpus, loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
+import { addedElements, Arrivals } from '../test/support/arrivals';
 import { labUnavailable, removeNamespace } from '../test/support/netns';
 import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, writeSettings } from '../test/support/process';
 
@@ -162,8 +163,7 @@ function cpuSeconds(pid: number): number {
 class SetMonitor {
   private readonly proc: ChildProcess;
   private buffered = '';
-  private readonly seen = new Map<string, number>();
-  private readonly waiting = new Map<string, (t: number) => void>();
+  private readonly arrivals = new Arrivals(MISS_MS);
   /** Elements added that no sample asked for (a noise line that was banned would show here). */
   readonly strangers: string[] = [];
   output = '';
@@ -184,45 +184,14 @@ class SetMonitor {
   }
 
   private take(line: string, now: number): void {
-    type Added = { element?: { table: string; name: string; elem?: { set?: Array<{ elem?: { val: unknown } } | string> } } };
-    let doc: { add?: Added; create?: Added };
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      return;
-    }
-    // nft reports an element as "add" or "create", after the command that put it there.
-    const el = (doc.add ?? doc.create)?.element;
-    if (!el || el.table !== TABLE || !el.name.startsWith(SET)) return;
-    for (const e of el.elem?.set ?? []) {
-      const val = typeof e === 'string' ? e : e.elem?.val;
-      if (typeof val !== 'string') continue;
-      if (this.seen.has(val)) continue;
-      this.seen.set(val, now);
-      const w = this.waiting.get(val);
-      if (w) {
-        this.waiting.delete(val);
-        w(now);
-      } else {
-        this.strangers.push(val);
-      }
+    for (const val of addedElements(line, TABLE, (name) => name.startsWith(SET))) {
+      if (this.arrivals.arrived(val, now) === 'unasked') this.strangers.push(val);
     }
   }
 
   /** Resolves with the time `ip` entered the set, or null after MISS_MS. */
   when(ip: string): Promise<number | null> {
-    const t = this.seen.get(ip);
-    if (t !== undefined) return Promise.resolve(t);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(ip);
-        resolve(null);
-      }, MISS_MS);
-      this.waiting.set(ip, (at) => {
-        clearTimeout(timer);
-        resolve(at);
-      });
-    });
+    return this.arrivals.when(ip);
   }
 
   stop(): void {

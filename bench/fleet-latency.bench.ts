@@ -11,6 +11,7 @@
  */
 import { loadavg } from 'os';
 import { performance } from 'perf_hooks';
+import { Arrivals } from '../test/support/arrivals';
 import { createFleet, fleetUnavailable, SET, type FleetHost } from '../test/support/fleet';
 import { waitFor } from '../test/support/process';
 
@@ -27,39 +28,6 @@ function stats(samples: number[]): { n: number; median: number; p90: number; p99
   const t = [...samples].sort((a, b) => a - b);
   const at = (q: number) => t[Math.min(t.length - 1, Math.max(0, Math.ceil(q * t.length) - 1))];
   return { n: t.length, median: at(0.5), p90: at(0.9), p99: at(0.99), max: t[t.length - 1] };
-}
-
-/** Waits for addresses in B's set, as B's agent reports them. */
-class Arrivals {
-  private readonly seen = new Map<string, number>();
-  private readonly waiting = new Map<string, (at: number | null) => void>();
-
-  constructor(host: FleetHost) {
-    host.onElement = (ip, at) => {
-      this.seen.set(ip, at);
-      this.waiting.get(ip)?.(at);
-      this.waiting.delete(ip);
-    };
-  }
-
-  get count(): number {
-    return this.seen.size;
-  }
-
-  when(ip: string): Promise<number | null> {
-    const t = this.seen.get(ip);
-    if (t !== undefined) return Promise.resolve(t);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(ip);
-        resolve(null);
-      }, MISS_MS);
-      this.waiting.set(ip, (at) => {
-        clearTimeout(timer);
-        resolve(at);
-      });
-    });
-  }
 }
 
 async function phase(name: string, A: FleetHost, arrivals: Arrivals, ips: string[]): Promise<void> {
@@ -92,7 +60,8 @@ async function main(): Promise<void> {
   try {
     const [A, B] = fleet.hosts;
     await B.ask('watch', { set: SET });
-    const arrivals = new Arrivals(B);
+    const arrivals = new Arrivals(MISS_MS);
+    B.onElement = (ip, at) => void arrivals.arrived(ip, at);
     await sleep(300);
     const fresh = (base: number, n: number) => Array.from({ length: n }, (_, i) => `198.${18 + ((base + i) >> 16)}.${((base + i) >> 8) & 255}.${(base + i) & 255}`);
     await phase('quiet fleet', A, arrivals, fresh(1, SAMPLES + WARMUP));

@@ -188,6 +188,32 @@ export class ThrottledCount {
   }
 }
 
+/**
+ * Runs `fn` once, `ms` after the first of a burst of calls to schedule(): a status or an editor update
+ * redrawn at most every `ms` while events come fast (1,000 bans in one turn would redraw 1,000 times).
+ */
+export class Coalesced {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly fn: () => void,
+    private readonly ms = 250,
+  ) {}
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.fn();
+    }, this.ms);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 /** The crowdsec-lapi config node as crowdsec-decisions and crowdsec-alert see it. */
 export interface CrowdsecLapiNode extends Node {
   /** The API's base URL (checked), or null with `problem` saying why. */
@@ -201,25 +227,4 @@ export function crowdsecLapi(RED: NodeAPI, id: unknown, what: string): { lapi: C
   if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error(`no crowdsec-lapi node: pick the Local API ${what}`);
   if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
   return { lapi, url: lapi.url };
-}
-
-/**
- * A status redrawn at most every `ms` however often it changes (`schedule()`); `cancel()` when the node
- * closes.
- */
-export function throttledStatus(show: () => void, ms = 250): { schedule(): void; cancel(): void } {
-  let due: NodeJS.Timeout | null = null;
-  return {
-    schedule() {
-      if (due) return;
-      due = setTimeout(() => {
-        due = null;
-        show();
-      }, ms);
-    },
-    cancel() {
-      if (due) clearTimeout(due);
-      due = null;
-    },
-  };
 }

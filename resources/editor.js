@@ -171,6 +171,20 @@ window.F2B = window.F2B || (function () {
         return isIPv6(addr) && /^\d{1,3}$/.test(bits) && Number(bits) <= 128;
     }
 
+    // An ignoreip validator: addresses, CIDR ranges and host names (or ${NAME}), separated by spaces or
+    // commas; the message "errors.ignoreip" names the first bad entry.
+    function ignoreList(t) {
+        return function (v, opt) {
+            var entries = words(v);
+            for (var i = 0; i < entries.length; i++) {
+                if (!isAddressRangeOrHost(entries[i]) && !isEnvVar(entries[i])) {
+                    return opt ? t("errors.ignoreip", { entry: entries[i] }) : false;
+                }
+            }
+            return true;
+        };
+    }
+
     return {
         i18n: i18n,
         str: str,
@@ -189,6 +203,7 @@ window.F2B = window.F2B || (function () {
         isIPv4: isIPv4,
         isIPv6: isIPv6,
         isHostName: isHostName,
-        isAddressRangeOrHost: isAddressRangeOrHost
+        isAddressRangeOrHost: isAddressRangeOrHost,
+        ignoreList: ignoreList
     };
 })();

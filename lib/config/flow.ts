@@ -16,6 +16,8 @@ export interface ImportResult {
   jails: JailReport[];
   /** Sections that are no enabled jail. */
   disabled: string[];
+  /** Enabled jails that could not be read (an interpolation loop...), each with what to fix: skipped, as fail2ban skips them. */
+  skipped: { jail: string; error: string }[];
   /** Anything about the import as a whole (a --only name that is no jail). */
   notes: string[];
 }
@@ -38,7 +40,7 @@ export function importJails(dir: string, options: ImportOptions = {}): ImportRes
   }
   const config = readJailConfig(dir, { jailLocal: options.jailLocal });
   const ctx: RowContext = { dir: config.dir, backend: options.backend, services: options.services ?? readServices(), mailServerId: 'f2bimp.smtp', needsMailServer: false, host: hostname() };
-  const result: ImportResult = { dir: config.dir, flow: [], jails: [], disabled: [], notes: [] };
+  const result: ImportResult = { dir: config.dir, flow: [], jails: [], disabled: [], skipped: [], notes: [] };
   const only = options.only?.map((s) => s.trim()).filter(Boolean);
   for (const name of only ?? []) {
     if (!config.sections.some((s) => s.name === name)) result.notes.push(`--only ${name}: there is no [${name}] section in ${config.dir}'s jail files`);
@@ -52,10 +54,21 @@ export function importJails(dir: string, options: ImportOptions = {}): ImportRes
       result.disabled.push(section.name);
       continue;
     }
+    // As fail2ban ("Errors in jail ... Skipping..."): a jail that cannot be read is left out, the others come.
+    let nodes: FlowNode[];
     const jail = new JailRow(section, ctx, 60 + row * 100);
+    try {
+      nodes = jail.nodes();
+    } catch (err) {
+      result.skipped.push({ jail: section.name, error: (err as Error).message });
+      continue;
+    }
     row++;
-    for (const n of jail.nodes()) result.flow.push({ z: tab.id, ...n });
+    for (const n of nodes) result.flow.push({ z: tab.id, ...n });
     result.jails.push(jail.report);
+  }
+  if (result.jails.length === 0 && result.skipped.length > 0) {
+    throw new Error(`no jail could be imported: ${result.skipped.map((s) => s.error).join('; ')}`);
   }
   if (ctx.needsMailServer) {
     result.flow.push({ id: ctx.mailServerId, type: 'mail-server', name: 'local MTA', host: 'localhost', port: '25', secure: false, starttls: 'auto', allowSelfSigned: false });
@@ -67,8 +80,9 @@ export function importJails(dir: string, options: ImportOptions = {}): ImportRes
 export function formatReport(result: ImportResult): string {
   const lost = result.jails.reduce((n, j) => n + j.notCarried.length, 0);
   const out = [
-    `f2b-import: ${result.dir}: ${result.jails.length} jail(s) imported (${result.jails.map((j) => j.jail).join(', ') || 'none'}), ${result.disabled.length} section(s) not enabled, ${lost} item(s) not carried over`,
+    `f2b-import: ${result.dir}: ${result.jails.length} jail(s) imported (${result.jails.map((j) => j.jail).join(', ') || 'none'}), ${result.disabled.length} section(s) not enabled, ${lost} item(s) not carried over${result.skipped.length ? `, ${result.skipped.length} jail(s) skipped` : ''}`,
     ...result.notes.map((n) => `note: ${n}`),
+    ...result.skipped.map((s) => `SKIPPED [${s.jail}], as fail2ban skips a jail it cannot read: ${s.error}`),
   ];
   for (const j of result.jails) out.push('', formatJailReport(j));
   return out.join('\n') + '\n';

@@ -9,7 +9,8 @@ import { parseBantime } from '../../lib/duration';
 import { BrokerLink, CatchUp, HeldBans, isFleetTopic, linkStateOf, normalisePrefix, readMessage, Refusal, ShareGuard, topicLevelProblem, WireError, banPublication, unbanPublication, type Publication, type SharedBan } from '../../lib/share';
 import { IgnoreList } from '../../lib/window';
 import type { FirewallEvent } from '../../lib/messages';
-import { errorText, numberProperty, reportConfigError, shortStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { describeValue } from '../../lib/untrusted';
+import { Coalesced, errorText, numberProperty, reportConfigError, shortStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 /** The message `mqtt out` publishes: retained, QoS 1, the MQTT 5 expiry; never an `action` (a command there). */
 function toBroker(p: Publication): NodeMessage {
@@ -35,6 +36,7 @@ export = function register(RED: NodeAPI): void {
     let taken = 0;
     let lastRefusal = '';
     const refused = new ThrottledCount();
+    const strays = new ThrottledCount();
 
     try {
       origin = String(def.origin ?? '').trim() || hostname();
@@ -75,14 +77,8 @@ export = function register(RED: NodeAPI): void {
       const text = `${origin}: ${published} shared, ${taken} taken${refused.total ? `, ${refused.total} refused` : ''}; ${broker}`;
       node.status({ fill: link.state === 'down' ? 'red' : refused.total ? 'yellow' : 'green', shape: link.state === 'down' ? 'ring' : 'dot', text: shortStatus(text) });
     };
-    let statusDue: NodeJS.Timeout | null = null;
-    const scheduleStatus = () => {
-      if (statusDue) return;
-      statusDue = setTimeout(() => {
-        statusDue = null;
-        showStatus();
-      }, 250);
-    };
+    const statusLater = new Coalesced(showStatus);
+    const scheduleStatus = () => statusLater.schedule();
     showStatus();
 
     /** A refused message: counted, in the status, and told to Catch nodes at most once a minute. */
@@ -153,7 +149,8 @@ export = function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
-      if (!guard || !link) return done(new Error('ban-share is not configured: see its status'));
+      // Not configured: the status and one report say why; each message again would flood Catch nodes.
+      if (!guard || !link) return done();
       if (isFleetTopic(prefix, msg.topic)) {
         take(msg, send);
         return done();
@@ -173,13 +170,16 @@ export = function register(RED: NodeAPI): void {
         showStatus();
         return done();
       }
-      done(new Error(`ban-share takes firewall-ban events, messages from mqtt in under ${prefix}/ and an MQTT node's status (from a Status node); this message is none of them (topic ${JSON.stringify(String(msg.topic ?? '')).slice(0, 80)})`));
+      // A wiring mistake (mqtt in subscribed to more than the fleet's topics) may bring many: told once a minute.
+      const n = strays.add();
+      if (n) node.error(`ignored ${n} message${n === 1 ? '' : 's'} (${strays.total} in all): ban-share takes firewall-ban events, messages from mqtt in under ${prefix}/ and an MQTT node's status (from a Status node); the last was none of them (topic ${describeValue(msg.topic)})`, msg);
+      done();
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ignoreTimer);
       clearInterval(catchUpTimer);
-      if (statusDue) clearTimeout(statusDue);
+      statusLater.cancel();
       cancelReport?.();
       done();
     });

@@ -5,7 +5,7 @@
  */
 import { join } from 'path';
 import { AlertQueue, pendingAlertOf, Watcher } from '../../lib/crowdsec';
-import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, throttledStatus, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { Coalesced, crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function CrowdsecAlertNode(this: Node, def: NodeDef): void {
@@ -35,8 +35,8 @@ export = function register(RED: NodeAPI): void {
       if (failing) return node.status({ fill: 'red', shape: 'ring', text: shortStatus(`${queue.waiting} waiting${lost}: ${failing}`) });
       node.status({ fill: queue.waiting ? 'yellow' : 'green', shape: queue.waiting ? 'ring' : 'dot', text: shortStatus(`${queue.posted} posted, ${queue.waiting} waiting${lost}`) });
     };
-    const status = throttledStatus(showStatus);
-    const scheduleStatus = status.schedule;
+    const status = new Coalesced(showStatus);
+    const scheduleStatus = () => status.schedule();
 
     if (queue) {
       queue.on('posted', () => {

@@ -7,7 +7,7 @@ import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
 import { describeValue, textOf } from '../../lib/untrusted';
 import { registerJailApi } from './jail-api';
-import { booleanProperty, closeAfter, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, Coalesced, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 type FirewallBanNode = JailBanNode;
 
@@ -44,25 +44,13 @@ export = function register(RED: NodeAPI): void {
 
     // Redrawn at most every 250 ms while bans come: the count goes over the ledger, and a burst of
     // 1,000 bans would count it 1,000 times in one turn of the event loop.
-    let statusDue: NodeJS.Timeout | null = null;
-    const scheduleStatus = () => {
-      if (statusDue) return;
-      statusDue = setTimeout(() => {
-        statusDue = null;
-        showStatus();
-      }, 250);
-    };
+    const statusLater = new Coalesced(showStatus);
+    const scheduleStatus = () => statusLater.schedule();
 
     // The editor's Bans tab redraws this node's bans when told (issue 8); a burst (restoring thousands
     // of bans at start) makes one message per 250 ms.
-    let announceTimer: NodeJS.Timeout | null = null;
-    const announceBans = () => {
-      if (announceTimer) return;
-      announceTimer = setTimeout(() => {
-        announceTimer = null;
-        RED.comms?.publish('firewall-ban/bans', { id: node.id }, false);
-      }, 250);
-    };
+    const announceLater = new Coalesced(() => RED.comms?.publish('firewall-ban/bans', { id: node.id }, false));
+    const announceBans = () => announceLater.schedule();
 
     try {
       const setName = String(def.setName || `f2b-${jail.replace(/[^\w-]/g, '-')}`);
@@ -170,8 +158,8 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
-      if (announceTimer) clearTimeout(announceTimer);
-      if (statusDue) clearTimeout(statusDue);
+      announceLater.cancel();
+      statusLater.cancel();
       cancelReport?.();
       if (!manager) return done();
       // A node deleted from the flows lifts its bans and deletes its ledger: nothing would ever lift

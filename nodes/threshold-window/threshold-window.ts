@@ -5,7 +5,7 @@ import type { BanDecision } from '../../lib/messages';
 import { describeValue } from '../../lib/untrusted';
 import { FailureWindows, IgnoreList, offenderOf, parseMultipliers, unitForSubnetV6, windowStateFile, WindowStore, type Decision, type IncrementPolicy } from '../../lib/window';
 import { ownJailName } from '../../lib/jail';
-import { booleanProperty, errorText, type JailWindowNode, numberProperty, reportConfigError, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, Coalesced, errorText, type JailWindowNode, numberProperty, reportConfigError, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 const REFRESH_IGNORE_MS = 60 * 60 * 1000;
 const EXPIRE_MS = 10_000;
@@ -95,14 +95,8 @@ export = function register(RED: NodeAPI): void {
     };
 
     // At a high failure rate the status is redrawn at most every 250 ms.
-    let statusTimer: NodeJS.Timeout | null = null;
-    const scheduleStatus = () => {
-      if (statusTimer) return;
-      statusTimer = setTimeout(() => {
-        statusTimer = null;
-        showStatus();
-      }, 250);
-    };
+    const statusLater = new Coalesced(showStatus);
+    const scheduleStatus = () => statusLater.schedule();
 
     const checkEvictions = () => {
       if (!windows || windows.evicted === lastEvicted) return;
@@ -252,7 +246,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       if (refreshTimer) clearInterval(refreshTimer);
       if (expireTimer) clearInterval(expireTimer);
-      if (statusTimer) clearTimeout(statusTimer);
+      statusLater.cancel();
       cancelReport?.();
       try {
         store?.close(removed);

@@ -140,7 +140,7 @@ test('the classic shorewall jails: the counting, ban times, backend and mail of 
   }
 });
 
-test('bad input: a missing directory, a directory without jail files, a syntax error in jail.local, an interpolation loop: exit 1 and what to fix', { skip }, () => {
+test('bad input: a missing directory, a directory without jail files, a syntax error in jail.local, an interpolation loop: exit 1 and what to fix (a jail fail2ban would skip is skipped and named)', { skip }, () => {
   const work = scratch('f2b-import-bad-');
   cleanups.push(work.remove);
   const missing = runImport(['--from', join(work.dir, 'nowhere')]);
@@ -165,6 +165,16 @@ test('bad input: a missing directory, a directory without jail files, a syntax e
   assert.equal(looped.status, 1);
   assert.match(looped.stderr, /\[sshd\] logpath: interpolation loop: logfile -> logdir -> logfile; make one of these values plain/);
   assert.match(looped.stderr, /jail\.local/);
+
+  // As fail2ban: a jail that cannot be read is skipped and named; the others are imported.
+  const oneLoop = stageDebianConfig(join(work.dir, 'one-loop'), {
+    'jail.local': '[sshd]\nbackend = polling\nlogpath = %(sshd_log)s\n\n[looped]\nenabled = true\nfilter = sshd\nlogdir = %(logfile)s/..\nlogfile = %(logdir)s/auth.log\nlogpath = %(logfile)s\n',
+  });
+  const partly = runImport(['--from', oneLoop, '--backend', 'dry-run']);
+  assert.equal(partly.status, 0, partly.stderr);
+  assert.deepEqual((JSON.parse(partly.stdout) as Node[]).filter((n) => n.type === 'threshold-window').map((n) => n.jail), ['sshd']);
+  assert.match(partly.stderr, /1 jail\(s\) imported \(sshd\), .*, 1 jail\(s\) skipped/);
+  assert.match(partly.stderr, /^SKIPPED \[looped\], as fail2ban skips a jail it cannot read: .*interpolation loop: logfile -> logdir -> logfile/m);
 
   const wrong = runImport(['--from', loop, '--backend', 'iptabels']);
   assert.equal(wrong.status, 1);

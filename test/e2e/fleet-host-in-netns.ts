@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createBackend, elementsOf } from '../../lib/firewall';
 import { parseAddressOrPrefix, type Address } from '../../lib/ip';
+import { addedElements } from '../support/arrivals';
 import { spawnNodeRed, stopAndWait, type NodeRedProcess } from '../support/process';
 
 const [userDir, port] = process.argv.slice(2);
@@ -43,18 +44,7 @@ function watch(set: string): void {
   monitor = spawn('nft', ['-j', 'monitor', 'new', 'elements'], { stdio: ['ignore', 'pipe', 'ignore'] });
   createInterface({ input: monitor.stdout! }).on('line', (line) => {
     const at = now();
-    let doc: Record<string, { element?: { table?: string; name?: string; elem?: { set?: unknown[] } } }>;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      return;
-    }
-    const el = (doc.add ?? doc.create)?.element;
-    if (!el || el.table !== 'fail2ban' || el.name !== set) return;
-    for (const e of el.elem?.set ?? []) {
-      const val = typeof e === 'string' ? e : (e as { elem?: { val?: unknown } }).elem?.val;
-      if (typeof val === 'string') process.stdout.write(`${JSON.stringify({ event: 'element', ip: val, at })}\n`);
-    }
+    for (const ip of addedElements(line, 'fail2ban', (name) => name === set)) process.stdout.write(`${JSON.stringify({ event: 'element', ip, at })}\n`);
   });
 }
 

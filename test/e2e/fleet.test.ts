@@ -146,7 +146,8 @@ test("host C publishing bans of A's ignoreip, A's own address, 0.0.0.0/0, garbag
       { topic: `${PREFIX}/hostC/203.0.113.70`, payload: 'x' },
     ],
   });
-  await sleep(1500);
+  await waitFor(async () => has(B, A.net.address), "B to take A's address (the last it will take)", 15000, 50);
+  await sleep(500);
   const afterA = await A.elements();
   assert.deepEqual(afterA.sort(), before.A.sort(), `A took nothing: ${afterA}`);
   const afterB = await B.elements();

@@ -174,3 +174,13 @@ test('after a reconnection, a ban its origin lifted meanwhile (no longer among t
   await waitFor(() => events.some((e) => (e.payload as Payload).event === 'unban'), 'the stale ban lifted', 15000);
   assert.deepEqual((await bans()).map((b) => b.ip).sort(), ['198.51.100.60', '198.51.100.62']);
 });
+
+test('messages that are none of its inputs (mqtt in subscribed too wide) are ignored and told once a minute', async () => {
+  const { share, caught, toFw, broker } = await loadFleet();
+  for (let i = 0; i < 20; i++) share.receive({ topic: `homeassistant/sensor/${i}`, payload: '{"ip":"203.0.113.9"}' });
+  await waitFor(() => caught.length === 1, 'one report');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(caught.length, 1);
+  assert.match(String((caught[0].error as { message: string }).message), /^ignored 1 message \(1 in all\): ban-share takes firewall-ban events/);
+  assert.equal(toFw.length + broker.length, 0);
+});

@@ -45,4 +45,5 @@ test('deploy/docker/Dockerfile: the official image, the firewall tools, and the 
     assert.ok(files.includes(js.replace(/\.js$/, '.html')), `and ${js.replace(/\.js$/, '.html')}`);
   }
   assert.ok(files.includes('examples/docker-host.json'));
+  assert.ok(files.includes('deploy/fail2ban-action/mqtt-share.conf'), 'the fail2ban action that joins a fleet');
 });
