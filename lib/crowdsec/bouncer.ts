@@ -18,6 +18,16 @@ export function streamAdvice(err: unknown): string {
   return `${err instanceof Error ? err.message : String(err)}; trying again`;
 }
 
+/** The same in a node's status (60 characters at most). */
+export function streamStatus(err: unknown): string {
+  if (err instanceof LapiError) {
+    if (err.status === 403 || err.status === 401) return `key refused (${err.status}): cscli bouncers add, key in crowdsec-lapi`;
+    if (err.status === 0) return 'Local API not answering: is crowdsec running? retrying';
+    return `Local API answered ${err.status}; retrying`;
+  }
+  return 'Local API failed; retrying (see the log)';
+}
+
 export class DecisionStream extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;

@@ -4,5 +4,5 @@ export { checkLapiUrl, lapiRequest, LapiError, USER_AGENT, type LapiRequest } fr
 export { DecisionSet, type CrowdsecBan, type CrowdsecUnban, type StreamChanges, type StreamDecision } from './stream';
 export { Watcher } from './watcher';
 export { alertBody, alertExpired, pendingAlertOf, scenarioOf, type PendingAlert } from './alert';
-export { DecisionStream, streamAdvice } from './bouncer';
+export { DecisionStream, streamAdvice, streamStatus } from './bouncer';
 export { AlertQueue, type AlertQueueOptions } from './queue';

@@ -4,7 +4,7 @@
  * an unban for each deleted one.
  */
 import { join } from 'path';
-import { DecisionSet, DecisionStream, type StreamChanges } from '../../lib/crowdsec';
+import { DecisionSet, DecisionStream, streamStatus, type StreamChanges } from '../../lib/crowdsec';
 import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
 
 /** "2 scope Country, 1 type captcha": what was skipped, most first. */
@@ -55,8 +55,8 @@ export = function register(RED: NodeAPI): void {
       stream.on('failed', (err: Error, advice: string) => {
         const text = `${errorText(err)}: ${advice}`;
         // Told once per spell of failure (and when the reason changes), not at every poll.
-        if (text !== failing) node.error(text, { topic: 'crowdsec', payload: text });
-        failing = text;
+        if (streamStatus(err) !== failing) node.error(text, { topic: 'crowdsec', payload: text });
+        failing = streamStatus(err);
         showStatus();
       });
       showStatus();

@@ -78,3 +78,16 @@ test('crowdsec-alert: ban decisions wait in a queue saved under fail2ban/ while 
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   assert.deepEqual(saved.items.map((a: { ip: string; jail: string }) => [a.ip, a.jail]), [['203.0.113.5', 'sshd']]);
 });
+
+test('crowdsec-decisions: an API that does not answer turns the status red with what to do, told to Catch once', async () => {
+  const { statuses, caught } = await load(
+    [
+      { id: 'dec', type: 'crowdsec-decisions', lapi: 'lapi', interval: '1', wires: [[]] },
+      { id: 'lapi', type: 'crowdsec-lapi', url: closed, config: true },
+    ],
+    { lapi: { apiKey: 'key' } },
+  );
+  await waitFor(() => statuses.some((s) => s.id === 'dec' && s.fill === 'red' && /not answering: is crowdsec running/.test(s.text ?? '')), 'the red status', 8000);
+  await new Promise((r) => setTimeout(r, 2500)); // two more polls fail the same way
+  assert.equal(caught.filter((m) => /unreachable/.test(String((m.error as { message?: string }).message))).length, 1, 'one error for the whole spell');
+});

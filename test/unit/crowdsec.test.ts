@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../support/process';
-import { alertBody, AlertQueue, checkLapiUrl, DecisionSet, lapiRequest, LapiError, parseGoDuration, pendingAlertOf, streamAdvice, USER_AGENT, Watcher } from '../../lib/crowdsec';
+import { alertBody, AlertQueue, checkLapiUrl, DecisionSet, lapiRequest, LapiError, parseGoDuration, pendingAlertOf, streamAdvice, streamStatus, USER_AGENT, Watcher } from '../../lib/crowdsec';
 
 const dir = mkdtempSync(join(tmpdir(), 'f2b-crowdsec-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -132,6 +132,9 @@ test('requests name this package as name/version; the URL is checked; a refused 
   assert.match(err.message, /unreachable \(ECONNREFUSED\)/);
   assert.match(streamAdvice(err), /not answering/);
   assert.match(streamAdvice(new LapiError('x', 403)), /cscli bouncers add/);
+  // The status's short form fits under a node and still says what to do.
+  for (const e of [err, new LapiError('x', 403), new LapiError('x', 500), new Error('x')]) assert.ok(streamStatus(e).length <= 60, streamStatus(e));
+  assert.match(streamStatus(new LapiError('x', 403)), /key refused \(403\): cscli bouncers add/);
 });
 
 test('the alert queue: kept while the API is away, saved and read back, bounded with the rest counted per jail', async () => {
