@@ -19,7 +19,8 @@ if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) {
 }
 let redMain;
 try {
-  redMain = require.resolve('node-red/red.js', { paths: [root] });
+  // F2B_NODE_RED_DIR: another Node-RED (installed under that directory), as the CI matrix tests with.
+  redMain = require.resolve('node-red/red.js', { paths: [process.env.F2B_NODE_RED_DIR ? path.resolve(process.env.F2B_NODE_RED_DIR) : root] });
 } catch {
   console.error('Node-RED is not installed: run "npm install" in this checkout (it is a devDependency).');
   process.exit(1);

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import { resolveNodeRed } from '../support/process';
 import { helper, NODES, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
 
-const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core');
+const core = join(resolveNodeRed('@node-red/nodes/package.json'), '..', 'core');
 const CORE = ['function/10-switch.js', 'common/60-link.js', 'common/90-comment.js', 'common/21-debug.js'].map((f) => require(join(core, f)));
 const examples = join(__dirname, '..', '..', '..', 'examples');
 
