@@ -100,7 +100,7 @@ test('every example imports with no missing types and deploys; screenshots of th
   await page.evaluate(() => (window as any).RED.workspaces.show('f2b.tab'));
   appendFileSync(join(userDir, 'logs', 'auth.log'), [failed('203.0.113.5'), failed('203.0.113.5'), accepted, failed('203.0.113.5'), failed('198.51.100.23')].map((l) => l + '\n').join(''));
   await page.evaluate(() => (window as any).RED.sidebar.show('firewall-ban-bans'));
-  await page.locator('.firewall-ban-sidebar-node[data-node="f2bex.ban"] tr', { hasText: '203.0.113.5' }).waitFor({ timeout: 15000 });
+  await page.locator('.firewall-ban-sidebar-node[data-node="f2bex.ban"] .firewall-ban-sidebar-ban', { hasText: '203.0.113.5' }).waitFor({ timeout: 15000 });
   await page.waitForFunction(() => /1 banned/.test(document.querySelector('[id="f2bex.ban"] .red-ui-flow-node-status-label')?.textContent ?? ''), undefined, { timeout: 10000 });
   await page.waitForTimeout(1500);
   await page.evaluate(() => (window as any).RED.view.select(''));
