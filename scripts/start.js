@@ -14,7 +14,7 @@ const port = Number(process.env.PORT || 1880);
 const logFile = path.join(userDir, 'logs', 'auth.log');
 
 if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) {
-  console.error('The package is not built: run "npm install" (or "npm run build") first.');
+  console.error('The package is not built: run "npm run build" first (npm start does).');
   process.exit(1);
 }
 let redMain;

@@ -40,6 +40,9 @@ test('the packed package loads in Node-RED; the example flow deploys through the
   execFileSync('tar', ['-xzf', join(work, tarball), '-C', pkgDir, '--strip-components=1']);
   assert.ok(existsSync(join(pkgDir, 'dist', 'nodes', 'log-tail', 'log-tail.html')), 'the tarball holds the built editor files');
   assert.ok(!existsSync(join(pkgDir, 'test')) && !existsSync(join(pkgDir, 'dist', 'test')), 'the tarball leaves the tests out');
+  // dist/ comes built (prepack): installing runs nothing, which npm 11 would warn of or skip.
+  const packed = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  assert.deepEqual(['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => packed.scripts?.[s]), [], 'no install-time script');
   // Runtime dependencies, as npm would install them beside the package.
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(userDir, 'node_modules', dep), 'dir');
