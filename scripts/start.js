@@ -14,12 +14,13 @@ const port = Number(process.env.PORT || 1880);
 const logFile = path.join(userDir, 'logs', 'auth.log');
 
 if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) {
-  console.error('The package is not built: run "npm install" (or "npm run build") first.');
+  console.error('The package is not built: run "npm run build" first (npm start does).');
   process.exit(1);
 }
 let redMain;
 try {
-  redMain = require.resolve('node-red/red.js', { paths: [root] });
+  // F2B_NODE_RED_DIR: another Node-RED (installed under that directory), as the CI matrix tests with.
+  redMain = require.resolve('node-red/red.js', { paths: [process.env.F2B_NODE_RED_DIR ? path.resolve(process.env.F2B_NODE_RED_DIR) : root] });
 } catch {
   console.error('Node-RED is not installed: run "npm install" in this checkout (it is a devDependency).');
   process.exit(1);
