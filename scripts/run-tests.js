@@ -16,21 +16,8 @@ function walk(dir) {
   });
 }
 
-// The Node-RED under test must run on this Node: say so once rather than fail every test that starts it.
-const redDir = process.env.F2B_NODE_RED_DIR ? path.resolve(process.env.F2B_NODE_RED_DIR) : root;
-let red;
-try {
-  red = require(require.resolve('node-red/package.json', { paths: [redDir] }));
-} catch {
-  console.error(`no node-red under ${redDir}: run npm install${process.env.F2B_NODE_RED_DIR ? ' there' : ''}`);
-  process.exit(1);
-}
-const [major, minor] = process.versions.node.split('.').map(Number);
-const [needMajor, needMinor] = (/(\d+)\.(\d+)/.exec(red.engines?.node ?? '') ?? [0, 0, 0]).slice(1).map(Number);
-if (major < needMajor || (major === needMajor && minor < needMinor)) {
-  console.error(`Node-RED ${red.version} needs Node.js ${red.engines.node}; this is ${process.version}. Run the tests with a newer node on PATH, or against Node-RED 4.1 with F2B_NODE_RED_DIR (bash .ci/run sets up both).`);
-  process.exit(1);
-}
+// The Node-RED under test must run on this Node: if it cannot, the tests run again under one that can.
+require('./node-for-red').runUnderSupportedNode(__filename);
 
 const files = walk(testDir)
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
