@@ -232,16 +232,17 @@ export class Matcher {
 
   /**
    * Matches one line. `time` (epoch ms), when given, is the line's time and no date is looked for.
-   * `now` (epoch ms) is the current time, used to infer a missing year or day.
+   * `now` (epoch ms) is the current time, used to infer a missing year or day. `ascii`: true when the
+   * caller knows the line has ASCII characters only (a whole file checked at once); else it is checked.
    */
-  match(line: string, time?: number, now = Date.now()): MatchResult {
+  match(line: string, time?: number, now = Date.now(), ascii?: boolean): MatchResult {
     if (line.length > this.maxLineLength) return this.refuseLine();
     const nowSec = now / 1000;
     let tuple: TupleLine;
     let date: number | null = null;
     
     // A line of ASCII characters only (nearly every log line) is searched with the patterns' ASCII form.
-    const ascii = isAsciiText(line);
+    ascii ||= isAsciiText(line);
     // The wall clock, read once a line (the date templates' and the mlfid sessions' ages).
     this.wallClock = Date.now();
     if (time !== undefined && Number.isFinite(time)) {
