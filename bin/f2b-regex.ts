@@ -126,9 +126,14 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   // As fail2ban gives a filter logtype=journal for the systemd backend, unless the filter spec or an option sets one.
   if (args.journal && !args.options.has('logtype') && !/\[(?:.*[\s,])?logtype\s*=/.test(args.filter)) args.options.set('logtype', 'journal');
+  // The file is read at a few µs a line: a clock read every 1024 lines lags by milliseconds, and
+  // Date.now() on every line cost 2% of the run (the sessions' ages are counted in minutes).
+  let reads = 0;
+  let wall = 0;
+  const clock = () => ((reads++ & 1023) === 0 ? (wall = Date.now()) : wall);
   let matcher: Matcher;
   try {
-    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength });
+    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength, clock });
   } catch (err) {
     process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
     process.exit(1);
