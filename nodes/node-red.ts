@@ -1,35 +1,19 @@
-/** The part of Node-RED's runtime API these nodes use, typed, and the glue they share. */
+/**
+ * Node-RED's runtime API as @types/node-red declares it (where it lags Node-RED 5: types/node-red.d.ts),
+ * what this package adds to its nodes, and the glue the nodes share.
+ */
 import { join } from 'path';
+import type * as NodeRed from 'node-red';
 
-export interface NodeMessage {
-  _msgid?: string;
-  payload?: unknown;
-  topic?: string;
-  [key: string]: unknown;
-}
-
-export interface NodeStatus {
-  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
-  shape?: 'ring' | 'dot';
-  text?: string;
-}
-
+export type NodeMessage = NodeRed.NodeMessage;
+export type NodeStatus = NodeRed.NodeStatus;
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
-
-export interface Node {
-  id: string;
-  type: string;
-  name?: string;
-  credentials?: Record<string, string | undefined>;
-  on(event: 'input', listener: (msg: NodeMessage, send: Send, done: Done) => void): void;
-  on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
-  send(msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;
-  status(status: NodeStatus | Record<string, never>): void;
-  log(msg: string): void;
-  warn(msg: string): void;
-  error(err: string | Error, msg?: NodeMessage): void;
-}
+/** A node; credentials as a config node holds them (strings, absent until set). */
+export type Node = NodeRed.Node<Record<string, string | undefined>>;
+/** A node's definition, with every property its editor saved (types/node-red.d.ts). */
+export type NodeDef = NodeRed.NodeDef;
+export type NodeAPI = NodeRed.NodeAPI;
 
 /** The mail-server config node as mail-notify sees it. */
 export interface MailServerNode extends Node {
@@ -48,46 +32,6 @@ export interface JailWindowNode extends Node {
 export interface JailBanNode extends Node {
   manager?: import('../lib/firewall').BanManager;
   banCounters?: () => import('../lib/jail').BanCounters;
-}
-
-export interface NodeDef {
-  id: string;
-  type: string;
-  name?: string;
-  [key: string]: unknown;
-}
-
-export interface RequestHandler {
-  (req: { params: Record<string, string>; body: Record<string, unknown>; user?: { username?: string } }, res: { json(body: unknown): void; status(code: number): { json(body: unknown): void } }, next?: () => void): void;
-}
-
-export interface NodeAPI {
-  nodes: {
-    createNode(node: Node, def: NodeDef): void;
-    registerType<T extends Node>(type: string, ctor: (this: T, def: NodeDef) => void, opts?: { credentials?: Record<string, { type: string }>; settings?: Record<string, unknown> }): void;
-    getNode(id: string): Node | null;
-    /** Every node definition of the deployed flows (with its type, properties and wires). */
-    eachNode(cb: (def: NodeDef) => void): void;
-  };
-  settings: { userDir?: string; [key: string]: unknown };
-  util: {
-    cloneMessage<T>(msg: T): T;
-    getMessageProperty(msg: NodeMessage, prop: string): unknown;
-  };
-  events: {
-    once(event: string, listener: (...args: unknown[]) => void): void;
-    removeListener(event: string, listener: (...args: unknown[]) => void): void;
-  };
-  httpAdmin: {
-    get(path: string, ...handlers: RequestHandler[]): void;
-    post(path: string, ...handlers: RequestHandler[]): void;
-  };
-  auth: { needsPermission(permission: string): RequestHandler };
-  /** Plugins (Node-RED 1.3+; given to a plugin's module). */
-  plugins?: { registerPlugin(id: string, definition: Record<string, unknown>): void };
-  /** Messages to the editors (absent in node-red-node-test-helper's runtime). */
-  comms?: { publish(topic: string, data: unknown, retain: boolean): void };
-  _(key: string, subs?: Record<string, unknown>): string;
 }
 
 /** Where this package keeps its state: <userDir>/fail2ban. */

@@ -16,6 +16,9 @@ function walk(dir) {
   });
 }
 
+// The Node-RED under test must run on this Node: if it cannot, the tests run again under one that can.
+require('./node-for-red').runUnderSupportedNode(__filename);
+
 const files = walk(testDir)
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();

@@ -14,16 +14,13 @@ const port = Number(process.env.PORT || 1880);
 const logFile = path.join(userDir, 'logs', 'auth.log');
 
 if (!fs.existsSync(path.join(root, 'dist', 'nodes'))) {
-  console.error('The package is not built: run "npm install" (or "npm run build") first.');
+  console.error('The package is not built: run "npm run build" first (npm start does).');
   process.exit(1);
 }
-let redMain;
-try {
-  redMain = require.resolve('node-red/red.js', { paths: [root] });
-} catch {
-  console.error('Node-RED is not installed: run "npm install" in this checkout (it is a devDependency).');
-  process.exit(1);
-}
+// F2B_NODE_RED_DIR: another Node-RED (installed under that directory), as the CI matrix tests with.
+const { nodeRedPackage, runUnderSupportedNode } = require('./node-for-red');
+runUnderSupportedNode(__filename);
+const redMain = require.resolve('node-red/red.js', { paths: [nodeRedPackage().dir] });
 
 fs.mkdirSync(path.join(userDir, 'logs'), { recursive: true });
 fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });

@@ -320,8 +320,12 @@ class DatePatternRegex extends DateTemplate {
     this.setRegex(regex, wordBegin, wordEnd);
   }
 
-  /** The last date text read and its time: consecutive lines often share the same second. */
-  private memo: [text: string, now: number, time: number | null] = ['', NaN, null];
+  /**
+   * Date texts read for one `now` and their times: consecutive lines often share the same second, and
+   * a file read at once (f2b-regex) has every line share one now.
+   */
+  private memo = new Map<string, number | null>();
+  private memoNow = NaN;
 
   /** The fields strptime reads, in the pattern's order, each with the JS groups of its copies; and %p's. */
   private plan: { keys: string[]; copies: number[][]; ampm: number[] } | null = null;
@@ -330,7 +334,12 @@ class DatePatternRegex extends DateTemplate {
     const m = match.m;
     const text = m[0];
     const memo = this.memo;
-    if (memo[0] === text && memo[1] === now) return memo[2];
+    if (this.memoNow !== now) {
+      memo.clear();
+      this.memoNow = now;
+    }
+    const known = memo.get(text);
+    if (known !== undefined) return known;
     const plan = (this.plan ??= this.makePlan());
     const p = clearParts();
     const ampm = plan.ampm.length ? valueOf(m, plan.ampm) : undefined;
@@ -342,9 +351,8 @@ class DatePatternRegex extends DateTemplate {
       if (p.bad) break;
     }
     if (!p.bad) time = partsToTime(p, now);
-    memo[0] = text;
-    memo[1] = now;
-    memo[2] = time;
+    if (memo.size >= 1024) memo.clear();
+    memo.set(text, time);
     return time;
   }
 

@@ -59,6 +59,11 @@ export interface MatcherOptions {
   undatedIsNow?: boolean;
   /** Lines longer than this are refused whole (never cut and matched). */
   maxLineLength?: number;
+  /**
+   * The wall clock (epoch ms), read once a line for the date templates' and mlfid sessions' ages;
+   * Date.now by default. A caller matching a whole file at once may give a cheaper, coarser one.
+   */
+  clock?: () => number;
 }
 
 /**
@@ -201,8 +206,9 @@ export class Matcher {
   private sessions: SessionCache | null = null;
   private ignoredNow = false;
   private ignoredBy: number | null = null;
-  /** Date.now() when the line being matched came. */
+  /** The wall clock when the line being matched came. */
   private wallClock = 0;
+  private readonly clock: () => number;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
   constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
@@ -228,22 +234,24 @@ export class Matcher {
     this.checkAll = !!options.checkAllRegex;
     this.undatedIsNow = options.undatedIsNow ?? true;
     this.maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
+    this.clock = options.clock ?? Date.now;
   }
 
   /**
    * Matches one line. `time` (epoch ms), when given, is the line's time and no date is looked for.
-   * `now` (epoch ms) is the current time, used to infer a missing year or day.
+   * `now` (epoch ms) is the current time, used to infer a missing year or day. `ascii`: true when the
+   * caller knows the line has ASCII characters only (a whole file checked at once); else it is checked.
    */
-  match(line: string, time?: number, now = Date.now()): MatchResult {
+  match(line: string, time?: number, now = Date.now(), ascii?: boolean): MatchResult {
     if (line.length > this.maxLineLength) return this.refuseLine();
     const nowSec = now / 1000;
     let tuple: TupleLine;
     let date: number | null = null;
     
     // A line of ASCII characters only (nearly every log line) is searched with the patterns' ASCII form.
-    const ascii = isAsciiText(line);
+    ascii ||= isAsciiText(line);
     // The wall clock, read once a line (the date templates' and the mlfid sessions' ages).
-    this.wallClock = Date.now();
+    this.wallClock = this.clock();
     if (time !== undefined && Number.isFinite(time)) {
       tuple = ['', '', line];
       date = time / 1000;

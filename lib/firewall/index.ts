@@ -49,3 +49,4 @@ export function createBackend(name: string, options: BackendOptions): FirewallBa
 export { BanManager, InvalidAddressError, ProtectedAddressError, type BanInput, type ManagerOptions } from './manager';
 export { selfConflict } from './self';
 export { killConnections } from './connections';
+export { banLogLine } from './log-line';

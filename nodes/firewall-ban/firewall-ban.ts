@@ -1,7 +1,7 @@
 /** firewall-ban: bans and lifts addresses in the firewall, keeps the ledger, restores and repairs bans. */
 import { join } from 'path';
 import { parseBantime } from '../../lib/duration';
-import { BanManager, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
+import { BanManager, banLogLine, createBackend, InvalidAddressError, killConnections, parsePorts } from '../../lib/firewall';
 import { ownJailName } from '../../lib/jail';
 import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
@@ -88,6 +88,8 @@ export = function register(RED: NodeAPI): void {
       node.banCounters = () => ({ bans: banManager.list(), totalBanned: new Map(totalBanned) });
       manager.on('event', (e: FirewallEvent) => {
         if (e.event === 'ban') totalBanned.set(e.jail, (totalBanned.get(e.jail) ?? 0) + 1);
+        const line = banLogLine(e);
+        if (line) node.log(line);
         node.send({ topic: e.ip, payload: e });
         scheduleStatus();
         announceBans();

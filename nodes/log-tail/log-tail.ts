@@ -20,6 +20,8 @@ export = function register(RED: NodeAPI): void {
     let errorShown = false;
     // Lines dropped for their length, warned of at most once a minute.
     const droppedLines = new ThrottledCount();
+    // Files that are not there, warned of once each: a status alone is easily missed.
+    const warnedMissing = new Set<string>();
 
     const emit = (line: string, file: string, timestamp?: number, journal?: Record<string, unknown>) => {
       const msg: NodeMessage = { payload: line, topic: file, filename: file };
@@ -85,6 +87,11 @@ export = function register(RED: NodeAPI): void {
             const unmatched = follower.unmatched;
             const following = follower.files.length - missing.length;
             const counts = `${rate} lines/s, ${plural(follower.rotations, 'rotation')}${droppedText}`;
+            for (const path of missing) {
+              if (warnedMissing.has(path)) continue;
+              warnedMissing.add(path);
+              node.warn(missingFileWarning(path));
+            }
             if (missing.length > 0) {
               const what = following > 0 ? `${following} followed, ` : '';
               node.status({ fill: 'yellow', shape: 'ring', text: pathStatus(`${what}waiting for `, missing[0], missing.length > 1 ? ` +${missing.length - 1}` : '') });
@@ -126,3 +133,13 @@ export = function register(RED: NodeAPI): void {
   }
   RED.nodes.registerType('log-tail', LogTailNode);
 };
+
+/**
+ * A followed file that does not exist. Under /var/log it is most often a system that logs only to the
+ * systemd journal (no rsyslog: Debian 12 and later, Fedora, Arch), where the fix is the journal source.
+ */
+function missingFileWarning(path: string): string {
+  const text = `${path} does not exist: waiting for it to be created`;
+  if (!path.startsWith('/var/log/')) return text;
+  return `${text}. If this system logs only to the systemd journal (no rsyslog), set Source to "journal" (e.g. journalMatch _SYSTEMD_UNIT=ssh.service) instead of following this file`;
+}

@@ -21,7 +21,7 @@ export = function register(RED: NodeAPI): void {
     if (!secure && port === 465) this.warn('port 465 usually expects TLS from the start: tick "Use TLS from the start" if mails time out');
     if (secure && (port === 587 || port === 25)) this.warn(`port ${port} usually starts in plain text and upgrades with STARTTLS: untick "Use TLS from the start" if mails fail with a TLS error`);
   }
-  RED.nodes.registerType('mail-server', MailServerNodeCtor, {
+  RED.nodes.registerType<MailServerNode, NodeDef, Record<string, never>, { user?: string; password?: string }>('mail-server', MailServerNodeCtor, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
 };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, installPackage, spawnNodeRed, stopAndWait } from '../support/process';
+import { freePort, installPackage, resolveNodeRed, spawnNodeRed, stopAndWait } from '../support/process';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 after(async () => {
@@ -19,7 +19,7 @@ test('the live tester and the ban endpoints need write permission; the bans list
   cleanups.push(() => rmSync(userDir, { recursive: true, force: true }));
   installPackage(userDir);
   // bcryptjs comes with Node-RED; the hash is of "secret".
-  const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('@node-red/editor-api/package.json')] })) as { hashSync(s: string, r: number): string };
+  const bcrypt = require(require.resolve('bcryptjs', { paths: [resolveNodeRed('@node-red/editor-api/package.json')] })) as { hashSync(s: string, r: number): string };
   const hash = bcrypt.hashSync('secret', 4);
   const port = await freePort();
   writeFileSync(join(userDir, 'settings.js'), `module.exports = {

@@ -100,10 +100,24 @@ test('every example imports with no missing types and deploys; screenshots of th
   await page.evaluate(() => (window as any).RED.workspaces.show('f2b.tab'));
   appendFileSync(join(userDir, 'logs', 'auth.log'), [failed('203.0.113.5'), failed('203.0.113.5'), accepted, failed('203.0.113.5'), failed('198.51.100.23')].map((l) => l + '\n').join(''));
   await page.evaluate(() => (window as any).RED.sidebar.show('firewall-ban-bans'));
-  await page.locator('.firewall-ban-sidebar-node[data-node="f2bex.ban"] tr', { hasText: '203.0.113.5' }).waitFor({ timeout: 15000 });
+  await page.locator('.firewall-ban-sidebar-node[data-node="f2bex.ban"] .firewall-ban-sidebar-ban', { hasText: '203.0.113.5' }).waitFor({ timeout: 15000 });
   await page.waitForFunction(() => /1 banned/.test(document.querySelector('[id="f2bex.ban"] .red-ui-flow-node-status-label')?.textContent ?? ''), undefined, { timeout: 10000 });
   await page.waitForTimeout(1500);
   await page.evaluate(() => (window as any).RED.view.select(''));
+  // The whole jail, statuses included, on the canvas as it opens beside the sidebar: nothing to scroll to.
+  const outside = await page.evaluate(() => {
+    const chart = document.getElementById('red-ui-workspace-chart')!;
+    const view = chart.getBoundingClientRect();
+    // Node-RED 5's sidebar lies over the workspace; Node-RED 4's stands beside it.
+    const sidebar = document.getElementById('red-ui-sidebar')?.getBoundingClientRect();
+    const right = Math.min(view.left + chart.clientWidth, sidebar && sidebar.width > 0 ? sidebar.left : Infinity);
+    const bottom = view.top + chart.clientHeight;
+    return (window as any).RED.nodes.filterNodes({ z: 'f2b.tab' }).flatMap((n: any) => {
+      const r = document.getElementById(n.id)?.getBoundingClientRect();
+      return !r || r.left < view.left || r.top < view.top || r.right > right || r.bottom > bottom ? [`${n.name || n.type} (${r ? Math.round(r.right) : '?'} > ${Math.round(right)})`] : [];
+    });
+  });
+  assert.deepEqual(outside, [], 'the example jail fits the canvas beside the sidebar');
   mkdirSync(docs, { recursive: true });
   await page.screenshot({ path: join(docs, 'sshd-jail.png') });
   await page.evaluate(() => (window as any).RED.sidebar.show('info'));
@@ -129,7 +143,7 @@ test('every example imports with no missing types and deploys; screenshots of th
     }, name);
     assert.deepEqual(result.missing, [], `${name}: every type is known`);
     assert.deepEqual(result.invalid, [], `${name}: every node is valid as imported`);
-    assert.equal(result.comments, 1, `${name}: a comment node explains it`);
+    assert.ok(result.comments >= 1, `${name}: a comment node explains it`);
     // A jail, or (the CrowdSec bouncer) CrowdSec's decisions into firewall-ban.
     assert.ok(result.types.includes('firewall-ban') && result.types.includes(name === 'crowdsec-bouncer' ? 'crowdsec-decisions' : 'threshold-window'), `${name} is a jail`);
     if (name === 'shorewall-three-jails') {

@@ -35,6 +35,25 @@ async function fill(page: Page, field: string, value: string): Promise<void> {
   await el.dispatchEvent('change');
 }
 
+/**
+ * A ban of the Bans tab as laid out at the default sidebar width: its unban button wholly inside the
+ * sidebar (not cut off at its right edge), the address on one line, jail, time left and reason on one more.
+ */
+async function assertFitsSidebar(page: Page, ban: ReturnType<Page['locator']>, version: string): Promise<void> {
+  const box = await ban.evaluate((el) => {
+    const sidebar = el.closest('.firewall-ban-sidebar')!.getBoundingClientRect();
+    const rect = (sel: string) => {
+      const r = el.querySelector(sel)!.getBoundingClientRect();
+      return { left: r.left, right: r.right, height: r.height };
+    };
+    return { sidebarLeft: sidebar.left, sidebarRight: sidebar.right, width: sidebar.width, button: rect('.firewall-ban-sidebar-unban'), ip: rect('.firewall-ban-sidebar-ip'), facts: rect('.firewall-ban-sidebar-facts'), line: parseFloat(getComputedStyle(el).lineHeight) || 20 };
+  });
+  const where = `Node-RED ${version}, sidebar ${Math.round(box.width)} px wide`;
+  assert.ok(box.width < 360, `${where}: the sidebar is at its default width`);
+  assert.ok(box.button.left >= box.sidebarLeft && box.button.right <= box.sidebarRight, `${where}: the unban button is inside the sidebar (${JSON.stringify(box)})`);
+  for (const part of ['ip', 'facts'] as const) assert.ok(box[part].height < 1.6 * box.line, `${where}: ${part} is one line (${box[part].height} px)`);
+}
+
 async function hasError(page: Page, field: string): Promise<boolean> {
   await page.waitForTimeout(100);
   return (await page.locator(`#node-input-${field}.input-error`).count()) > 0;
@@ -149,15 +168,21 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   const api = (path: string, body?: unknown) =>
     fetch(`${base}/firewall-ban/f2bex.ban/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-  await page.evaluate(() => (window as any).RED.sidebar.show('firewall-ban-bans'));
+  // Reached as each Node-RED shows a plugin's tab: 5 gives every tab a button in the sidebar's tab bar; 4
+  // shows pinned tabs as icons at the top of the sidebar (the others only in its menu).
+  const version = await page.evaluate(() => String((window as any).RED.settings.version));
+  const tabButton = Number(version.split('.')[0]) >= 5 ? page.locator('.red-ui-sidebar-tab-bar button[data-tab-id="firewall-ban-bans"]') : page.locator('#red-ui-tab-firewall-ban-bans-link-button');
+  assert.ok(await tabButton.isVisible(), `Node-RED ${version}: the Bans tab has a button of its own`);
+  await tabButton.click();
   const section = page.locator('.firewall-ban-sidebar-node[data-node="f2bex.ban"]');
   await section.locator('.firewall-ban-sidebar-none').waitFor({ timeout: 10000 });
 
   // A ban from the log: three failures. The tab shows it without being refreshed.
   appendFileSync(join(userDir, 'logs', 'auth.log'), `${syslogDate()} host sshd[9]: Failed password for root from 198.51.100.61 port 22 ssh2\n`.repeat(3));
-  const fromLog = section.locator('tr', { hasText: '198.51.100.61' });
+  const fromLog = section.locator('.firewall-ban-sidebar-ban', { hasText: '198.51.100.61' });
   await fromLog.waitFor({ timeout: 10000 });
   assert.match((await fromLog.textContent()) ?? '', /sshd/);
+  await assertFitsSidebar(page, fromLog, version);
   assert.match((await fromLog.locator('.firewall-ban-sidebar-left').textContent()) ?? '', /^(59m|1h 0m)/);
   assert.match((await fromLog.textContent()) ?? '', /3 failures/);
   // The jail's counters, as f2b-client status sshd gives them, stand above its list.
@@ -170,13 +195,14 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   // A ban made through the admin API appears live too.
   const made = await api('ban', { ip: '203.0.113.9', bantime: '2h' });
   assert.equal(made.status, 200, await made.clone().text());
-  const fromApi = section.locator('tr', { hasText: '203.0.113.9' });
+  const fromApi = section.locator('.firewall-ban-sidebar-ban', { hasText: '203.0.113.9' });
   await fromApi.waitFor({ timeout: 10000 });
   assert.match((await fromApi.textContent()) ?? '', /banned by hand/);
   assert.match((await fromApi.locator('.firewall-ban-sidebar-left').textContent()) ?? '', /^(1h 59m|2h 0m)/);
   assert.equal((await api('ban', { ip: '203.0.113.9; rm -rf /' })).status, 400, 'a ban of something that is not an address is refused');
 
   // Its button lifts it.
+  await assertFitsSidebar(page, fromApi, version);
   await fromApi.locator('button').click();
   await fromApi.waitFor({ state: 'detached', timeout: 10000 });
   let bans = (await (await api('bans')).json()) as Array<{ ip: string }>;
@@ -190,7 +216,7 @@ test('the Bans tab lists bans with time left and reason, updates live, lifts a b
   await section.locator('.firewall-ban-sidebar-ban-ip').fill('2001:db8::/64');
   await section.locator('.firewall-ban-sidebar-ban-time').fill('-1');
   await section.locator('.firewall-ban-sidebar-ban-button').click();
-  const byHand = section.locator('tr', { hasText: '2001:db8::/64' });
+  const byHand = section.locator('.firewall-ban-sidebar-ban', { hasText: '2001:db8::/64' });
   await byHand.waitFor({ timeout: 10000 });
   assert.match((await byHand.locator('.firewall-ban-sidebar-left').textContent()) ?? '', /for ever/);
   bans = (await (await api('bans')).json()) as Array<{ ip: string }>;

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, installPackage, spawnNodeRed, stopAndWait, syslogDate, waitFor, writeSettings } from '../support/process';
+import { freePort, installPackage, resolveNodeRed, spawnNodeRed, stopAndWait, syslogDate, waitFor, writeSettings } from '../support/process';
 
 const CLI = join(__dirname, '..', '..', 'bin', 'f2b-client.js');
 
@@ -223,7 +223,7 @@ test('f2b-client without adminAuth: every command, the counters after an attack,
 
 test('f2b-client with adminAuth: no token (not on a terminal), a wrong token, a read-only user, an admin', { timeout: 90000 }, async () => {
   // bcryptjs comes with Node-RED; the hash is of "secret".
-  const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('@node-red/editor-api/package.json')] })) as { hashSync(s: string, r: number): string };
+  const bcrypt = require(require.resolve('bcryptjs', { paths: [resolveNodeRed('@node-red/editor-api/package.json')] })) as { hashSync(s: string, r: number): string };
   const hash = bcrypt.hashSync('secret', 4);
   const { base } = await startJails(`adminAuth: { type: 'credentials', users: [
     { username: 'admin', password: '${hash}', permissions: '*' },

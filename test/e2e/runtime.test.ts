@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, spawnNodeRed, stop, stopAndWait, syslogDate, waitForHttp, writeSettings } from '../support/process';
+import { freePort, spawnNodeRed, stop, stopAndWait, syslogDate, waitFor, waitForHttp, writeSettings } from '../support/process';
 
 const root = join(__dirname, '..', '..', '..');
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -40,6 +40,9 @@ test('the packed package loads in Node-RED; the example flow deploys through the
   execFileSync('tar', ['-xzf', join(work, tarball), '-C', pkgDir, '--strip-components=1']);
   assert.ok(existsSync(join(pkgDir, 'dist', 'nodes', 'log-tail', 'log-tail.html')), 'the tarball holds the built editor files');
   assert.ok(!existsSync(join(pkgDir, 'test')) && !existsSync(join(pkgDir, 'dist', 'test')), 'the tarball leaves the tests out');
+  // dist/ comes built (prepack): installing runs nothing, which npm 11 would warn of or skip.
+  const packed = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  assert.deepEqual(['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => packed.scripts?.[s]), [], 'no install-time script');
   // Runtime dependencies, as npm would install them beside the package.
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(userDir, 'node_modules', dep), 'dir');
@@ -94,7 +97,12 @@ test('npm start: Node-RED on 127.0.0.1:$PORT with the example jail deployed on d
   const log = join(userDir, 'logs', 'auth.log');
   assert.equal(flows.find((n) => n.type === 'log-tail')!.paths, log);
   await new Promise((r) => setTimeout(r, 800));
+  const before = output.length;
   appendFileSync(log, failures('203.0.113.77', 3));
   await waitForBan(base, String(ban.id), '203.0.113.77');
+  // What the README promises: the console's next word is the ban, in one line (no mail error before it).
+  await waitFor(() => /backend dry-run/.test(output.slice(before)), 'the ban in the console', 5000).catch(() => assert.fail(output.slice(before)));
+  const said = output.slice(before).split('\n').filter((l) => l.trim());
+  assert.match(said[0], /- \[info\] \[firewall-ban:firewall\] ban 203\.0\.113\.77 \(jail sshd\) for 1h, until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, backend dry-run$/, output.slice(before));
   stop(child);
 });

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import { resolveNodeRed } from '../support/process';
 import { helper, NODES, startRuntime, syslogDate, waitFor, type Runtime } from '../support/red';
 
-const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core');
+const core = join(resolveNodeRed('@node-red/nodes/package.json'), '..', 'core');
 const CORE = ['function/10-switch.js', 'common/60-link.js', 'common/90-comment.js', 'common/21-debug.js'].map((f) => require(join(core, f)));
 const examples = join(__dirname, '..', '..', '..', 'examples');
 
@@ -84,15 +85,21 @@ test('docker-host: deploys; the host sshd jail bans in the input hook / INPUT, t
   assert.equal(bansOf('f2bdock.webban').length, 1, 'the container jail has only its own ban');
 });
 
-test('every example is valid JSON of known shape: one comment node, unique ids, wires to nodes of the example', () => {
+test('every example is valid JSON of known shape: it begins with its comment, unique ids, wires to nodes of the example', () => {
   for (const name of ['sshd-jail', 'sshd-jail-nftables', 'shorewall-three-jails', 'recidive', 'mail-digest', 'docker-host']) {
     const flow = JSON.parse(readFileSync(join(examples, `${name}.json`), 'utf8')) as Array<{ id: string; type: string; wires?: string[][]; server?: string; backend?: string }>;
     const ids = new Set(flow.map((n) => n.id));
     assert.equal(ids.size, flow.length, `${name}: unique ids`);
-    assert.equal(flow.filter((n) => n.type === 'comment').length, 1, `${name}: one comment`);
+    assert.equal(flow[0].type, 'comment', `${name}: its comment comes first (the title Import > Examples shows)`);
     for (const n of flow) {
       for (const out of n.wires ?? []) for (const to of out) assert.ok(ids.has(to), `${name}: ${n.id} is wired to ${to}, which is in the example`);
       if (n.server) assert.ok(ids.has(n.server), `${name}: ${n.id}'s mail server is in the example`);
+    }
+    if (name === 'sshd-jail') {
+      // What npm start deploys: no two nodes with one label, and no mail node that turns red without a mail server.
+      const labels = flow.map((n) => (n as { name?: string }).name).filter(Boolean);
+      assert.deepEqual(labels, [...new Set(labels)], 'sshd-jail: every label is its own');
+      assert.equal((flow.find((n) => n.type === 'mail-notify') as { d?: boolean }).d, true, 'sshd-jail: the mail node comes disabled');
     }
     if (name === 'shorewall-three-jails') {
       assert.deepEqual(flow.filter((n) => n.type === 'firewall-ban').map((n) => n.backend), ['shorewall', 'shorewall', 'shorewall']);

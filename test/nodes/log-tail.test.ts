@@ -32,6 +32,21 @@ test('a file missing at deploy: yellow status, then followed from its first line
   assert.equal(out[0].topic, log);
 });
 
+test('a missing /var/log file (a journald-only system) is told in the log once, naming the journal source as the fix', async () => {
+  // Under /var/log, where a system without rsyslog has no auth.log; a name that no system has.
+  const missing = `/var/log/f2b-test-${process.pid}-${Date.now()}/auth.log`;
+  const elsewhere = join(rt.userDir, 'not-yet.log');
+  await helper.load(NODES, onTab([{ id: 'tail', type: 'log-tail', paths: `${missing}\n${elsewhere}`, start: 'end', wires: [[]] }]));
+  const warn = (helper.getNode('tail') as unknown as { warn: { args: unknown[][] } }).warn;
+  const warned = () => warn.args.map((a) => String(a[0]));
+  await waitFor(() => warned().length === 2, 'a warning for each missing file', 5000).catch((e) => assert.fail(`${e.message}: ${JSON.stringify(warned())}`));
+  const [forMissing, forElsewhere] = [warned().find((w) => w.startsWith(missing)), warned().find((w) => w.startsWith(elsewhere))];
+  assert.match(forMissing ?? '', /does not exist.*systemd journal.*set Source to "journal".*_SYSTEMD_UNIT=ssh\.service/);
+  assert.equal(forElsewhere, `${elsewhere} does not exist: waiting for it to be created`, 'outside /var/log, no journal advice');
+  await new Promise((r) => setTimeout(r, 2200));
+  assert.equal(warned().length, 2, 'told once, not every second');
+});
+
 test('globs follow every matching file; a renamed (rotated) file is finished and the new one followed', async () => {
   const a = join(rt.userDir, 'a.log');
   const b = join(rt.userDir, 'b.log');

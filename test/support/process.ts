@@ -3,10 +3,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** This package's root (the directory that holds package.json and dist/). */
 const PACKAGE_ROOT = join(__dirname, '..', '..', '..');
+
+/**
+ * A module of the Node-RED under test: this checkout's (a devDependency), or, for the CI matrix, the one
+ * installed under F2B_NODE_RED_DIR (a directory whose node_modules holds another node-red).
+ */
+export function resolveNodeRed(id: string): string {
+  const dir = process.env.F2B_NODE_RED_DIR;
+  return require.resolve(id, { paths: [dir ? resolve(dir) : PACKAGE_ROOT] });
+}
 
 /** A TCP port free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {
@@ -125,7 +134,7 @@ export async function spawnNodeRed(
     onOutput?: (text: string) => void;
   } = {},
 ): Promise<NodeRedProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolveNodeRed('node-red/red.js'), '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env,
   });

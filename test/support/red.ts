@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { NodeMessage } from '../../nodes/node-red';
+import { resolveNodeRed } from './process';
 
-helper.init(require.resolve('node-red'));
+helper.init(resolveNodeRed('node-red'));
 
 const dist = join(__dirname, '..', '..', 'nodes');
-const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'common');
+const core = join(resolveNodeRed('@node-red/nodes/package.json'), '..', 'core', 'common');
 
 /** Node modules as Node-RED loads them: ours from dist/, plus catch, status and debug from core. */
 export const NODES = [
