@@ -13,7 +13,7 @@ export = function register(RED: NodeAPI): void {
       this.problem = errorText(err);
     }
   }
-  RED.nodes.registerType('crowdsec-lapi', CrowdsecLapiNodeCtor, {
+  RED.nodes.registerType<CrowdsecLapiNode, NodeDef, Record<string, never>, { apiKey?: string; machineId?: string; password?: string }>('crowdsec-lapi', CrowdsecLapiNodeCtor, {
     credentials: { apiKey: { type: 'password' }, machineId: { type: 'text' }, password: { type: 'password' } },
   });
 };
