@@ -34,7 +34,7 @@ export class AlertQueue extends EventEmitter {
 
   constructor(options: AlertQueueOptions) {
     super();
-    this.store = options.file ? new OutboxFile<PendingAlert>(options.file, 200) : null;
+    this.store = options.file ? new OutboxFile<PendingAlert>(options.file, 200, 'CrowdSec alert queue') : null;
     this.outbox = new Outbox<PendingAlert>({
       digest: options.batchSeconds ?? 1,
       maxPerHour: Number.MAX_SAFE_INTEGER,

@@ -14,6 +14,8 @@ export class OutboxFile<T> {
   constructor(
     readonly file: string,
     private readonly delayMs = 1000,
+    /** What the file holds, for the message that names a damaged one. */
+    private readonly what = 'mail queue',
   ) {}
 
   /** The saved state; null when there is none. A damaged file is an error that names it. */
@@ -29,7 +31,7 @@ export class OutboxFile<T> {
       const doc = JSON.parse(text) as Partial<OutboxState<T>>;
       return { items: Array.isArray(doc.items) ? doc.items : [], more: doc.more && typeof doc.more === 'object' ? doc.more : {}, sent: Array.isArray(doc.sent) ? doc.sent : [] };
     } catch (err) {
-      throw new Error(`saved mail queue ${this.file} is damaged (${(err as Error).message}); move it aside to start afresh`);
+      throw new Error(`saved ${this.what} ${this.file} is damaged (${(err as Error).message}); move it aside to start afresh`);
     }
   }
 
