@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'events';
 import { lapiRequest, LapiError } from './client';
-import { DecisionSet } from './stream';
+import { DecisionSet, type FirewallHolds } from './stream';
 
 /** What a person should do about a failed poll. */
 export function streamAdvice(err: unknown): string {
@@ -33,6 +33,8 @@ export class DecisionStream extends EventEmitter {
   private running: Promise<void> | null = null;
   private stopped = false;
   private full = true;
+  /** The first full answer after start() is checked against the firewall (`holds`), later ones are not. */
+  private checkFirewall = true;
   /** Polls that worked, and the last failure (null once one works again). */
   polls = 0;
   lastError: LapiError | Error | null = null;
@@ -42,12 +44,14 @@ export class DecisionStream extends EventEmitter {
     private readonly apiKey: string,
     readonly decisions: DecisionSet,
     private readonly intervalMs: number,
+    private readonly holds?: FirewallHolds,
   ) {
     super();
   }
 
   start(): void {
     this.stopped = false;
+    this.checkFirewall = true;
     this.schedule(0);
   }
 
@@ -82,7 +86,8 @@ export class DecisionStream extends EventEmitter {
     this.full = false;
     this.lastError = null;
     this.polls++;
-    const changes = this.decisions.apply(answer, full);
+    const changes = this.decisions.apply(answer, full, Date.now(), full && this.checkFirewall ? this.holds : undefined);
+    if (full) this.checkFirewall = false;
     this.emit('changes', changes, full);
     this.emit('ok');
   }

@@ -34,8 +34,16 @@ export interface CrowdsecUnban {
   ip: string;
 }
 
+/**
+ * Whether the firewall holds `ip` banned until `until` (epoch ms) at least; undefined when it cannot tell
+ * (the bouncer is not wired to a firewall it can ask).
+ */
+export type FirewallHolds = (ip: string, until: number) => boolean | undefined;
+
 export interface StreamChanges {
   bans: CrowdsecBan[];
+  /** Addresses of `bans` sent again because the firewall lost them (see `apply`'s `holds`). */
+  resent: string[];
   unbans: CrowdsecUnban[];
   /** Decisions not applied, counted by why (`scope Country`, `type captcha`, `bad value`, `expired`). */
   skipped: Record<string, number>;
@@ -110,13 +118,14 @@ export class DecisionSet {
 
   /**
    * Applies one answer of the stream. With `full` (an answer to startup=true: every decision there is),
-   * addresses held that it does not list are lifted too.
+   * addresses held that it does not list are lifted too; with `holds` as well, an address it lists that
+   * the firewall does not hold for that long is banned again for the time left, even if applied before.
    */
-  apply(answer: unknown, full: boolean, now = Date.now()): StreamChanges {
+  apply(answer: unknown, full: boolean, now = Date.now(), holds?: FirewallHolds): StreamChanges {
     const doc = (answer && typeof answer === 'object' ? answer : {}) as { new?: unknown; deleted?: unknown };
     const added = Array.isArray(doc.new) ? (doc.new as StreamDecision[]) : [];
     const deleted = Array.isArray(doc.deleted) ? (doc.deleted as StreamDecision[]) : [];
-    const changes: StreamChanges = { bans: [], unbans: [], skipped: {} };
+    const changes: StreamChanges = { bans: [], resent: [], unbans: [], skipped: {} };
     const skip = (why: string) => (changes.skipped[why] = (changes.skipped[why] ?? 0) + 1);
     const touched = new Set<string>();
     const before = new Map([...this.held].map(([ip, h]) => [ip, Math.max(...h.values())]));
@@ -132,6 +141,8 @@ export class DecisionSet {
       touched.add(t.ip);
     }
     const listed = new Map<string, Held>();
+    /** The longest decision listed on each address: what a lost ban is sent again for. */
+    const longest = new Map<string, { until: number; ban: CrowdsecBan }>();
     for (const d of added) {
       if (!d || typeof d !== 'object') {
         skip('bad decision');
@@ -162,11 +173,23 @@ export class DecisionSet {
       const had = h.has(id);
       h.set(id, until);
       touched.add(t.ip);
+      const ban: CrowdsecBan = { action: 'ban', ip: t.ip, bantime: Math.ceil(seconds), jail: 'crowdsec', scenario: text(d.scenario) || 'crowdsec', origin: text(d.origin, 60) || 'crowdsec' };
+      if ((longest.get(t.ip)?.until ?? -Infinity) < until) longest.set(t.ip, { until, ban });
       const end = before.get(t.ip);
       // Banned already until then (this very decision, after a restart, or a longer one): nothing to send.
       if (had || (end !== undefined && end >= until - 2000)) continue;
-      changes.bans.push({ action: 'ban', ip: t.ip, bantime: Math.ceil(seconds), jail: 'crowdsec', scenario: text(d.scenario) || 'crowdsec', origin: text(d.origin, 60) || 'crowdsec' });
+      changes.bans.push(ban);
       before.set(t.ip, until);
+    }
+    if (full && holds) {
+      // The file says applied, but the firewall may never have got it (a crash before its ledger was
+      // written, its ledger lost or a new firewall node): once per address, for its longest decision.
+      const sending = new Set(changes.bans.map((b) => b.ip));
+      for (const [ip, { until, ban }] of longest) {
+        if (sending.has(ip) || holds(ip, until) !== false) continue;
+        changes.bans.push(ban);
+        changes.resent.push(ip);
+      }
     }
     if (full) {
       // The whole set: what it does not list is gone, whatever the file said.
@@ -190,6 +213,7 @@ export class DecisionSet {
     // A ban sent in this answer is never followed by its own unban in it.
     const unbanned = new Set(changes.unbans.map((u) => u.ip));
     changes.bans = changes.bans.filter((b) => !unbanned.has(b.ip));
+    changes.resent = changes.resent.filter((ip) => !unbanned.has(ip));
     if (touched.size) this.save();
     return changes;
   }

@@ -103,6 +103,14 @@ export class BanManager extends EventEmitter {
     return n;
   }
 
+  /** When the active ban on `ip` ends (epoch ms; null: never), or undefined when none is held (a bouncer's check after a restart). */
+  heldUntil(ip: string): number | null | undefined {
+    const address = parseAddressOrPrefix(ip);
+    const r = address ? this.options.ledger.get(address.text) : undefined;
+    if (!r || (r.until !== null && r.until <= Date.now())) return undefined;
+    return r.until;
+  }
+
   /** Active bans, soonest to end first. */
   list(): BanRecord[] {
     const now = Date.now();

@@ -4,12 +4,34 @@
  * an unban for each deleted one.
  */
 import { join } from 'path';
-import { DecisionSet, DecisionStream, streamStatus, type StreamChanges } from '../../lib/crowdsec';
-import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
+import { DecisionSet, DecisionStream, streamStatus, type FirewallHolds, type StreamChanges } from '../../lib/crowdsec';
+import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type JailBanNode, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
 
 /** "2 scope Country, 1 type captcha": what was skipped, most first. */
 function skippedText(skipped: Map<string, number>): string {
   return [...skipped].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} ${why}`).join(', ');
+}
+
+/**
+ * Asks the firewall-ban nodes wired straight to the output whether they hold an address that long; undefined
+ * when none is (a junction, a function node: then only the saved file counts, as before).
+ */
+function firewallHolds(RED: NodeAPI, def: NodeDef): FirewallHolds {
+  const wires = (def as NodeDef & { wires?: unknown }).wires;
+  const ids = Array.isArray(wires) && Array.isArray(wires[0]) ? (wires[0] as unknown[]).filter((id): id is string => typeof id === 'string') : [];
+  return (ip, until) => {
+    let asked = false;
+    for (const id of ids) {
+      // Looked up at the time of the answer: every node of the flow exists by then, its ledger loaded.
+      const n = RED.nodes.getNode(id) as JailBanNode | null;
+      if (!n || n.type !== 'firewall-ban' || !n.manager) continue;
+      asked = true;
+      const end = n.manager.heldUntil(ip);
+      // Two seconds of slack: the decision's own time left is rounded up to a second.
+      if (end === undefined || (end !== null && end < until - 2000)) return false;
+    }
+    return asked ? true : undefined;
+  };
 }
 
 export = function register(RED: NodeAPI): void {
@@ -28,7 +50,7 @@ export = function register(RED: NodeAPI): void {
       if (!(interval >= 1 && interval <= 3600)) throw new Error(`interval ${interval} must be from 1 to 3600 seconds`);
       const decisions = new DecisionSet(join(stateDir(RED), `crowdsec-${node.id}.json`));
       decisions.load();
-      stream = new DecisionStream(url, lapi.credentials?.apiKey ?? '', decisions, interval * 1000);
+      stream = new DecisionStream(url, lapi.credentials?.apiKey ?? '', decisions, interval * 1000, firewallHolds(RED, def));
     } catch (err) {
       cancelReport = reportConfigError(RED, node, err);
     }
@@ -44,6 +66,7 @@ export = function register(RED: NodeAPI): void {
     if (stream) {
       stream.on('changes', (changes: StreamChanges) => {
         for (const [why, n] of Object.entries(changes.skipped)) skipped.set(why, (skipped.get(why) ?? 0) + n);
+        if (changes.resent.length) node.warn(`firewall-ban did not hold ${changes.resent.length} address(es) applied before this start (${changes.resent.slice(0, 5).join(', ')}${changes.resent.length > 5 ? ', ...' : ''}): banned again for the time left`);
         const out: NodeMessage[] = [...changes.unbans, ...changes.bans].map((p) => ({ topic: p.ip, payload: p }));
         if (out.length) node.send([out]);
       });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
+import { Ledger } from '../../lib/ledger';
 import { createLapi, crowdsecUnavailable, type Lapi } from '../support/crowdsec';
 import { createLab, type Lab } from '../support/netns';
 import { installPackage, syslogDate, waitFor, writeSettings } from '../support/process';
@@ -88,7 +89,8 @@ before(async () => {
     userDir = mkdtempSync(join(tmpdir(), 'f2b-crowdsec-red-'));
     writeFileSync(join(userDir, 'auth.log'), '');
     installPackage(userDir);
-    writeSettings(userDir, 1880);
+    // Info level: firewall-ban's ban lines are the ban events a restart test counts.
+    writeSettings(userDir, 1880, "logging: { console: { level: 'info' } },");
     writeFileSync(join(userDir, 'flows.json'), '[]');
     agent = spawn('ip', ['netns', 'exec', lab.client.ns, process.execPath, join(__dirname, 'fleet-host-in-netns.js'), userDir, '1880'], { stdio: ['pipe', 'pipe', 'inherit'] });
     createInterface({ input: agent.stdout! }).on('line', (line) => {
@@ -192,6 +194,60 @@ test('after a Node-RED restart the ledger and the stream agree: no duplicate ban
   assert.equal(range.length, 1);
   assert.equal(range[0].start, before.start, 'restored from the ledger, not banned again');
   assert.ok(!after.some((b) => b.ip === '203.0.113.20'), 'gone from the ledger');
+});
+
+/** firewall-ban's ban events for `ip` in the log of this Node-RED start (a restore is not one). */
+const banEvents = async (ip: string) => {
+  const output = String((await ask('output')).output);
+  return output.split('\n').filter((l) => l.includes(`] ban ${ip} (jail crowdsec)`)).length;
+};
+const LEDGER = () => join(userDir, 'fail2ban', 'bans-f2bcsb.fw.json');
+const CS_SETS = ['f2b-crowdsec', 'f2b-crowdsec-v6', 'f2b-crowdsec-net', 'f2b-crowdsec-net6'];
+
+test('after a Node-RED restart a ban firewall-ban lost is sent again, once; one its ledger holds is not banned twice', { skip: why ?? false, timeout: 120000 }, async () => {
+  lapi.cscli('decisions', 'add', '--ip', '203.0.113.40', '--duration', '2h', '--reason', 'lost ban');
+  await waitFor(async () => (await elements('f2b-crowdsec')).includes('203.0.113.40'), '203.0.113.40 banned', (INTERVAL + 3) * 1000, 50);
+  const range = (await bans('f2bcsb.fw')).find((b) => b.ip === '198.51.100.0/24')!;
+  assert.ok(range, 'the range is banned');
+  await ask('stop');
+  // A crash between the bouncer's file and firewall-ban's ledger: the file says applied, the ledger and the set lack it.
+  const saved = JSON.parse(readFileSync(join(userDir, 'fail2ban', 'crowdsec-f2bcsb.decisions.json'), 'utf8')) as { held: Record<string, unknown> };
+  assert.ok(saved.held['203.0.113.40'], 'the bouncer saved it as applied');
+  const ledger = new Ledger(LEDGER());
+  ledger.load();
+  assert.ok(ledger.get('203.0.113.40'), 'in the ledger before');
+  ledger.remove(['203.0.113.40']);
+  assert.equal(lab.exec(lab.client, ['nft', 'delete', 'element', 'inet', 'fail2ban', 'f2b-crowdsec', '{ 203.0.113.40 }']).status, 0);
+  assert.ok(!(await elements('f2b-crowdsec')).includes('203.0.113.40'));
+  await ask('start');
+  await waitFor(async () => (await elements('f2b-crowdsec')).includes('203.0.113.40'), 'the lost ban sent again', 20000, 100);
+  await new Promise((r) => setTimeout(r, (INTERVAL + 1) * 1000)); // a poll of changes after the full answer
+  assert.equal(await banEvents('203.0.113.40'), 1, 'one ban event');
+  assert.equal(await banEvents('198.51.100.0/24'), 0, 'the range its ledger holds: restored, not banned again');
+  assert.equal(await banEvents('203.0.113.30'), 0);
+  assert.match(String((await ask('output')).output), /firewall-ban did not hold 1 address\(es\) applied before this start \(203\.0\.113\.40\)/);
+  const after = await bans('f2bcsb.fw');
+  const lost = after.filter((b) => b.ip === '203.0.113.40');
+  assert.equal(lost.length, 1);
+  const left = (lost[0].until! - Date.now()) / 1000;
+  assert.ok(left > 7000 && left <= 7200, `for the time the decision has left (${left} s)`);
+  assert.equal(after.find((b) => b.ip === '198.51.100.0/24')!.start, range.start, 'the range restored from the ledger');
+
+  // The whole ledger lost and the sets flushed: every decision still listed is banned again, each once.
+  await ask('stop');
+  for (const f of [LEDGER(), `${LEDGER()}.journal`]) rmSync(f, { force: true });
+  for (const set of CS_SETS) lab.exec(lab.client, ['nft', 'flush', 'set', 'inet', 'fail2ban', set]);
+  assert.deepEqual(await elements('f2b-crowdsec'), []);
+  await ask('start');
+  const again = ['203.0.113.40', '203.0.113.30', '198.51.100.0/24'];
+  await waitFor(async () => { const e = await elements('f2b-crowdsec'); return again.every((ip) => e.includes(ip)); }, 'every lost ban sent again', 20000, 100);
+  await new Promise((r) => setTimeout(r, (INTERVAL + 1) * 1000));
+  const e = await elements('f2b-crowdsec');
+  for (const ip of again) {
+    assert.equal(e.filter((x) => x === ip).length, 1, `one element for ${ip}`);
+    assert.equal(await banEvents(ip), 1, `one ban event for ${ip}`);
+  }
+  assert.equal((await bans('f2bcsb.fw')).filter((b) => again.includes(b.ip)).length, again.length);
 });
 
 test('an alert queued while the API is down survives a Node-RED restart and is delivered once the API is back', { skip: why ?? false, timeout: 120000 }, async () => {

@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../support/process';
-import { alertBody, AlertQueue, checkLapiUrl, DecisionSet, lapiRequest, LapiError, parseGoDuration, pendingAlertOf, streamAdvice, streamStatus, USER_AGENT, Watcher } from '../../lib/crowdsec';
+import { alertBody, AlertQueue, checkLapiUrl, DecisionSet, DecisionStream, lapiRequest, LapiError, parseGoDuration, pendingAlertOf, streamAdvice, streamStatus, USER_AGENT, Watcher } from '../../lib/crowdsec';
 
 const dir = mkdtempSync(join(tmpdir(), 'f2b-crowdsec-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +106,95 @@ test('after a restart the full set is compared with the saved one: nothing twice
   assert.ok(!existsSync(file));
 });
 
+test('after a restart the firewall is asked too: what it lost is banned again once, what it holds (or cannot tell) is not', () => {
+  const file = join(dir, 'lost.json');
+  const now = Date.now();
+  const first = new DecisionSet(file);
+  first.apply({ new: [d(1, '203.0.113.1'), d(2, '198.51.100.0/24', '1h', { scope: 'Range' }), d(3, '203.0.113.3', '1h'), d(4, '203.0.113.3', '4h')] }, true, now);
+  // The firewall's ledger: .1 held long enough; the range lost; .3 held, but only for the shorter decision.
+  const ledger = new Map<string, number>([['203.0.113.1', now + 4 * 3600_000], ['203.0.113.3', now + 3600_000]]);
+  const asked: Array<[string, number]> = [];
+  const holds = (ip: string, until: number) => {
+    asked.push([ip, until]);
+    const end = ledger.get(ip);
+    return end !== undefined && end >= until - 2000;
+  };
+  const again = new DecisionSet(file);
+  again.load();
+  const later = now + 60_000;
+  const answer = { new: [d(1, '203.0.113.1', '3h58m'), d(2, '198.51.100.0/24', '59m', { scope: 'Range' }), d(3, '203.0.113.3', '59m'), d(4, '203.0.113.3', '3h59m'), d(5, '203.0.113.5', '10m')] };
+  const c = again.apply(answer, true, later, holds);
+  assert.deepEqual(
+    c.bans.map((b) => [b.ip, b.bantime]),
+    [['203.0.113.5', 600], ['198.51.100.0/24', 3540], ['203.0.113.3', 14340]],
+    'a new decision as always; the lost range and the longer decision on .3, each once, for the time left',
+  );
+  assert.deepEqual(c.resent, ['198.51.100.0/24', '203.0.113.3']);
+  assert.deepEqual(asked.find(([ip]) => ip === '203.0.113.3'), ['203.0.113.3', later + 14340_000], 'asked for the longest decision');
+  assert.ok(!asked.some(([ip]) => ip === '203.0.113.5'), 'a ban sent anyway is not asked about');
+  // A firewall that cannot tell (not wired straight to one), and the changes between full answers: the file only.
+  const third = new DecisionSet(file);
+  third.load();
+  assert.deepEqual(third.apply(answer, true, later, () => undefined).bans, []);
+  assert.deepEqual(third.apply({ new: [d(1, '203.0.113.1', '3h57m')] }, false, later, () => assert.fail('asked outside a full answer')).bans, []);
+  // A firewall that lost everything: what the full answer still lists is sent again, the rest lifted.
+  const lostAll = third.apply({ new: [d(1, '203.0.113.1', '3h57m')] }, true, later, () => false);
+  assert.deepEqual(lostAll.resent, ['203.0.113.1']);
+  assert.deepEqual(lostAll.unbans.map((u) => u.ip).sort(), ['198.51.100.0/24', '203.0.113.3', '203.0.113.5']);
+  third.discard();
+});
+
+test('the stream asks the firewall on the first full answer after each start only (not after a failure)', async () => {
+  let answers = 0;
+  let failNext = false;
+  const server = createServer((req, res) => {
+    answers++;
+    if (failNext) {
+      failNext = false;
+      res.statusCode = 500;
+      return res.end('{}');
+    }
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(req.url?.includes('startup=true') ? { new: [d(1, '203.0.113.1', '1h')], deleted: [] } : { new: [], deleted: [] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const set = new DecisionSet();
+  set.apply({ new: [d(1, '203.0.113.1', '1h')] }, true);
+  let asked = 0;
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const stream = new DecisionStream(url, 'key', set, 30, () => (asked++, false));
+  let next: DecisionStream | null = null;
+  const bans: string[][] = [];
+  stream.on('changes', (c: { bans: Array<{ ip: string }> }) => bans.push(c.bans.map((b) => b.ip)));
+  try {
+    stream.start();
+    await waitUntil(() => answers >= 3);
+    assert.equal(asked, 1);
+    assert.deepEqual(bans[0], ['203.0.113.1'], 'lost: sent again');
+    failNext = true;
+    const failedAt = answers;
+    await waitUntil(() => answers >= failedAt + 3);
+    assert.equal(asked, 1, 'the full answer after a failure compares with the file only');
+    await stream.stop();
+    // The next start of the node (a new stream on the saved set) asks again.
+    next = new DecisionStream(url, 'key', set, 30, () => (asked++, true));
+    next.start();
+    await waitUntil(() => asked === 2);
+  } finally {
+    await stream.stop();
+    await next?.stop();
+    server.close();
+  }
+});
+
+async function waitUntil(ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await wait(10);
+  }
+}
+
 test('a ban decision as an alert: scenario node-red-fail2ban/<jail>, its ban for the time left; refused input named', () => {
   const at = Date.parse('2026-01-02T03:04:05Z');
   const p = pendingAlertOf({ action: 'ban', host: '203.0.113.9', bantime: 3600, jail: 'sshd', failures: 5, matches: ['l1', 'l2', 'l3', 'l4'], time: at }, at);
@@ -156,7 +246,6 @@ test('the alert queue: kept while the API is away, saved and read back, bounded 
   assert.deepEqual(saved.more, { postfix: 2 });
 
   // Read back by the next start; the API answers now (a loopback server that takes what a real one does).
-  const { createServer } = await import('node:http');
   const posted: unknown[] = [];
   const agents: string[] = [];
   const server = createServer((req, res) => {

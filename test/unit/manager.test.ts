@@ -36,6 +36,20 @@ test('a ban is written to the ledger and applied; it is lifted when its time is 
   await m.stop(false);
 });
 
+test('heldUntil: the end of the active ban on an address, from the ledger as loaded (before start too)', async () => {
+  const file = join(dir, 'held.json');
+  const first = manager(file);
+  await first.m.start();
+  const e = await first.m.ban({ ip: '2001:db8::1', bantime: 600 });
+  await first.m.ban({ ip: '198.51.100.0/24', bantime: -1 });
+  await first.m.stop(false);
+  const { m } = manager(file);
+  assert.equal(m.heldUntil('2001:DB8:0::1'), e.until, 'asked in any spelling');
+  assert.equal(m.heldUntil('198.51.100.0/24'), null, 'for ever');
+  assert.equal(m.heldUntil('192.0.2.9'), undefined);
+  assert.equal(m.heldUntil('not an address'), undefined);
+});
+
 test('bans that arrive together go out in one batch', async () => {
   const backend = new DryRunBackend();
   let calls = 0;
