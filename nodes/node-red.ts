@@ -165,10 +165,16 @@ export interface CrowdsecLapiNode extends Node {
   problem: string | null;
 }
 
+/** The deployed node `id`, when it is one of `type` (an id from a flow or a request may name anything). */
+export function deployedNode<T extends Node>(RED: NodeAPI, id: unknown, type: string): T | null {
+  const n = RED.nodes.getNode(String(id ?? ''));
+  return n && n.type === type ? (n as T) : null;
+}
+
 /** The crowdsec-lapi node `id` names and its URL; throws saying what to fix (`what`: what the API is picked for). */
 export function crowdsecLapi(RED: NodeAPI, id: unknown, what: string): { lapi: CrowdsecLapiNode; url: string } {
-  const lapi = RED.nodes.getNode(String(id ?? '')) as CrowdsecLapiNode | null;
-  if (!lapi || lapi.type !== 'crowdsec-lapi') throw new Error(`no crowdsec-lapi node: pick the Local API ${what}`);
+  const lapi = deployedNode<CrowdsecLapiNode>(RED, id, 'crowdsec-lapi');
+  if (!lapi) throw new Error(`no crowdsec-lapi node: pick the Local API ${what}`);
   if (!lapi.url) throw new Error(lapi.problem ?? 'the crowdsec-lapi node has no URL');
   return { lapi, url: lapi.url };
 }

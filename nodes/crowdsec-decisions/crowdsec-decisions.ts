@@ -5,7 +5,7 @@
  */
 import { join } from 'path';
 import { DecisionSet, DecisionStream, streamStatus, type FirewallHolds, type StreamChanges } from '../../lib/crowdsec';
-import { crowdsecLapi, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type JailBanNode, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
+import { crowdsecLapi, deployedNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type JailBanNode, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
 
 /** "2 scope Country, 1 type captcha": what was skipped, most first. */
 function skippedText(skipped: Map<string, number>): string {
@@ -23,10 +23,10 @@ function firewallHolds(RED: NodeAPI, def: NodeDef): FirewallHolds {
     let asked = false;
     for (const id of ids) {
       // Looked up at the time of the answer: every node of the flow exists by then, its ledger loaded.
-      const n = RED.nodes.getNode(id) as JailBanNode | null;
-      if (!n || n.type !== 'firewall-ban' || !n.manager) continue;
+      const manager = deployedNode<JailBanNode>(RED, id, 'firewall-ban')?.manager;
+      if (!manager) continue;
       asked = true;
-      const end = n.manager.heldUntil(ip);
+      const end = manager.heldUntil(ip);
       // Two seconds of slack: the decision's own time left is rounded up to a second.
       if (end === undefined || (end !== null && end < until - 2000)) return false;
     }

@@ -7,7 +7,7 @@ import { Ledger } from '../../lib/ledger';
 import type { FirewallEvent } from '../../lib/messages';
 import { describeValue, textOf } from '../../lib/untrusted';
 import { registerJailApi } from './jail-api';
-import { booleanProperty, closeAfter, Coalesced, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { booleanProperty, closeAfter, Coalesced, deployedNode, type JailBanNode, errorText, numberProperty, reportConfigError, shortStatus, stateDir, type Done, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
 
 type FirewallBanNode = JailBanNode;
 
@@ -176,10 +176,7 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('firewall-ban', FirewallBanNodeCtor);
   registerJailApi(RED);
 
-  const managerOf = (id: string): BanManager | null => {
-    const n = RED.nodes.getNode(id) as FirewallBanNode | null;
-    return n && n.type === 'firewall-ban' && n.manager ? n.manager : null;
-  };
+  const managerOf = (id: string): BanManager | null => deployedNode<FirewallBanNode>(RED, id, 'firewall-ban')?.manager ?? null;
 
   RED.httpAdmin.get('/firewall-ban/:id/bans', RED.auth.needsPermission('firewall-ban.read'), (req, res) => {
     const manager = managerOf(req.params.id);

@@ -8,7 +8,7 @@ import { selfConflict, type BanManager } from '../../lib/firewall';
 import { parseAddressOrPrefix, tooWideToBan, type Address } from '../../lib/ip';
 import { JAILS_PATH, jailOfLabel, jailStatuses, jailTopology, type FlowNodeDef, type JailChange, type JailChangeAnswer, type JailNodes } from '../../lib/jail';
 import { describeValue } from '../../lib/untrusted';
-import { errorText, type JailBanNode, type JailWindowNode, type Node, type NodeAPI } from '../node-red';
+import { deployedNode, errorText, type JailBanNode, type JailWindowNode, type NodeAPI } from '../node-red';
 
 const ACTIONS = ['banip', 'unbanip', 'unban'] as const;
 /** More addresses than this in one request is not a person at a shell. */
@@ -20,12 +20,8 @@ export function registerJailApi(RED: NodeAPI): void {
     RED.nodes.eachNode((d) => defs.push(d as FlowNodeDef));
     return jailTopology(defs);
   };
-  const live = <T extends Node>(id: string, type: string): T | null => {
-    const n = RED.nodes.getNode(id);
-    return n && n.type === type ? (n as T) : null;
-  };
-  const windowsOf = (id: string) => live<JailWindowNode>(id, 'threshold-window')?.windowCounters?.() ?? null;
-  const bansOf = (id: string) => live<JailBanNode>(id, 'firewall-ban')?.banCounters?.() ?? null;
+  const windowsOf = (id: string) => deployedNode<JailWindowNode>(RED, id, 'threshold-window')?.windowCounters?.() ?? null;
+  const bansOf = (id: string) => deployedNode<JailBanNode>(RED, id, 'firewall-ban')?.banCounters?.() ?? null;
 
   RED.httpAdmin.get(JAILS_PATH, RED.auth.needsPermission('firewall-ban.read'), (_req, res) => {
     res.json({ jails: jailStatuses(topology(), windowsOf, bansOf) });
@@ -70,7 +66,7 @@ export function registerJailApi(RED: NodeAPI): void {
       else if (action === 'banip') {
         const own = selfConflict(address);
         if (own) why = `${own}; banning it would lock this machine out of itself`;
-        else if (jails.get(inJails[0])!.windows.some((id) => live<JailWindowNode>(id, 'threshold-window')?.ignores?.(address))) {
+        else if (jails.get(inJails[0])!.windows.some((id) => deployedNode<JailWindowNode>(RED, id, 'threshold-window')?.ignores?.(address))) {
           why = `it is in the ignoreip of jail ${inJails[0]}`;
         }
       }
@@ -83,7 +79,7 @@ export function registerJailApi(RED: NodeAPI): void {
     const banNodes = new Map<string, { manager: BanManager; jails: string[] }>();
     for (const name of inJails) {
       for (const id of jails.get(name)!.bans) {
-        const manager = live<JailBanNode>(id, 'firewall-ban')?.manager;
+        const manager = deployedNode<JailBanNode>(RED, id, 'firewall-ban')?.manager;
         if (!manager) continue;
         const all = jailNames.filter((j) => jails.get(j)!.bans.includes(id));
         banNodes.set(id, { manager, jails: all });
