@@ -29,26 +29,37 @@ function satisfies(range) {
 }
 
 /**
+ * The bin directory of Node.js `major` from npm's `node` package under .cache/node<major>, installed there
+ * first when missing (npm's output goes to stderr); null when the install failed. .ci/run uses it too.
+ */
+function nodeBin(major) {
+  const prefix = path.join(root, '.cache', `node${major}`);
+  const bin = path.join(prefix, 'node_modules', 'node', 'bin');
+  if (!fs.existsSync(path.join(bin, 'node'))) {
+    spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `node@${major}`], { stdio: ['ignore', 2, 2] });
+  }
+  return fs.existsSync(path.join(bin, 'node')) ? bin : null;
+}
+
+/**
  * Returns when this Node.js runs the Node-RED under use; otherwise runs this script again under Node.js
  * 22 (installing it into .cache/node22 first) with that Node first on PATH, and exits with its status.
  */
 function runUnderSupportedNode(script) {
   const { pkg } = nodeRedPackage();
   if (satisfies(pkg.engines && pkg.engines.node)) return;
-  const prefix = path.join(root, '.cache', `node${NODE_MAJOR}`);
-  const bin = path.join(prefix, 'node_modules', 'node', 'bin');
-  const node = path.join(bin, 'node');
-  if (!fs.existsSync(node)) {
-    console.error(`Node-RED ${pkg.version} needs Node.js ${pkg.engines.node}; this is ${process.version}. Installing Node.js ${NODE_MAJOR} from npm into ${path.relative(root, prefix)} (once)...`);
-    const npm = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `node@${NODE_MAJOR}`], { stdio: 'inherit' });
-    if (npm.status !== 0 || !fs.existsSync(node)) {
-      console.error(`Could not install Node.js ${NODE_MAJOR}: put Node.js ${pkg.engines.node} on PATH, or use Node-RED 4.1 with F2B_NODE_RED_DIR.`);
-      process.exit(1);
-    }
+  if (!fs.existsSync(path.join(root, '.cache', `node${NODE_MAJOR}`, 'node_modules', 'node', 'bin', 'node'))) {
+    console.error(`Node-RED ${pkg.version} needs Node.js ${pkg.engines.node}; this is ${process.version}. Installing Node.js ${NODE_MAJOR} from npm into .cache/node${NODE_MAJOR} (once)...`);
   }
+  const bin = nodeBin(NODE_MAJOR);
+  if (!bin) {
+    console.error(`Could not install Node.js ${NODE_MAJOR}: put Node.js ${pkg.engines.node} on PATH, or use Node-RED 4.1 with F2B_NODE_RED_DIR.`);
+    process.exit(1);
+  }
+  const node = path.join(bin, 'node');
   const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH || ''}` };
   const child = spawnSync(node, [script, ...process.argv.slice(2)], { stdio: 'inherit', env });
   process.exit(child.status === null ? 1 : child.status);
 }
 
-module.exports = { nodeRedPackage, runUnderSupportedNode };
+module.exports = { nodeBin, nodeRedPackage, runUnderSupportedNode };
