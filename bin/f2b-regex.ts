@@ -133,7 +133,7 @@ function main(): void {
   const clock = () => ((reads++ & 1023) === 0 ? (wall = Date.now()) : wall);
   let matcher: Matcher;
   try {
-    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength, clock });
+    matcher = new Matcher(loadFilter(args.filter, args.options, args.ignoreregex), { checkAllRegex: true, undatedIsNow: false, maxLineLength: args.maxLineLength, clock, details: args.json });
   } catch (err) {
     process.stderr.write(`f2b-regex: ${(err as Error).message}\n`);
     process.exit(1);

@@ -64,6 +64,11 @@ export interface MatcherOptions {
    * Date.now by default. A caller matching a whole file at once may give a cheaper, coarser one.
    */
   clock?: () => number;
+  /**
+   * Fill in each failure's `fields`, `lines` and `users` (true by default). A caller that only counts
+   * failures per address (f2b-regex's summary) turns it off and is spared building them on every hit.
+   */
+  details?: boolean;
 }
 
 /**
@@ -86,6 +91,15 @@ function canonical(fid: string): string {
   }
   return text;
 }
+
+/** What failed() tells findFailure: a hit pushed, go on to the next failregex, or done with the line. */
+const FOUND = 0;
+const NEXT = 1;
+const STOP = 2;
+
+/** No hits: shared, never added to (a line with hits gets an array of its own). */
+const NO_HITS: Hit[] = [];
+const NO_LINES: TupleLine[] = [];
 
 /** Groups that steer mlfid sessions, not fields of a failure. */
 const STATE_KEYS = new Set(['nofail', 'mlfgained', 'mlfforget', 'mlfpending']);
@@ -209,6 +223,7 @@ export class Matcher {
   /** The wall clock when the line being matched came. */
   private wallClock = 0;
   private readonly clock: () => number;
+  private readonly details: boolean;
 
   /** Compiles every pattern once; throws an error that names the pattern when one does not compile. */
   constructor(definition: FilterDefinition, options: MatcherOptions = {}) {
@@ -235,6 +250,7 @@ export class Matcher {
     this.undatedIsNow = options.undatedIsNow ?? true;
     this.maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
     this.clock = options.clock ?? Date.now;
+    this.details = options.details ?? true;
   }
 
   /**
@@ -281,7 +297,7 @@ export class Matcher {
     }
     this.ignoredNow = false;
     this.ignoredBy = null;
-    const found = this.findFailure(tuple, date, ascii, now);
+    const found = this.maxlines > 1 ? this.findFailure(tuple, date, ascii, now) : this.findInLine(tuple, date, ascii, now);
     const failures: FailureMatch[] = [];
     let nofail = false;
     let pending = 0;
@@ -290,8 +306,10 @@ export class Matcher {
       else if (hit.failure === null) pending++;
       else {
         // The lines and users as they are now, after the whole line: as fail2ban's (shallow) copy shows them.
-        hit.failure.users = hit.users ? [...hit.users] : undefined;
-        hit.failure.lines = (hit.matches ?? []).map(wholeLine);
+        if (this.details) {
+          hit.failure.users = hit.users ? [...hit.users] : undefined;
+          hit.failure.lines = (hit.matches ?? []).map(wholeLine);
+        }
         failures.push(hit.failure);
       }
     }
@@ -325,9 +343,11 @@ export class Matcher {
   /** The failure, without its `lines` and `users` (filled in by match()). */
   private toFailure(index: number, fid: string, when: number | null, fail: Fail, now: number): FailureMatch {
     const fields: Record<string, string> = {};
-    for (const k in fail) {
-      const v = fail[k];
-      if (typeof v === 'string' && !STATE_KEYS.has(k)) fields[k] = v;
+    if (this.details) {
+      for (const k in fail) {
+        const v = fail[k];
+        if (typeof v === 'string' && !STATE_KEYS.has(k)) fields[k] = v;
+      }
     }
     // A canonical dotted quad is its own text; anything else is parsed (IPv6, ::ffff:a.b.c.d, 010.1.1.1).
     const host = ipv4Value(fid) >= 0 ? fid : canonical(fid);
@@ -342,9 +362,12 @@ export class Matcher {
     };
   }
 
-  /** ignoreregex check; in multi-line mode only on the lines the failregex matched. */
-  private ignoreLine(buf: string, lines: TupleLine[], ascii: boolean, failed?: Found): number | null {
-    if (failed && this.maxlines > 1) {
+  /**
+   * ignoreregex check; in multi-line mode only on the lines the failregex matched. `failed`: after a
+   * failregex matched (what it matched, with several lines; true on a single line).
+   */
+  private ignoreLine(buf: string, lines: TupleLine[], ascii: boolean, failed?: Found | true): number | null {
+    if (failed && failed !== true && this.maxlines > 1) {
       lines = failed.matched;
       buf = bufferOf(lines);
     }
@@ -354,13 +377,13 @@ export class Matcher {
       hit = i;
       this.ignoredNow = true;
       this.ignoredBy ??= i;
-      if ((!this.checkAll || this.maxlines > 1) && failed) this.lineBuffer = failed.unmatched;
+      if ((!this.checkAll || this.maxlines > 1) && failed && failed !== true) this.lineBuffer = failed.unmatched;
       if (!this.checkAll) break;
     }
     return hit;
   }
 
-  private mergeFailure(mlfid: string, fail: Fail, found: Found): Fail {
+  private mergeFailure(mlfid: string, fail: Fail, matched: TupleLine[]): Fail {
     this.sessions ??= new SessionCache();
     const cached = this.sessions.get(mlfid, this.wallClock);
     let users: Set<string> | undefined;
@@ -405,10 +428,10 @@ export class Matcher {
       fail['nofail-matches'] = undefined;
       const m = earlier ?? fail.matches ?? [];
       if (earlier && fail.matches) appendLines(m, fail.matches);
-      if ((flags & 8) === 0) appendLines(m, found.matched);
+      if ((flags & 8) === 0) appendLines(m, matched);
       fail.matches = m;
     } else if ((flags & 3) === 1) {
-      fail['nofail-matches'] = appendLines((fail['nofail-matches'] as TupleLine[] | undefined) ?? [], found.matched);
+      fail['nofail-matches'] = appendLines((fail['nofail-matches'] as TupleLine[] | undefined) ?? [], matched);
     }
     return fail;
   }
@@ -465,25 +488,85 @@ export class Matcher {
         this.lineBuffer = found.unmatched;
         buf = null;
       }
-      const mlfid = typeof fail.mlfid === 'string' ? fail.mlfid : undefined;
-      if (mlfid !== undefined) {
-        fail = this.mergeFailure(mlfid, fail, found);
-        if (fail.nofail && !this.checkAll) return list;
-      } else {
-        fail.matches = fail.matches === undefined ? found.matched.slice() : [...fail.matches, ...found.matched];
+      const step = this.failed(index, fail, found.matched, date, now, list);
+      if (step === STOP) return list;
+      if (step === NEXT) continue;
+      if (!this.checkAll) break;
+    }
+    return list;
+  }
+
+  /**
+   * What a failregex's match makes of its groups (the rest of fail2ban's findFailure for one failregex):
+   * the mlfid session it joins, whom it names, and the hit pushed on `list`. STOP: the line is done
+   * with; NEXT: nothing was found to name, try the next failregex; FOUND: a hit was pushed.
+   */
+  private failed(index: number, fail: Fail, matched: TupleLine[], date: number | null, now: number, list: Hit[]): number {
+    const mlfid = typeof fail.mlfid === 'string' ? fail.mlfid : undefined;
+    if (mlfid !== undefined) {
+      fail = this.mergeFailure(mlfid, fail, matched);
+      if (fail.nofail && !this.checkAll) return STOP;
+    } else {
+      fail.matches = fail.matches === undefined ? matched.slice() : [...fail.matches, ...matched];
+    }
+    let fid = typeof fail.fid === 'string' ? fail.fid : null;
+    let ip: string | null =
+      typeof fail.ip4 === 'string' ? fail.ip4 : typeof fail.ip6 === 'string' ? fail.ip6 : typeof fail.dns === 'string' ? fail.dns : null;
+    // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
+    if (ip === null && fid === null && mlfid === undefined) return NEXT;
+    if (ip === null) ip = fid;
+    if (ip === null) {
+      fail.mlfpending = 1;
+      if (!this.checkAll) return STOP;
+    } else if (fid === null || fid === ip) fid = ip;
+    else fail.ip = ip;
+    list.push(this.hit(index, fid, date, fail, now));
+    return FOUND;
+  }
+
+  /**
+   * findFailure for a filter of one line at a time (maxlines 1, nearly every filter), the same steps
+   * without what only a buffer of several lines needs: the buffer is the line, a match covers all of it,
+   * and no line is left over for the next. Each failregex reads the prefregex's groups from its match
+   * again rather than a copy of them.
+   */
+  private findInLine(tuple: TupleLine, date: number | null, ascii: boolean, now: number): Hit[] {
+    let buf = tuple[0] + tuple[2] + '\n';
+    if (this.ignore.length && this.ignore.length < this.fail.length - 2) {
+      if (this.ignoreLine(buf, NO_LINES, ascii) !== null) return NO_HITS;
+    }
+    const pref = this.pref;
+    let pm: RegExpExecArray | null = null;
+    if (pref) {
+      pm = pref.search(buf, ascii);
+      if (!pm) return NO_HITS;
+      const content = pref.value(pm, 'content');
+      if (content) buf = content + '\n';
+    }
+    let list: Hit[] = NO_HITS;
+    let matched: TupleLine[] | null = null;
+    const first = buf.codePointAt(0) ?? -1;
+    for (let index = 0; index < this.fail.length; index++) {
+      const rx = this.fail[index];
+      if (!rx.mayStartWith(first)) continue;
+      const m = rx.exec(buf, ascii);
+      if (!m) continue;
+      // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
+      const fail: Fail = {};
+      if (pm) {
+        pref!.groups(pm, fail);
+        fail.content = undefined;
       }
-      let fid = typeof fail.fid === 'string' ? fail.fid : null;
-      let ip: string | null =
-        typeof fail.ip4 === 'string' ? fail.ip4 : typeof fail.ip6 === 'string' ? fail.ip6 : typeof fail.dns === 'string' ? fail.dns : null;
-      // A failregex with no id and no mlfid found nothing to name: fail2ban logs it and goes on.
-      if (ip === null && fid === null && mlfid === undefined) continue;
-      if (ip === null) ip = fid;
-      if (ip === null) {
-        fail.mlfpending = 1;
-        if (!this.checkAll) return list;
-      } else if (fid === null || fid === ip) fid = ip;
-      else fail.ip = ip;
-      list.push(this.hit(index, fid, date, fail, now));
+      rx.groups(m, fail);
+      if (this.ignore.length && this.ignoreLine(buf, NO_LINES, ascii, true) !== null) {
+        if (!this.checkAll) break;
+        continue;
+      }
+      if (list === NO_HITS) list = [];
+      matched ??= [tuple];
+      const step = this.failed(index, fail, matched, date, now, list);
+      if (step === STOP) return list;
+      if (step === NEXT) continue;
       if (!this.checkAll) break;
     }
     return list;

@@ -82,6 +82,39 @@ function compileShared(source: string, multiline: boolean): PyRegex {
   return rx;
 }
 
+/**
+ * The named groups of a match into an object, as fail2ban's groupdict() then its alt_ and tuple_ merges,
+ * written out as straight-line code for one pattern: every line that matches pays for this, and a loop
+ * over names and copies (with its object growing by computed keys) cost more than the pattern did. The
+ * code is made only from group names the Python parser accepted (identifiers, quoted with JSON) and
+ * group numbers; the same pattern always fills its object in the same order, so it keeps one shape.
+ */
+function fillerFor(
+  names: string[],
+  copies: number[][],
+  alts: [string, string, boolean][],
+  tuples: [string, string][],
+): (m: RegExpExecArray, g: Record<string, unknown>) => void {
+  const key = (name: string) => `g[${JSON.stringify(name)}]`;
+  const body: string[] = ['let v;'];
+  for (let i = 0; i < names.length; i++) {
+    const c = copies[i];
+    if (c.length === 0) body.push('v = undefined;');
+    else {
+      body.push(`v = m[${c[0]}];`);
+      for (let j = 1; j < c.length; j++) body.push(`if (v === undefined) v = m[${c[j]}];`);
+    }
+    body.push(`${key(names[i])} = v;`);
+  }
+  // Only this pattern's own value of n counts (a prefregex value already in g is replaced, as dict.update does).
+  for (const [k, n, own] of alts) body.push(own ? `if (${key(k)} && !${key(n)}) ${key(n)} = ${key(k)};` : `if (${key(k)}) ${key(n)} = ${key(k)};`);
+  // fail2ban makes a tuple; a string joined the same way is what a person reads.
+  for (const [k, n] of tuples) {
+    body.push(`if (${key(k)} !== undefined) ${key(n)} = ${key(n)} === undefined ? ${key(k)} : ${key(n)} + "\\u0000" + ${key(k)};`);
+  }
+  return new Function('m', 'g', body.join('\n')) as (m: RegExpExecArray, g: Record<string, unknown>) => void;
+}
+
 /** One compiled fail2ban regex (failregex, ignoreregex or prefregex). */
 export class F2bRegex {
   readonly original: string;
@@ -95,6 +128,8 @@ export class F2bRegex {
   private readonly groupCopies: number[][] = [];
   /** firstChars as a table of the ASCII characters (null: any character may begin a match). */
   private readonly firstAscii: Uint8Array | null = null;
+  /** groups() written out for this pattern's own groups (see fillerFor). */
+  private readonly fill: (m: RegExpExecArray, g: Record<string, unknown>) => void;
 
   constructor(pattern: string, opts: { multiline?: boolean; kind?: string; useDns?: string; requireId?: boolean; prefHasId?: boolean } = {}) {
     this.original = pattern;
@@ -127,6 +162,7 @@ export class F2bRegex {
       for (const c of first) if (c < 128) this.firstAscii[c] = 1;
     }
     this.skiplines = [...this.rx.names.keys()].filter((n) => /^skiplines\d+$/.test(n)).length;
+    this.fill = fillerFor(this.groupNames, this.groupCopies, this.alts, this.tuples);
   }
 
   hasFailureId(): boolean {
@@ -149,24 +185,25 @@ export class F2bRegex {
     return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 
+  /** search() for a caller that has already asked mayStartWith about the text's first character. */
+  exec(buffer: string, ascii: boolean): RegExpExecArray | null {
+    return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
+  }
+
   /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
   groups(m: RegExpExecArray, into: Record<string, unknown> = {}): Record<string, string | undefined> {
-    const g = into as Record<string, string | undefined>;
-    const names = this.groupNames;
-    const copies = this.groupCopies;
-    for (let i = 0; i < names.length; i++) {
-      const c = copies[i];
-      let v: string | undefined;
-      for (let j = 0; j < c.length && v === undefined; j++) v = m[c[j]];
-      g[names[i]] = v;
-    }
-    // Only this pattern's own value of n counts (a prefregex value under `into` is replaced, as dict.update does).
-    for (const [k, n, own] of this.alts) if (g[k] && !(own ? g[n] : undefined)) g[n] = g[k];
-    for (const [k, n] of this.tuples) {
-      // fail2ban makes a tuple; a string joined the same way is what a person reads.
-      if (g[k] !== undefined) g[n] = g[n] === undefined ? g[k] : `${g[n]}\u0000${g[k]}`;
-    }
-    return g;
+    this.fill(m, into);
+    return into as Record<string, string | undefined>;
+  }
+
+  /** The text of the named group `name` in a match (undefined when it did not take part, or there is none). */
+  value(m: RegExpExecArray, name: string): string | undefined {
+    const i = this.groupNames.indexOf(name);
+    if (i < 0) return undefined;
+    const c = this.groupCopies[i];
+    let v: string | undefined;
+    for (let j = 0; j < c.length && v === undefined; j++) v = m[c[j]];
+    return v;
   }
 
   /** Text captured by <SKIPLINES>, as lines. */
