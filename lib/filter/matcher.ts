@@ -209,6 +209,18 @@ export class Matcher {
   private readonly pref: F2bRegex | null;
   private readonly fail: F2bRegex[];
   private readonly ignore: F2bRegex[];
+  /**
+   * The failregexes' compiled patterns, for ASCII text and for any text (F2bRegex.exec without the
+   * call); the second compiled only once a line that is not ASCII comes (it is much slower to compile).
+   */
+  private readonly failAscii: RegExp[];
+  private failAny: RegExp[] | null = null;
+  /**
+   * For each ASCII character, the failregexes a buffer beginning with it may match, in order: most are
+   * anchored, and a line is tried against two or three of them instead of all (asked of F2bRegex once).
+   */
+  private readonly byFirst: number[][] = [];
+  private readonly contentCopies: number[];
   private readonly dates: DateDetector;
   private readonly maxlines: number;
   private readonly checkAll: boolean;
@@ -244,6 +256,9 @@ export class Matcher {
     this.pref = pref ? where(pref, 'prefregex', () => new F2bRegex(pref, { multiline, kind: 'prefregex', useDns })) : null;
     const prefHasId = !!this.pref?.hasFailureId();
     this.fail = definition.failregex.map((p) => where(p, 'failregex', () => new F2bRegex(p, { multiline, kind: 'failregex', useDns, requireId: true, prefHasId })));
+    this.contentCopies = this.pref?.copiesOf('content') ?? [];
+    this.failAscii = this.fail.map((rx) => rx.rx.asciiRe);
+    for (let code = 0; code < 128; code++) this.byFirst.push(this.mayStart(code));
     this.ignore = definition.ignoreregex.map((p) => where(p, 'ignoreregex', () => new F2bRegex(p, { multiline, kind: 'ignoreregex', useDns })));
     this.dates = where(definition.datepattern ?? '', 'datepattern', () => new DateDetector(definition.datepattern));
     this.checkAll = !!options.checkAllRegex;
@@ -524,6 +539,27 @@ export class Matcher {
     return FOUND;
   }
 
+  /** The prefregex's <F-CONTENT> in its match (the JS groups of its copies found once). */
+  private content(pm: RegExpExecArray): string | undefined {
+    const copies = this.contentCopies;
+    for (let i = 0; i < copies.length; i++) {
+      const v = pm[copies[i]];
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /** The failregexes (indexes, in order) a buffer whose first code point is `code` may match (-1: empty). */
+  private candidates(code: number): number[] {
+    return code >= 0 && code < 128 ? this.byFirst[code] : this.mayStart(code);
+  }
+
+  private mayStart(code: number): number[] {
+    const list: number[] = [];
+    for (let i = 0; i < this.fail.length; i++) if (this.fail[i].mayStartWith(code)) list.push(i);
+    return list;
+  }
+
   /**
    * findFailure for a filter of one line at a time (maxlines 1, nearly every filter), the same steps
    * without what only a buffer of several lines needs: the buffer is the line, a match covers all of it,
@@ -540,16 +576,17 @@ export class Matcher {
     if (pref) {
       pm = pref.search(buf, ascii);
       if (!pm) return NO_HITS;
-      const content = pref.value(pm, 'content');
+      const content = this.content(pm);
       if (content) buf = content + '\n';
     }
     let list: Hit[] = NO_HITS;
     let matched: TupleLine[] | null = null;
-    const first = buf.codePointAt(0) ?? -1;
-    for (let index = 0; index < this.fail.length; index++) {
+    const candidates = this.candidates(buf.codePointAt(0) ?? -1);
+    const patterns = ascii ? this.failAscii : (this.failAny ??= this.fail.map((rx) => rx.rx.re));
+    for (let c = 0; c < candidates.length; c++) {
+      const index = candidates[c];
       const rx = this.fail[index];
-      if (!rx.mayStartWith(first)) continue;
-      const m = rx.exec(buf, ascii);
+      const m = patterns[index].exec(buf);
       if (!m) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
       const fail: Fail = {};

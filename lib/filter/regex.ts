@@ -196,14 +196,10 @@ export class F2bRegex {
     return into as Record<string, string | undefined>;
   }
 
-  /** The text of the named group `name` in a match (undefined when it did not take part, or there is none). */
-  value(m: RegExpExecArray, name: string): string | undefined {
+  /** The JS groups of the copies of the named group `name`, in order (none when there is no such group). */
+  copiesOf(name: string): number[] {
     const i = this.groupNames.indexOf(name);
-    if (i < 0) return undefined;
-    const c = this.groupCopies[i];
-    let v: string | undefined;
-    for (let j = 0; j < c.length && v === undefined; j++) v = m[c[j]];
-    return v;
+    return i < 0 ? [] : this.groupCopies[i];
   }
 
   /** Text captured by <SKIPLINES>, as lines. */
