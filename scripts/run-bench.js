@@ -5,6 +5,9 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
+// The benchmarks that run Node-RED need a Node.js it supports: as npm test, they run again under one that does.
+require('./node-for-red').runUnderSupportedNode(__filename);
+
 const dir = path.join(__dirname, '..', 'dist', 'bench');
 for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.bench.js')).sort()) {
   console.log(`== ${f}`);

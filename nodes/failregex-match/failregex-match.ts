@@ -69,8 +69,8 @@ export = function register(RED: NodeAPI): void {
     const finish = (msg: NodeMessage, send: Send, done: Done, outcome: LineOutcome) => {
       if (outcome.kind === 'closed') return done();
       if (outcome.kind === 'error') return done(new Error(`matching failed: ${outcome.message}`));
-      const length = (msg.payload as string).length;
       if (outcome.kind === 'too-long') {
+        const length = (msg.payload as string).length;
         // Never cut and matched: what follows a cut is whatever the attacker wrote there.
         const count = tooLong.add();
         scheduleStatus();
@@ -84,6 +84,7 @@ export = function register(RED: NodeAPI): void {
         return done();
       }
       if (outcome.kind === 'timeout') {
+        const length = (msg.payload as string).length;
         const count = skipped.add();
         scheduleStatus();
         if (count) {
@@ -97,6 +98,11 @@ export = function register(RED: NodeAPI): void {
       }
       lines++;
       if (outcome.ignored) ignored++;
+      if (outcome.failures.length === 0) {
+        // Most lines: nothing to send.
+        scheduleStatus();
+        return done();
+      }
       // The message that carried the line becomes the last failure's (the line is done with); copies
       // of it, taken before it changes, carry the others. Node-RED's own nodes reuse msg the same way.
       const last = outcome.failures.length - 1;
