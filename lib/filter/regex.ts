@@ -196,6 +196,11 @@ export class F2bRegex {
     return into as Record<string, string | undefined>;
   }
 
+  /** Every key groups() may set: the pattern's group names, then the names alt_ and tuple_ groups merge into. */
+  groupKeys(): string[] {
+    return [...this.groupNames, ...this.alts.map(([, n]) => n), ...this.tuples.map(([, n]) => n)];
+  }
+
   /** The JS groups of the copies of the named group `name`, in order (none when there is no such group). */
   copiesOf(name: string): number[] {
     const i = this.groupNames.indexOf(name);
