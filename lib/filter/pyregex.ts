@@ -517,6 +517,8 @@ class Writer {
   constructor(
     private readonly globalCi: boolean,
     private readonly asciiText = false,
+    /** The Python groups to capture; the others are written as (?:...). Undefined: all of them. */
+    private readonly keep?: ReadonlySet<number>,
   ) {}
 
   /** (?>X) as JavaScript can say it: a lookahead cannot be backtracked into, and the reference consumes its text. */
@@ -532,6 +534,7 @@ class Writer {
       case 'alt':
         return node.alts.map((n) => this.write(n)).join('|');
       case 'group': {
+        if (node.kind === 'cap' && this.keep && !this.keep.has(node.index)) return `(?:${this.write(node.body)})`;
         if (node.kind === 'cap') {
           // Numbered, not named: V8 builds a `groups` object for every match of a named pattern.
           const n = ++this.groups;
@@ -650,10 +653,25 @@ export interface PyRegex {
   /** Python group index -> the JS group numbers of its copies. */
   copies: ReadonlyMap<number, number[]>;
   /**
+   * The same pattern with only the given Python groups captured (and those a back-reference needs):
+   * it matches exactly what `re` matches, but exec() builds no string for the groups left out, which
+   * is most of its cost on a short match with many groups (a date). Written anew at each call.
+   */
+  lean(groups: readonly number[]): PyRegexLean;
+  /**
    * For a pattern anchored at the start of the text: every character a match can begin with. A text
    * that starts with another cannot match, and the engine need not be run (null: no such shortcut).
    */
   firstChars: ReadonlySet<number> | null;
+}
+
+/** A PyRegex with fewer groups captured (PyRegex.lean). */
+export interface PyRegexLean {
+  /** As PyRegex.re and asciiRe. */
+  readonly re: RegExp;
+  readonly asciiRe: RegExp;
+  /** Python group index -> the JS group numbers of its copies, for the groups captured. */
+  copies: ReadonlyMap<number, number[]>;
 }
 
 export interface CompileOptions {
@@ -694,6 +712,22 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   return {
     get re(): RegExp {
       return (re ??= new RegExp(source, flags));
+    },
+    lean(groups: readonly number[]): PyRegexLean {
+      // Capturing a group changes no match in JavaScript, except for what a back-reference refers to.
+      const keep = new Set([...tracked, ...groups]);
+      const writer = new Writer(globalCi, false, keep);
+      const source = writer.write(root);
+      const asciiSource = new Writer(globalCi, true, keep).write(root);
+      const asciiRe = new RegExp(asciiSource, flags);
+      let re: RegExp | null = asciiSource === source ? asciiRe : null;
+      return {
+        get re(): RegExp {
+          return (re ??= new RegExp(source, flags));
+        },
+        asciiRe,
+        copies: writer.copies,
+      };
     },
     asciiRe,
     source,
