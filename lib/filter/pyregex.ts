@@ -457,11 +457,19 @@ function literal(cp: number, inClass: boolean): string {
 }
 
 function caseVariants(cp: number): number[] {
+  if (cp < 128) return ASCII_CASE_VARIANTS[cp];
+  return caseVariantsOf(cp);
+}
+
+function caseVariantsOf(cp: number): number[] {
   const ch = String.fromCodePoint(cp);
   const set = new Set([cp]);
   for (const v of [ch.toLowerCase(), ch.toUpperCase()]) if ([...v].length === 1) set.add(v.codePointAt(0)!);
   return [...set];
 }
+
+/** caseVariants of the ASCII characters, asked for every letter of a case-insensitive pattern (a date's). */
+const ASCII_CASE_VARIANTS = Array.from({ length: 128 }, (_, cp) => caseVariantsOf(cp));
 
 function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean, asciiText: boolean): { positive: string; complements: string[] } {
   let positive = '';
@@ -646,7 +654,8 @@ export interface PyRegex {
    * to compile, and compiling it is what checks the pattern.
    */
   readonly asciiRe: RegExp;
-  source: string;
+  /** The source of `re` (written on first use). */
+  readonly source: string;
   /** Python group name -> index. */
   names: ReadonlyMap<string, number>;
   groupCount: number;
@@ -689,15 +698,22 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   const tree = parser.parse();
   const tracked = new Set<number>();
   collectRefs(tree, tracked);
-  const spec = new Specializer(tracked);
-  const branches = spec.expand(tree, new Map());
-  const root: Node = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+  // Without a conditional or a back-reference there is nothing to specialize: the tree is its own
+  // single branch (expanding it would copy every node, a tenth of compiling a filter).
+  let root = tree;
+  if (tracked.size > 0) {
+    const branches = new Specializer(tracked).expand(tree, new Map());
+    root = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+  }
   // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
   // is several times slower. Only a back-reference needs the flag, to compare without case.
   const globalCi = parser.flags.i && tracked.size > 0;
-  const writer = new Writer(globalCi);
-  const source = writer.write(root);
-  const asciiSource = new Writer(globalCi, true).write(root);
+  // The ASCII form is written and compiled at once (it checks the pattern); the Unicode form is written
+  // when a line with other characters first asks for it: most logs have none.
+  const writer = new Writer(globalCi, true);
+  const asciiSource = writer.write(root);
+  let source: string | null = null;
+  const unicodeSource = () => (source ??= new Writer(globalCi).write(root));
   let flags = 'u';
   if (globalCi) flags += 'i';
   if (options.indices) flags += 'd';
@@ -708,29 +724,34 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   } catch (err) {
     throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
   }
-  let re: RegExp | null = asciiSource === source ? asciiRe : null;
+  let re: RegExp | null = null;
   return {
     get re(): RegExp {
-      return (re ??= new RegExp(source, flags));
+      return (re ??= unicodeSource() === asciiSource ? asciiRe : new RegExp(unicodeSource(), flags));
     },
     lean(groups: readonly number[]): PyRegexLean {
       // Capturing a group changes no match in JavaScript, except for what a back-reference refers to.
       const keep = new Set([...tracked, ...groups]);
-      const writer = new Writer(globalCi, false, keep);
-      const source = writer.write(root);
-      const asciiSource = new Writer(globalCi, true, keep).write(root);
+      const writer = new Writer(globalCi, true, keep);
+      const asciiSource = writer.write(root);
       const asciiRe = new RegExp(asciiSource, flags);
-      let re: RegExp | null = asciiSource === source ? asciiRe : null;
+      let re: RegExp | null = null;
       return {
         get re(): RegExp {
-          return (re ??= new RegExp(source, flags));
+          if (re === null) {
+            const source = new Writer(globalCi, false, keep).write(root);
+            re = source === asciiSource ? asciiRe : new RegExp(source, flags);
+          }
+          return re;
         },
         asciiRe,
         copies: writer.copies,
       };
     },
     asciiRe,
-    source,
+    get source(): string {
+      return unicodeSource();
+    },
     names: parser.names,
     groupCount: parser.groupCount,
     copies: writer.copies,
