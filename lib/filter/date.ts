@@ -744,16 +744,13 @@ export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly names = new Set<string>();
   /**
-   * Where the last date began, the character before it and its first character; where it ended, its
-   * last character and the character after it. Characters as UTF-16 units (-1: none), not one-character
-   * strings: they are remembered for every line.
+   * Where the last date began and ended, and its line: the characters around those places are read
+   * from it when the next line asks (the last template is not anchored at the line), not copied out of
+   * every line. The empty line: no characters, as fail2ban starts.
    */
   private lastPos = 1;
-  private lastBefore = -1;
-  private lastFirst = -1;
   private lastEndPos = BIG;
-  private lastLast = -1;
-  private lastAfter = -1;
+  private lastLine = '';
   private lastIndex = BIG;
   private firstUnused = 0;
   private readonly unusedTime = 300;
@@ -833,13 +830,15 @@ export class DateDetector {
         ignoreBySearch = i;
       } else {
         // Where the last date was, if this line has the same characters around that place.
+        // The character before the last date, its first and last characters, the character after it.
         const distance = this.lastPos;
         const endpos = this.lastEndPos;
-        const first = this.lastFirst;
-        const last = this.lastLast;
+        const prev = this.lastLine;
+        const first = codeAt(prev, distance);
+        const last = codeAt(prev, endpos - 1);
         if (
-          (codeAt(line, distance - 1) === this.lastBefore || (codeAt(line, distance) === first && !isAlnum(first))) &&
-          (codeAt(line, endpos) === this.lastAfter || (codeAt(line, endpos - 1) === last && !isAlnum(last)))
+          (codeAt(line, distance - 1) === codeAt(prev, distance - 1) || (codeAt(line, distance) === first && !isAlnum(first))) &&
+          (codeAt(line, endpos) === codeAt(prev, endpos) || (codeAt(line, endpos - 1) === last && !isAlnum(last)))
         ) {
           m = template.matchDate(line, distance, endpos, ascii);
         } else {
@@ -907,11 +906,8 @@ export class DateDetector {
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
     this.lastPos = distance;
-    this.lastBefore = codeAt(line, distance - 1);
-    this.lastFirst = codeAt(line, distance);
     this.lastEndPos = endpos;
-    this.lastLast = codeAt(line, endpos - 1);
-    this.lastAfter = codeAt(line, endpos);
+    this.lastLine = line;
     if (i && i !== this.lastIndex) i = this.reorder(i);
     this.lastIndex = i;
     if (start === end) return { time: null, start, end };
