@@ -164,8 +164,11 @@ function main(): void {
   let tested = 0;
   let tooLong = 0;
   let dropped = 0;
-  /** Failures per address (or failure id), as fail2ban-regex counts hits. */
-  const hits = new Map<string, number>();
+  /**
+   * Failures per address (or failure id), as fail2ban-regex counts hits; a counter object per address,
+   * so that a failure costs one look-up of its (fresh, unhashed) address text, not two.
+   */
+  const hits = new Map<string, { n: number }>();
   const matchedLines: string[] = [];
   const missedLines: string[] = [];
   const out: string[] = [];
@@ -174,9 +177,10 @@ function main(): void {
   let index = 0;
   for (let pos = 0; pos < text.length; index++) {
     const nl = text.indexOf('\n', pos);
-    const raw = text.slice(pos, nl < 0 ? text.length : nl);
-    pos = nl < 0 ? text.length : nl + 1;
-    let line = raw.endsWith('\r') ? raw.replace(/[\r\n]+$/, '') : raw;
+    const end = nl < 0 ? text.length : nl;
+    const raw = text.slice(pos, end);
+    let line = end > pos && text.charCodeAt(end - 1) === 13 ? raw.replace(/[\r\n]+$/, '') : raw;
+    pos = end + 1;
     let time = args.journal ? now : undefined;
     if (args.journal) {
       const entry = journalEntry(line, entryLines!);
@@ -192,14 +196,18 @@ function main(): void {
     const r = matcher.match(line, time, now, ascii);
     if (!args.json) {
       // Counted as fail2ban-regex counts: a no-failure match is "ignored", a pending one "matched".
-      if (line.startsWith('#') || isBlank(line)) continue;
+      if (line.charCodeAt(0) === 35 /* # */ || isBlank(line)) continue;
       tested++;
       if (r.tooLong) tooLong++;
       else if (r.ignored || r.nofail) {
         ignored++;
       } else if (r.failures.length + r.pending > 0) {
         matched++;
-        for (const f of r.failures) hits.set(f.host, (hits.get(f.host) ?? 0) + 1);
+        for (const f of r.failures) {
+          const count = hits.get(f.host);
+          if (count === undefined) hits.set(f.host, { n: 1 });
+          else count.n++;
+        }
         if (args.matched) matchedLines.push(line);
       } else if (args.missed) missedLines.push(line);
       continue;
@@ -235,7 +243,7 @@ function main(): void {
   if (dropped) p(`|- ${dropped} journal entr${dropped === 1 ? 'y' : 'ies'} dropped: message left out (journalctl without --all), cut by journald, or over 64 KiB`);
   if (hits.size) {
     // Most failures first; the same count in address order.
-    const top = [...hits].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const top = [...hits].map(([host, count]): [string, number] => [host, count.n]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const shown = args.matched ? top : top.slice(0, ADDRESSES_SHOWN);
     p(`Addresses: ${hits.size} with failures`);
     const width = Math.max(...shown.map(([h]) => h.length));
