@@ -6,7 +6,7 @@
  * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
  * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
  */
-import { compilePython, groupValue, isAsciiText, type PyRegex, type PyRegexLean } from './pyregex';
+import { groupValue, isAsciiText, parsePython, type ParsedPython, type PyRegex } from './pyregex';
 
 // ---------------------------------------------------------------- the `%` fields
 
@@ -163,13 +163,15 @@ abstract class DateTemplate {
   end = 0;
   /** The date text (group 1) ends where the match ends: its span needs no `d` flag, which is slow. */
   protected dateEndsMatch = false;
-  private compiled: PyRegex | null = null;
+  private parsed: ParsedPython | null = null;
   /**
    * The pattern with the date text (group 1) as its only group, which finds the date in every line: a
    * match of the whole pattern builds a string per field and cost three times as much. The fields are
-   * read (with the whole pattern, at the same place) only from a date text not seen before.
+   * read (with the whole pattern, at the same place) only from a date text not seen before, and the
+   * whole pattern is compiled then: most templates tried never find a date.
    */
-  private lean: PyRegexLean | null = null;
+  private lean: PyRegex | null = null;
+  private whole: PyRegex | null = null;
   /** The lean pattern for ASCII-only lines, and its JS groups of Python group 1 (set by compile()). */
   private asciiRe: RegExp | null = null;
   private dateGroups: number[] = [];
@@ -203,24 +205,35 @@ abstract class DateTemplate {
     regex = regex.replace(WORD_BOUND_MARKS, (m) => m.replace(/\*\*/g, ''));
     if (gf) regex = gf[1] + regex;
     this.regex = regex;
-    this.compiled = null;
-    this.lean = null;
+    this.parsed = this.lean = this.whole = null;
     this.asciiRe = null;
   }
 
-  /** Compiles the regex (done on first use for the defaults, at once for a filter's own datepattern). */
+  /**
+   * Compiles the regex (done on first use for the defaults, at once for a filter's own datepattern,
+   * whose errors it reports); returns the lean pattern.
+   */
   compile(): PyRegex {
-    if (!this.compiled) {
+    if (!this.lean) {
       try {
-        this.compiled = compilePython(this.regex, { indices: !this.dateEndsMatch, global: true });
+        this.parsed = parsePython(this.regex, { indices: !this.dateEndsMatch, global: true });
+        this.lean = this.parsed.compile([1]);
       } catch (err) {
         throw new Error(`datepattern "${this.name}": ${(err as Error).message}`);
       }
-      this.lean = this.compiled.lean([1]);
       this.asciiRe = this.lean.asciiRe;
       this.dateGroups = this.lean.copies.get(1) ?? [];
     }
-    return this.compiled;
+    return this.lean;
+  }
+
+  /** The whole pattern, every group captured (the lean one checked it: it cannot fail to compile). */
+  protected wholePattern(): PyRegex {
+    if (!this.whole) {
+      this.compile();
+      this.whole = this.parsed!.compile();
+    }
+    return this.whole;
   }
 
   /**
@@ -230,7 +243,7 @@ abstract class DateTemplate {
    */
   matchDate(line: string, pos = 0, endpos = line.length, ascii = isAsciiText(line)): RegExpExecArray | null {
     // Called for every line of a log: the compiled pattern is held in fields, not looked up again.
-    const re = ascii ? (this.asciiRe ?? (this.compile(), this.asciiRe!)) : (this.lean ?? (this.compile(), this.lean!)).re;
+    const re = ascii ? (this.asciiRe ?? (this.compile(), this.asciiRe!)) : this.compile().re;
     re.lastIndex = pos;
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
     if (m === null) return null;
@@ -262,7 +275,7 @@ abstract class DateTemplate {
    * the two patterns differ only in what they capture); `ascii` as given to matchDate.
    */
   protected fullMatch(m: RegExpExecArray, ascii: boolean): RegExpExecArray | null {
-    const rx = this.compile();
+    const rx = this.wholePattern();
     const re = ascii ? rx.asciiRe : rx.re;
     re.lastIndex = m.index;
     const full = re.exec(m.input);
@@ -271,7 +284,7 @@ abstract class DateTemplate {
 
   protected group(m: RegExpExecArray, index: number, ascii: boolean): string | undefined {
     const full = this.fullMatch(m, ascii);
-    return full !== null ? groupValue(this.compile(), full, index) : undefined;
+    return full !== null ? groupValue(this.wholePattern(), full, index) : undefined;
   }
 
   /** Epoch seconds, or null when the text does not make a date. `m`, `ascii`: as matchDate's. */
@@ -428,7 +441,7 @@ class DatePatternRegex extends DateTemplate {
   }
 
   private makePlan(): { keys: string[]; copies: number[][]; ampm: number[] } {
-    const rx = this.compile();
+    const rx = this.wholePattern();
     const keys: string[] = [];
     const copies: number[][] = [];
     for (const [name, index] of rx.names) {

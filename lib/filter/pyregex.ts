@@ -662,25 +662,10 @@ export interface PyRegex {
   /** Python group index -> the JS group numbers of its copies. */
   copies: ReadonlyMap<number, number[]>;
   /**
-   * The same pattern with only the given Python groups captured (and those a back-reference needs):
-   * it matches exactly what `re` matches, but exec() builds no string for the groups left out, which
-   * is most of its cost on a short match with many groups (a date). Written anew at each call.
-   */
-  lean(groups: readonly number[]): PyRegexLean;
-  /**
    * For a pattern anchored at the start of the text: every character a match can begin with. A text
    * that starts with another cannot match, and the engine need not be run (null: no such shortcut).
    */
   firstChars: ReadonlySet<number> | null;
-}
-
-/** A PyRegex with fewer groups captured (PyRegex.lean). */
-export interface PyRegexLean {
-  /** As PyRegex.re and asciiRe. */
-  readonly re: RegExp;
-  readonly asciiRe: RegExp;
-  /** Python group index -> the JS group numbers of its copies, for the groups captured. */
-  copies: ReadonlyMap<number, number[]>;
 }
 
 export interface CompileOptions {
@@ -694,6 +679,22 @@ export interface CompileOptions {
 
 /** Compiles a Python `re` pattern. Throws PyRegexError with the reason and position. */
 export function compilePython(pattern: string, options: CompileOptions = {}): PyRegex {
+  return parsePython(pattern, options).compile();
+}
+
+/** A Python pattern parsed, from which JavaScript patterns are written (parsePython). */
+export interface ParsedPython {
+  /**
+   * The pattern, compiled. `capture`: the Python groups to capture (with those a back-reference
+   * needs); the others are written as (?:...) and have no `copies`. Such a pattern matches exactly
+   * what the whole one matches, but exec() builds no string for the groups left out, which is most of
+   * its cost on a short match with many groups (a date). Throws PyRegexError as compilePython.
+   */
+  compile(capture?: readonly number[]): PyRegex;
+}
+
+/** Parses a Python `re` pattern, to compile it (whole, or with fewer groups) later. Throws PyRegexError. */
+export function parsePython(pattern: string, options: CompileOptions = {}): ParsedPython {
   const parser = new Parser(pattern, { m: !!options.multiline, i: !!options.ignoreCase });
   const tree = parser.parse();
   const tracked = new Set<number>();
@@ -708,54 +709,42 @@ export function compilePython(pattern: string, options: CompileOptions = {}): Py
   // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
   // is several times slower. Only a back-reference needs the flag, to compare without case.
   const globalCi = parser.flags.i && tracked.size > 0;
-  // The ASCII form is written and compiled at once (it checks the pattern); the Unicode form is written
-  // when a line with other characters first asks for it: most logs have none.
-  const writer = new Writer(globalCi, true);
-  const asciiSource = writer.write(root);
-  let source: string | null = null;
-  const unicodeSource = () => (source ??= new Writer(globalCi).write(root));
   let flags = 'u';
   if (globalCi) flags += 'i';
   if (options.indices) flags += 'd';
   if (options.global) flags += 'g';
-  let asciiRe: RegExp;
-  try {
-    asciiRe = new RegExp(asciiSource, flags);
-  } catch (err) {
-    throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
-  }
-  let re: RegExp | null = null;
+  let firstChars: Set<number> | null | undefined;
   return {
-    get re(): RegExp {
-      return (re ??= unicodeSource() === asciiSource ? asciiRe : new RegExp(unicodeSource(), flags));
-    },
-    lean(groups: readonly number[]): PyRegexLean {
+    compile(capture?: readonly number[]): PyRegex {
       // Capturing a group changes no match in JavaScript, except for what a back-reference refers to.
-      const keep = new Set([...tracked, ...groups]);
+      const keep = capture ? new Set([...tracked, ...capture]) : undefined;
+      // The ASCII form is written and compiled at once (it checks the pattern); the Unicode form is
+      // written when a line with other characters first asks for it: most logs have none.
       const writer = new Writer(globalCi, true, keep);
       const asciiSource = writer.write(root);
-      const asciiRe = new RegExp(asciiSource, flags);
+      let source: string | null = null;
+      const unicodeSource = () => (source ??= new Writer(globalCi, false, keep).write(root));
+      let asciiRe: RegExp;
+      try {
+        asciiRe = new RegExp(asciiSource, flags);
+      } catch (err) {
+        throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
+      }
       let re: RegExp | null = null;
       return {
         get re(): RegExp {
-          if (re === null) {
-            const source = new Writer(globalCi, false, keep).write(root);
-            re = source === asciiSource ? asciiRe : new RegExp(source, flags);
-          }
-          return re;
+          return (re ??= unicodeSource() === asciiSource ? asciiRe : new RegExp(unicodeSource(), flags));
         },
         asciiRe,
+        get source(): string {
+          return unicodeSource();
+        },
+        names: parser.names,
+        groupCount: parser.groupCount,
         copies: writer.copies,
+        firstChars: firstChars === undefined ? (firstChars = anchoredFirstChars(root, globalCi)) : firstChars,
       };
     },
-    asciiRe,
-    get source(): string {
-      return unicodeSource();
-    },
-    names: parser.names,
-    groupCount: parser.groupCount,
-    copies: writer.copies,
-    firstChars: anchoredFirstChars(root, globalCi),
   };
 }
 
