@@ -6,7 +6,7 @@
  * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
  * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
  */
-import { compilePython, groupSpan, groupValue, isAsciiText, type PyRegex } from './pyregex';
+import { groupValue, isAsciiText, parsePython, type ParsedPython, type PyRegex } from './pyregex';
 
 // ---------------------------------------------------------------- the `%` fields
 
@@ -148,13 +148,6 @@ const ENDS_AT_LINE = /(?<![\\|])(?:\$\)?)$/;
 const ALPHA_FIELD = /(?<!%)%[aAbBpc]/;
 const EPOCH_FIELD = /(?<!\\)\{L?EPOCH\}/i;
 
-/** What a template found: the match, the span of the date text, and how to read the time. */
-interface DateMatch {
-  m: RegExpExecArray;
-  start: number;
-  end: number;
-}
-
 abstract class DateTemplate {
   name = '';
   weight = 1.0;
@@ -162,9 +155,26 @@ abstract class DateTemplate {
   /** Matches of this template, in any detector (fail2ban keeps this on the shared template). */
   hits = 0;
   regex = '';
+  /**
+   * Span of the date text (group 1) of the last match matchDate returned: kept here rather than in a
+   * fresh object per line, which the detector read for every line of a log. Read it before the next call.
+   */
+  start = 0;
+  end = 0;
   /** The date text (group 1) ends where the match ends: its span needs no `d` flag, which is slow. */
   protected dateEndsMatch = false;
-  private compiled: PyRegex | null = null;
+  private parsed: ParsedPython | null = null;
+  /**
+   * The pattern with the date text (group 1) as its only group, which finds the date in every line: a
+   * match of the whole pattern builds a string per field and cost three times as much. The fields are
+   * read (with the whole pattern, at the same place) only from a date text not seen before, and the
+   * whole pattern is compiled then: most templates tried never find a date.
+   */
+  private lean: PyRegex | null = null;
+  private whole: PyRegex | null = null;
+  /** The lean pattern for ASCII-only lines, and its JS groups of Python group 1 (set by compile()). */
+  private asciiRe: RegExp | null = null;
+  private dateGroups: number[] = [];
 
   /** Sets the regex, adding fail2ban's word or line boundaries unless the pattern opts out with `**` or `^`. */
   protected setRegex(source: string, wordBegin: boolean | 'start' = true, wordEnd = true): void {
@@ -195,45 +205,90 @@ abstract class DateTemplate {
     regex = regex.replace(WORD_BOUND_MARKS, (m) => m.replace(/\*\*/g, ''));
     if (gf) regex = gf[1] + regex;
     this.regex = regex;
-    this.compiled = null;
+    this.parsed = this.lean = this.whole = null;
+    this.asciiRe = null;
   }
 
-  /** Compiles the regex (done on first use for the defaults, at once for a filter's own datepattern). */
+  /**
+   * Compiles the regex (done on first use for the defaults, at once for a filter's own datepattern,
+   * whose errors it reports); returns the lean pattern.
+   */
   compile(): PyRegex {
-    if (!this.compiled) {
+    if (!this.lean) {
       try {
-        this.compiled = compilePython(this.regex, { indices: !this.dateEndsMatch, global: true });
+        this.parsed = parsePython(this.regex, { indices: !this.dateEndsMatch, global: true });
+        this.lean = this.parsed.compile([1]);
       } catch (err) {
         throw new Error(`datepattern "${this.name}": ${(err as Error).message}`);
       }
+      this.asciiRe = this.lean.asciiRe;
+      this.dateGroups = this.lean.copies.get(1) ?? [];
     }
-    return this.compiled;
+    return this.lean;
   }
 
-  /** Python's search(line, pos, endpos); counts the hit. `ascii`: the line has ASCII characters only. */
-  matchDate(line: string, pos = 0, endpos = line.length, ascii = isAsciiText(line)): DateMatch | null {
-    const rx = this.compile();
-    const re = ascii ? rx.asciiRe : rx.re;
+  /** The whole pattern, every group captured (the lean one checked it: it cannot fail to compile). */
+  protected wholePattern(): PyRegex {
+    if (!this.whole) {
+      this.compile();
+      this.whole = this.parsed!.compile();
+    }
+    return this.whole;
+  }
+
+  /**
+   * Python's search(line, pos, endpos): the match, with the span of its date text left in `start` and
+   * `end`; counts the hit. `ascii`: the line has ASCII characters only. The match has group 1 only:
+   * fullMatch() has the others.
+   */
+  matchDate(line: string, pos = 0, endpos = line.length, ascii = isAsciiText(line)): RegExpExecArray | null {
+    // Called for every line of a log: the compiled pattern is held in fields, not looked up again.
+    const re = ascii ? (this.asciiRe ?? (this.compile(), this.asciiRe!)) : this.compile().re;
     re.lastIndex = pos;
     const m = re.exec(endpos < line.length ? line.slice(0, endpos) : line);
-    if (!m) return null;
+    if (m === null) return null;
     this.hits++;
     // Group 1 is the date text, as in fail2ban's templates.
     const end = m.index + m[0].length;
     if (this.dateEndsMatch) {
-      const text = groupValue(this.compile(), m, 1) ?? '';
-      return { m, start: end - text.length, end };
+      const text = valueOf(m, this.dateGroups);
+      this.start = text === undefined ? end : end - text.length;
+      this.end = end;
+      return m;
     }
-    const span = groupSpan(this.compile(), m, 1) ?? [m.index, m.index];
-    return { m, start: span[0], end: span[1] };
+    const indices = (m as RegExpExecArray & { indices?: ([number, number] | undefined)[] }).indices;
+    const groups = this.dateGroups;
+    for (let i = 0; i < groups.length; i++) {
+      const span = indices?.[groups[i]];
+      if (span) {
+        this.start = span[0];
+        this.end = span[1];
+        return m;
+      }
+    }
+    this.start = this.end = m.index;
+    return m;
   }
 
-  protected group(m: RegExpExecArray, index: number): string | undefined {
-    return this.compiled ? groupValue(this.compiled, m, index) : undefined;
+  /**
+   * The match of the whole pattern, every group captured, where matchDate found `m` (the same match:
+   * the two patterns differ only in what they capture); `ascii` as given to matchDate.
+   */
+  protected fullMatch(m: RegExpExecArray, ascii: boolean): RegExpExecArray | null {
+    const rx = this.wholePattern();
+    const re = ascii ? rx.asciiRe : rx.re;
+    re.lastIndex = m.index;
+    const full = re.exec(m.input);
+    return full !== null && full.index === m.index ? full : null;
   }
 
-  /** Epoch seconds, or null when the text does not make a date. */
-  abstract getDate(match: DateMatch, now: number): number | null;
+  protected group(m: RegExpExecArray, index: number, ascii: boolean): string | undefined {
+    const full = this.fullMatch(m, ascii);
+    return full !== null ? groupValue(this.wholePattern(), full, index) : undefined;
+  }
+
+  /** Epoch seconds, or null when the text does not make a date. `m`, `ascii`: as matchDate's. */
+  abstract getDate(m: RegExpExecArray, now: number, ascii: boolean): number | null;
 }
 
 class DateEpoch extends DateTemplate {
@@ -262,8 +317,8 @@ class DateEpoch extends DateTemplate {
     }
   }
 
-  getDate(match: DateMatch): number | null {
-    const v = this.group(match.m, this.grp);
+  getDate(m: RegExpExecArray, _now: number, ascii: boolean): number | null {
+    const v = this.group(m, this.grp, ascii);
     if (v === undefined) return null;
     let n = Number(v);
     if (this.long && v.length >= 13) n = v.length >= 16 && !v.includes('.') ? n / 1e6 : n / 1e3;
@@ -278,8 +333,8 @@ class DateTai64n extends DateTemplate {
     this.setRegex('@[0-9a-f]{24}', wordBegin);
   }
 
-  getDate(match: DateMatch): number | null {
-    const v = this.group(match.m, 1);
+  getDate(m: RegExpExecArray, _now: number, ascii: boolean): number | null {
+    const v = this.group(m, 1, ascii);
     return v ? parseInt(v.slice(2, 17), 16) : null;
   }
 }
@@ -322,24 +377,50 @@ class DatePatternRegex extends DateTemplate {
 
   /**
    * Date texts read for one `now` and their times: consecutive lines often share the same second, and
-   * a file read at once (f2b-regex) has every line share one now.
+   * a file read at once (f2b-regex) has every line share one now. A dictionary object rather than a
+   * Map: a date text is a fresh slice of its line, which a Map hashes and compares in V8's runtime, at
+   * about twice the cost of the object's look-up of the interned key (measured on 200,000 lines).
    */
-  private memo = new Map<string, number | null>();
+  private memo: Record<string, number | null> = Object.create(null);
+  private memoSize = 0;
   private memoNow = NaN;
+  /**
+   * The last date text read, its length, last character and time: the next line's date is often the
+   * same text, which the length and the last character (the seconds) mostly tell apart without a
+   * comparison of the strings (itself done in the runtime for slices).
+   */
+  private lastText = '';
+  private lastLength = -1;
+  private lastCode = -1;
+  private lastTime: number | null = null;
 
   /** The fields strptime reads, in the pattern's order, each with the JS groups of its copies; and %p's. */
   private plan: { keys: string[]; copies: number[][]; ampm: number[] } | null = null;
 
-  getDate(match: DateMatch, now: number): number | null {
-    const m = match.m;
+  getDate(m: RegExpExecArray, now: number, ascii: boolean): number | null {
     const text = m[0];
-    const memo = this.memo;
+    const length = text.length;
+    const code = length ? text.charCodeAt(length - 1) : -1;
     if (this.memoNow !== now) {
-      memo.clear();
+      this.memo = Object.create(null);
+      this.memoSize = 0;
       this.memoNow = now;
-    }
-    const known = memo.get(text);
-    if (known !== undefined) return known;
+      this.lastLength = -1;
+    } else if (length === this.lastLength && code === this.lastCode && text === this.lastText) return this.lastTime;
+    let known = this.memo[text];
+    if (known === undefined) known = this.read(m, now, ascii);
+    this.lastText = text;
+    this.lastLength = length;
+    this.lastCode = code;
+    this.lastTime = known;
+    return known;
+  }
+
+  /** Reads a date text not seen before (for this now), and remembers it. */
+  private read(lean: RegExpExecArray, now: number, ascii: boolean): number | null {
+    const text = lean[0];
+    const m = this.fullMatch(lean, ascii);
+    if (m === null) return null;
     const plan = (this.plan ??= this.makePlan());
     const p = clearParts();
     const ampm = plan.ampm.length ? valueOf(m, plan.ampm) : undefined;
@@ -351,13 +432,16 @@ class DatePatternRegex extends DateTemplate {
       if (p.bad) break;
     }
     if (!p.bad) time = partsToTime(p, now);
-    if (memo.size >= 1024) memo.clear();
-    memo.set(text, time);
+    if (this.memoSize++ >= 1024) {
+      this.memo = Object.create(null);
+      this.memoSize = 1;
+    }
+    this.memo[text] = time;
     return time;
   }
 
   private makePlan(): { keys: string[]; copies: number[][]; ampm: number[] } {
-    const rx = this.compile();
+    const rx = this.wholePattern();
     const keys: string[] = [];
     const copies: number[][] = [];
     for (const [name, index] of rx.names) {
@@ -649,12 +733,13 @@ interface Slot {
 }
 
 const ALNUM = /^[\p{L}\p{N}]+$/u;
-/** Python's str.isalnum() for the one character around a date. */
-const isAlnum = (c: string) => {
-  const code = c.charCodeAt(0);
-  if (c.length === 1 && code < 128) return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122);
-  return c !== '' && ALNUM.test(c);
+/** Python's str.isalnum() for the one character (UTF-16 unit) around a date; -1 (no character): false. */
+const isAlnum = (code: number) => {
+  if (code < 128) return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122);
+  return ALNUM.test(String.fromCharCode(code));
 };
+/** The UTF-16 unit at `i`, or -1 out of the line (the empty text line.slice(i, i + 1) gives). */
+const codeAt = (line: string, i: number) => (i >= 0 && i < line.length ? line.charCodeAt(i) : -1);
 
 const weightOf = (s: Slot) => (s.hits * s.template.weight) / Math.max(1, s.distance);
 const BIG = 0x7fffffff;
@@ -671,14 +756,14 @@ export interface DateHit {
 export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly names = new Set<string>();
-  /** Where the last date began, the character before it and its first character. */
+  /**
+   * Where the last date began and ended, and its line: the characters around those places are read
+   * from it when the next line asks (the last template is not anchored at the line), not copied out of
+   * every line. The empty line: no characters, as fail2ban starts.
+   */
   private lastPos = 1;
-  private lastBefore = '';
-  private lastFirst = '';
-  /** Where the last date ended, its last character and the character after it. */
   private lastEndPos = BIG;
-  private lastLast = '';
-  private lastAfter = '';
+  private lastLine = '';
   private lastIndex = BIG;
   private firstUnused = 0;
   private readonly unusedTime = 300;
@@ -731,98 +816,116 @@ export class DateDetector {
   /**
    * Finds the date in a line, as fail2ban's matchTime + getTime. `ascii`: as isAsciiText(line);
    * `wallMs`: the wall clock, which tells how long ago a template last found a date.
+   *
+   * Run on every line of a log, so it allocates nothing but the result: the match put aside while later
+   * templates are tried is held in local variables, and a template leaves its date span in its fields.
    */
   find(line: string, nowMs: number, ascii = isAsciiText(line), wallMs = Date.now()): DateHit | null {
     if (this.slots.length === 0) this.addDefaults();
     const slots = this.slots;
-    let match: DateMatch | null = null;
-    let found: [DateMatch | null, number, number, number] = [null, BIG, BIG, -1];
+    const count = slots.length;
+    let m: RegExpExecArray | null = null;
+    // A match put aside (fail2ban's `found`): its template's index, where it begins, its date span.
+    let found: RegExpExecArray | null = null;
+    let foundIndex = -1;
+    let foundDistance = BIG;
+    let foundStart = 0;
+    let foundEnd = 0;
     let ignoreBySearch = BIG;
     let i = this.lastIndex;
     let slot: Slot | undefined;
     let template: DateTemplate | undefined;
-    if (i < slots.length) {
+    if (i < count) {
       slot = slots[i];
       template = slot.template;
       if (template.flags & (LINE_BEGIN | LINE_END)) {
-        match = template.matchDate(line, 0, line.length, ascii);
+        m = template.matchDate(line, 0, line.length, ascii);
         ignoreBySearch = i;
       } else {
+        // Where the last date was, if this line has the same characters around that place.
+        // The character before the last date, its first and last characters, the character after it.
         const distance = this.lastPos;
-        const before = this.lastBefore;
-        const first = this.lastFirst;
         const endpos = this.lastEndPos;
-        const last = this.lastLast;
-        const after = this.lastAfter;
+        const prev = this.lastLine;
+        const first = codeAt(prev, distance);
+        const last = codeAt(prev, endpos - 1);
         if (
-          (line.slice(distance - 1, distance) === before || (line.slice(distance, distance + 1) === first && !isAlnum(first))) &&
-          (line.slice(endpos, endpos + 1) === after || (line.slice(endpos - 1, endpos) === last && !isAlnum(last)))
+          (codeAt(line, distance - 1) === codeAt(prev, distance - 1) || (codeAt(line, distance) === first && !isAlnum(first))) &&
+          (codeAt(line, endpos) === codeAt(prev, endpos) || (codeAt(line, endpos - 1) === last && !isAlnum(last)))
         ) {
-          match = template.matchDate(line, distance, endpos, ascii);
+          m = template.matchDate(line, distance, endpos, ascii);
         } else {
-          match = template.matchDate(line, 0, line.length, ascii);
+          m = template.matchDate(line, 0, line.length, ascii);
           ignoreBySearch = i;
         }
       }
-      if (match) {
-        const distance = match.m.index;
-        const endpos = match.m.index + match.m[0].length;
-        if (!(slots.length === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos && endpos === this.lastEndPos))) {
-          found = [match, distance, endpos, i];
-          match = null;
+      if (m !== null) {
+        const distance = m.index;
+        const endpos = distance + m[0].length;
+        if (!(count === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos && endpos === this.lastEndPos))) {
+          found = m;
+          foundIndex = i;
+          foundDistance = distance;
+          foundStart = template.start;
+          foundEnd = template.end;
+          m = null;
         }
       }
     }
-    if (!match) {
-      i = 0;
-      for (const s of slots) {
-        if (i === ignoreBySearch) {
-          i++;
-          continue;
-        }
-        slot = s;
-        template = s.template;
-        match = template.matchDate(line, 0, line.length, ascii);
-        if (match) {
-          const distance = match.m.index;
-          if (i + 1 >= slots.length) break;
+    if (m === null) {
+      for (i = 0; i < count; i++) {
+        if (i === ignoreBySearch) continue;
+        slot = slots[i];
+        template = slot.template;
+        m = template.matchDate(line, 0, line.length, ascii);
+        if (m !== null) {
+          const distance = m.index;
+          if (i + 1 >= count) break;
           if (template.flags & (LINE_BEGIN | LINE_END)) break;
-          if (distance === 0 && s.hits && !slots[i + 1].template.hits) break;
-          if (distance > s.distance || distance > this.lastPos) {
-            if (distance < found[1]) found = [match, distance, match.m.index + match.m[0].length, i];
-            match = null;
-            i++;
+          if (distance === 0 && slot.hits && !slots[i + 1].template.hits) break;
+          if (distance > slot.distance || distance > this.lastPos) {
+            if (distance < foundDistance) {
+              found = m;
+              foundIndex = i;
+              foundDistance = distance;
+              foundStart = template.start;
+              foundEnd = template.end;
+            }
+            m = null;
             continue;
           }
           break;
         }
-        i++;
-      }
-      if (!match && found[0]) {
-        match = found[0];
-        i = found[3];
-        slot = slots[i];
-        template = slot.template;
       }
     }
-    if (!match || !slot || !template) return null;
-    const distance = match.m.index;
-    const endpos = match.m.index + match.m[0].length;
+    let start: number;
+    let end: number;
+    if (m !== null && template !== undefined) {
+      start = template.start;
+      end = template.end;
+    } else if (found !== null) {
+      m = found;
+      i = foundIndex;
+      slot = slots[i];
+      template = slot.template;
+      start = foundStart;
+      end = foundEnd;
+    } else return null;
+    if (slot === undefined) return null;
+    const distance = m.index;
+    const endpos = distance + m[0].length;
     slot.hits++;
     slot.lastUsed = wallMs / 1000;
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
     this.lastPos = distance;
-    this.lastBefore = line.slice(distance - 1, distance);
-    this.lastFirst = line[distance] ?? '';
     this.lastEndPos = endpos;
-    this.lastLast = line[endpos - 1] ?? '';
-    this.lastAfter = line.slice(endpos, endpos + 1);
+    this.lastLine = line;
     if (i && i !== this.lastIndex) i = this.reorder(i);
     this.lastIndex = i;
-    if (match.start === match.end) return { time: null, start: match.start, end: match.end };
-    const t = template.getDate(match, nowMs);
-    return { time: t === null ? null : t * 1000, start: match.start, end: match.end };
+    if (start === end) return { time: null, start, end };
+    const t = template.getDate(m, nowMs, ascii);
+    return { time: t === null ? null : t * 1000, start, end };
   }
 
   /** Moves a template that keeps finding dates towards the front. */

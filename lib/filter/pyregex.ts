@@ -457,11 +457,19 @@ function literal(cp: number, inClass: boolean): string {
 }
 
 function caseVariants(cp: number): number[] {
+  if (cp < 128) return ASCII_CASE_VARIANTS[cp];
+  return caseVariantsOf(cp);
+}
+
+function caseVariantsOf(cp: number): number[] {
   const ch = String.fromCodePoint(cp);
   const set = new Set([cp]);
   for (const v of [ch.toLowerCase(), ch.toUpperCase()]) if ([...v].length === 1) set.add(v.codePointAt(0)!);
   return [...set];
 }
+
+/** caseVariants of the ASCII characters, asked for every letter of a case-insensitive pattern (a date's). */
+const ASCII_CASE_VARIANTS = Array.from({ length: 128 }, (_, cp) => caseVariantsOf(cp));
 
 function classBody(items: ClassItem[], ci: boolean, asciiOnly: boolean, asciiText: boolean): { positive: string; complements: string[] } {
   let positive = '';
@@ -517,6 +525,8 @@ class Writer {
   constructor(
     private readonly globalCi: boolean,
     private readonly asciiText = false,
+    /** The Python groups to capture; the others are written as (?:...). Undefined: all of them. */
+    private readonly keep?: ReadonlySet<number>,
   ) {}
 
   /** (?>X) as JavaScript can say it: a lookahead cannot be backtracked into, and the reference consumes its text. */
@@ -532,6 +542,7 @@ class Writer {
       case 'alt':
         return node.alts.map((n) => this.write(n)).join('|');
       case 'group': {
+        if (node.kind === 'cap' && this.keep && !this.keep.has(node.index)) return `(?:${this.write(node.body)})`;
         if (node.kind === 'cap') {
           // Numbered, not named: V8 builds a `groups` object for every match of a named pattern.
           const n = ++this.groups;
@@ -643,7 +654,8 @@ export interface PyRegex {
    * to compile, and compiling it is what checks the pattern.
    */
   readonly asciiRe: RegExp;
-  source: string;
+  /** The source of `re` (written on first use). */
+  readonly source: string;
   /** Python group name -> index. */
   names: ReadonlyMap<string, number>;
   groupCount: number;
@@ -667,40 +679,72 @@ export interface CompileOptions {
 
 /** Compiles a Python `re` pattern. Throws PyRegexError with the reason and position. */
 export function compilePython(pattern: string, options: CompileOptions = {}): PyRegex {
+  return parsePython(pattern, options).compile();
+}
+
+/** A Python pattern parsed, from which JavaScript patterns are written (parsePython). */
+export interface ParsedPython {
+  /**
+   * The pattern, compiled. `capture`: the Python groups to capture (with those a back-reference
+   * needs); the others are written as (?:...) and have no `copies`. Such a pattern matches exactly
+   * what the whole one matches, but exec() builds no string for the groups left out, which is most of
+   * its cost on a short match with many groups (a date). Throws PyRegexError as compilePython.
+   */
+  compile(capture?: readonly number[]): PyRegex;
+}
+
+/** Parses a Python `re` pattern, to compile it (whole, or with fewer groups) later. Throws PyRegexError. */
+export function parsePython(pattern: string, options: CompileOptions = {}): ParsedPython {
   const parser = new Parser(pattern, { m: !!options.multiline, i: !!options.ignoreCase });
   const tree = parser.parse();
   const tracked = new Set<number>();
   collectRefs(tree, tracked);
-  const spec = new Specializer(tracked);
-  const branches = spec.expand(tree, new Map());
-  const root: Node = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+  // Without a conditional or a back-reference there is nothing to specialize: the tree is its own
+  // single branch (expanding it would copy every node, a tenth of compiling a filter).
+  let root = tree;
+  if (tracked.size > 0) {
+    const branches = new Specializer(tracked).expand(tree, new Map());
+    root = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+  }
   // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
   // is several times slower. Only a back-reference needs the flag, to compare without case.
   const globalCi = parser.flags.i && tracked.size > 0;
-  const writer = new Writer(globalCi);
-  const source = writer.write(root);
-  const asciiSource = new Writer(globalCi, true).write(root);
   let flags = 'u';
   if (globalCi) flags += 'i';
   if (options.indices) flags += 'd';
   if (options.global) flags += 'g';
-  let asciiRe: RegExp;
-  try {
-    asciiRe = new RegExp(asciiSource, flags);
-  } catch (err) {
-    throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
-  }
-  let re: RegExp | null = asciiSource === source ? asciiRe : null;
+  let firstChars: Set<number> | null | undefined;
   return {
-    get re(): RegExp {
-      return (re ??= new RegExp(source, flags));
+    compile(capture?: readonly number[]): PyRegex {
+      // Capturing a group changes no match in JavaScript, except for what a back-reference refers to.
+      const keep = capture ? new Set([...tracked, ...capture]) : undefined;
+      // The ASCII form is written and compiled at once (it checks the pattern); the Unicode form is
+      // written when a line with other characters first asks for it: most logs have none.
+      const writer = new Writer(globalCi, true, keep);
+      const asciiSource = writer.write(root);
+      let source: string | null = null;
+      const unicodeSource = () => (source ??= new Writer(globalCi, false, keep).write(root));
+      let asciiRe: RegExp;
+      try {
+        asciiRe = new RegExp(asciiSource, flags);
+      } catch (err) {
+        throw new PyRegexError(`cannot be written as a JavaScript pattern: ${(err as Error).message.split(': ').pop()}`);
+      }
+      let re: RegExp | null = null;
+      return {
+        get re(): RegExp {
+          return (re ??= unicodeSource() === asciiSource ? asciiRe : new RegExp(unicodeSource(), flags));
+        },
+        asciiRe,
+        get source(): string {
+          return unicodeSource();
+        },
+        names: parser.names,
+        groupCount: parser.groupCount,
+        copies: writer.copies,
+        firstChars: firstChars === undefined ? (firstChars = anchoredFirstChars(root, globalCi)) : firstChars,
+      };
     },
-    asciiRe,
-    source,
-    names: parser.names,
-    groupCount: parser.groupCount,
-    copies: writer.copies,
-    firstChars: anchoredFirstChars(root, globalCi),
   };
 }
 
