@@ -691,6 +691,8 @@ export interface ParsedPython {
    * its cost on a short match with many groups (a date). Throws PyRegexError as compilePython.
    */
   compile(capture?: readonly number[]): PyRegex;
+  /** Python group name -> index, as in the compiled PyRegex. */
+  readonly names: ReadonlyMap<string, number>;
 }
 
 /** Parses a Python `re` pattern, to compile it (whole, or with fewer groups) later. Throws PyRegexError. */
@@ -715,6 +717,7 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
   if (options.global) flags += 'g';
   let firstChars: Set<number> | null | undefined;
   return {
+    names: parser.names,
     compile(capture?: readonly number[]): PyRegex {
       // Capturing a group changes no match in JavaScript, except for what a back-reference refers to.
       const keep = capture ? new Set([...tracked, ...capture]) : undefined;

@@ -1,5 +1,5 @@
 /** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
-import { compilePython, isAsciiText, PyRegexError, type PyRegex } from './pyregex';
+import { isAsciiText, parsePython, PyRegexError, type PyRegex } from './pyregex';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -75,7 +75,10 @@ function compileShared(source: string, multiline: boolean): PyRegex {
   const key = `${multiline ? 'm' : 's'}${source}`;
   let rx = compiled.get(key);
   if (!rx) {
-    rx = compilePython(source, { multiline });
+    // Only named groups are read (fail2ban reads a match by groupdict()): a plain group is written as
+    // (?:...) unless a back-reference or a conditional needs it, so no string is made for it on a match.
+    const parsed = parsePython(source, { multiline });
+    rx = parsed.compile([...parsed.names.values()]);
     if (compiled.size >= MAX_COMPILED) compiled.clear();
     compiled.set(key, rx);
   }
