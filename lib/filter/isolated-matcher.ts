@@ -414,7 +414,10 @@ export class IsolatedMatcher {
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
     const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, done);
-    if (this.thread && Date.now() < this.thread.brokenUntil) entry.preset = { kind: 'error', message: this.thread.brokenReason };
+    // (brokenUntil is 0 until a thread was ever paused: no clock read for every line.)
+    if (this.thread && this.thread.brokenUntil !== 0 && Date.now() < this.thread.brokenUntil) {
+      entry.preset = { kind: 'error', message: this.thread.brokenReason };
+    }
     this.queue.push(entry);
     this.chars += entry.size;
     this.flushing ??= setImmediate(this.flush);

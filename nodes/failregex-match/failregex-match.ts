@@ -108,7 +108,7 @@ export = function register(RED: NodeAPI): void {
       const last = outcome.failures.length - 1;
       const out: NodeMessage[] = outcome.failures.map((f, i) => {
         failures++;
-        const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.join('\n'), filter: label };
+        const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.length === 1 ? f.lines[0] : f.lines.join('\n'), filter: label };
         if (f.user !== undefined) payload.user = f.user;
         const m = i === last ? msg : RED.util.cloneMessage(msg);
         m.topic = f.host;
