@@ -753,6 +753,32 @@ export interface DateHit {
   end: number;
 }
 
+/**
+ * A match put aside while later templates are tried (fail2ban's `found`): its template's index, where
+ * it begins, and its date span. One per detector, reused for every line.
+ */
+class Aside {
+  m: RegExpExecArray | null = null;
+  index = -1;
+  distance = BIG;
+  start = 0;
+  end = 0;
+
+  clear(): void {
+    this.m = null;
+    this.index = -1;
+    this.distance = BIG;
+  }
+
+  take(m: RegExpExecArray, index: number, distance: number, template: DateTemplate): void {
+    this.m = m;
+    this.index = index;
+    this.distance = distance;
+    this.start = template.start;
+    this.end = template.end;
+  }
+}
+
 export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly names = new Set<string>();
@@ -765,6 +791,7 @@ export class DateDetector {
   private lastEndPos = BIG;
   private lastLine = '';
   private lastIndex = BIG;
+  private readonly aside = new Aside();
   private firstUnused = 0;
   private readonly unusedTime = 300;
 
@@ -818,19 +845,16 @@ export class DateDetector {
    * `wallMs`: the wall clock, which tells how long ago a template last found a date.
    *
    * Run on every line of a log, so it allocates nothing but the result: the match put aside while later
-   * templates are tried is held in local variables, and a template leaves its date span in its fields.
+   * templates are tried is held in the detector's one Aside, and a template leaves its date span in its
+   * fields.
    */
   find(line: string, nowMs: number, ascii = isAsciiText(line), wallMs = Date.now()): DateHit | null {
     if (this.slots.length === 0) this.addDefaults();
     const slots = this.slots;
     const count = slots.length;
     let m: RegExpExecArray | null = null;
-    // A match put aside (fail2ban's `found`): its template's index, where it begins, its date span.
-    let found: RegExpExecArray | null = null;
-    let foundIndex = -1;
-    let foundDistance = BIG;
-    let foundStart = 0;
-    let foundEnd = 0;
+    const aside = this.aside;
+    aside.clear();
     let ignoreBySearch = BIG;
     let i = this.lastIndex;
     let slot: Slot | undefined;
@@ -863,11 +887,7 @@ export class DateDetector {
         const distance = m.index;
         const endpos = distance + m[0].length;
         if (!(count === 1 || template.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos && endpos === this.lastEndPos))) {
-          found = m;
-          foundIndex = i;
-          foundDistance = distance;
-          foundStart = template.start;
-          foundEnd = template.end;
+          aside.take(m, i, distance, template);
           m = null;
         }
       }
@@ -884,13 +904,7 @@ export class DateDetector {
           if (template.flags & (LINE_BEGIN | LINE_END)) break;
           if (distance === 0 && slot.hits && !slots[i + 1].template.hits) break;
           if (distance > slot.distance || distance > this.lastPos) {
-            if (distance < foundDistance) {
-              found = m;
-              foundIndex = i;
-              foundDistance = distance;
-              foundStart = template.start;
-              foundEnd = template.end;
-            }
+            if (distance < aside.distance) aside.take(m, i, distance, template);
             m = null;
             continue;
           }
@@ -903,13 +917,13 @@ export class DateDetector {
     if (m !== null && template !== undefined) {
       start = template.start;
       end = template.end;
-    } else if (found !== null) {
-      m = found;
-      i = foundIndex;
+    } else if (aside.m !== null) {
+      m = aside.m;
+      i = aside.index;
       slot = slots[i];
       template = slot.template;
-      start = foundStart;
-      end = foundEnd;
+      start = aside.start;
+      end = aside.end;
     } else return null;
     if (slot === undefined) return null;
     const distance = m.index;
