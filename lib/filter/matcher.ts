@@ -625,7 +625,7 @@ export class Matcher {
       const m = patterns[index].exec(buf);
       if (!m) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.
-      const fail = this.record!.blank();
+      const fail = this.record ? this.record.blank() : {};
       if (pm) {
         pref!.groups(pm, fail);
         fail.content = undefined;

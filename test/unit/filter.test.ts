@@ -148,3 +148,13 @@ test('a built-in name may carry its options, and a wrong option value is named w
     /mode=agressive is not one of normal, ddos, extra, aggressive/,
   );
 });
+
+test('a group named __proto__ neither breaks a single-line filter nor becomes a field', () => {
+  // Such a key cannot be written in the one-shape record literal: the matcher falls back to a plain object.
+  const m = new Matcher(inlineFilter({ failregex: '^fail <F-__PROTO__>\\w+</F-__PROTO__> by <F-USER>\\w+</F-USER> from <HOST>$' }));
+  const r = m.match('fail x by bob from 192.0.2.7', Date.now());
+  assert.equal(r.failures.length, 1);
+  assert.equal(r.failures[0].host, '192.0.2.7');
+  assert.equal(r.failures[0].user, 'bob');
+  assert.equal(Object.keys(r.failures[0].fields).includes('__proto__'), false);
+});
