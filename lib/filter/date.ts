@@ -6,7 +6,7 @@
  * Templates are written in Python regex syntax with strftime-like `%` fields, as in fail2ban, and
  * compiled with the Python-to-JavaScript translator, so a user's `datepattern` means what it meant.
  */
-import { groupValue, isAsciiText, parsePython, type ParsedPython, type PyRegex } from './pyregex';
+import { copyValue, groupValue, isAsciiText, parsePython, type ParsedPython, type PyRegex } from './pyregex';
 
 // ---------------------------------------------------------------- the `%` fields
 
@@ -251,7 +251,7 @@ abstract class DateTemplate {
     // Group 1 is the date text, as in fail2ban's templates.
     const end = m.index + m[0].length;
     if (this.dateEndsMatch) {
-      const text = valueOf(m, this.dateGroups);
+      const text = copyValue(m, this.dateGroups);
       this.start = text === undefined ? end : end - text.length;
       this.end = end;
       return m;
@@ -423,10 +423,10 @@ class DatePatternRegex extends DateTemplate {
     if (m === null) return null;
     const plan = (this.plan ??= this.makePlan());
     const p = clearParts();
-    const ampm = plan.ampm.length ? valueOf(m, plan.ampm) : undefined;
+    const ampm = plan.ampm.length ? copyValue(m, plan.ampm) : undefined;
     let time: number | null = null;
     for (let i = 0; i < plan.keys.length; i++) {
-      const v = valueOf(m, plan.copies[i]);
+      const v = copyValue(m, plan.copies[i]);
       if (v === undefined) continue;
       readField(p, plan.keys[i], v, ampm);
       if (p.bad) break;
@@ -452,15 +452,6 @@ class DatePatternRegex extends DateTemplate {
     const p = rx.names.get('p');
     return { keys, copies, ampm: p === undefined ? [] : (rx.copies.get(p) ?? []) };
   }
-}
-
-/** The first copy of a group that took part. */
-function valueOf(m: RegExpExecArray, copies: number[]): string | undefined {
-  for (let i = 0; i < copies.length; i++) {
-    const v = m[copies[i]];
-    if (v !== undefined) return v;
-  }
-  return undefined;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { ipv4Value, parseAddress } from '../ip';
 import { DateDetector } from './date';
 import type { FilterDefinition } from './load';
-import { isAsciiText } from './pyregex';
+import { copyValue, isAsciiText } from './pyregex';
 import { F2bRegex, RegexError } from './regex';
 
 /** A line split around its date: text before, the date text, text after. */
@@ -573,15 +573,6 @@ export class Matcher {
     return FOUND;
   }
 
-  /** The prefregex's <F-CONTENT> in its match (the JS groups of its copies found once). */
-  private content(pm: RegExpExecArray): string | undefined {
-    const copies = this.contentCopies;
-    for (let i = 0; i < copies.length; i++) {
-      const v = pm[copies[i]];
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  }
 
   /** The failregexes (indexes, in order) a buffer whose first code point is `code` may match (-1: empty). */
   private candidates(code: number): number[] {
@@ -610,7 +601,7 @@ export class Matcher {
     if (pref) {
       pm = pref.search(buf, ascii);
       if (!pm) return NO_HITS;
-      const content = this.content(pm);
+      const content = copyValue(pm, this.contentCopies);
       if (content) buf = content + '\n';
     }
     let list: Hit[] = NO_HITS;

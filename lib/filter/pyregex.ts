@@ -761,7 +761,11 @@ export function isAsciiText(text: string): boolean {
 /** The value of Python group `index` in a JS match, or undefined when it did not take part. */
 export function groupValue(rx: PyRegex, m: RegExpExecArray, index: number): string | undefined {
   const copies = rx.copies.get(index);
-  if (!copies) return undefined;
+  return copies ? copyValue(m, copies) : undefined;
+}
+
+/** The value of the first of a Python group's copies (its JS groups, as in PyRegex.copies) that took part. */
+export function copyValue(m: RegExpExecArray, copies: readonly number[]): string | undefined {
   for (let i = 0; i < copies.length; i++) {
     const v = m[copies[i]];
     if (v !== undefined) return v;

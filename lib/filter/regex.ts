@@ -1,5 +1,5 @@
 /** fail2ban's tags (<HOST>, <F-USER>...), expanded into Python regex groups, then compiled for JavaScript. */
-import { isAsciiText, parsePython, PyRegexError, type PyRegex } from './pyregex';
+import { groupValue, isAsciiText, parsePython, PyRegexError, type PyRegex } from './pyregex';
 
 const IP4 = String.raw`(?:\d{1,3}\.){3}\d{1,3}`;
 const IP6 = String.raw`(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)`;
@@ -215,8 +215,7 @@ export class F2bRegex {
     let text = '';
     for (let i = 0; i < this.skiplines; i++) {
       const index = this.rx.names.get(`skiplines${i}`);
-      let v: string | undefined;
-      for (const c of index === undefined ? [] : (this.rx.copies.get(index) ?? [])) v ??= m[c];
+      const v = index === undefined ? undefined : groupValue(this.rx, m, index);
       if (v !== undefined) text += v;
     }
     return text === '' ? [] : text.replace(/\n$/, '').split('\n');
