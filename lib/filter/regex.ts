@@ -188,11 +188,6 @@ export class F2bRegex {
     return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 
-  /** search() for a caller that has already asked mayStartWith about the text's first character. */
-  exec(buffer: string, ascii: boolean): RegExpExecArray | null {
-    return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
-  }
-
   /** The named groups of a match, alt_ groups merged into their base name as fail2ban does. */
   groups(m: RegExpExecArray, into: Record<string, unknown> = {}): Record<string, string | undefined> {
     this.fill(m, into);
