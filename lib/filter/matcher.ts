@@ -240,8 +240,9 @@ export class Matcher {
   private readonly fail: F2bRegex[];
   private readonly ignore: F2bRegex[];
   /**
-   * The failregexes' compiled patterns, for ASCII text and for any text (F2bRegex.exec without the
-   * call); the second compiled only once a line that is not ASCII comes (it is much slower to compile).
+   * The failregexes' compiled patterns, for ASCII text and for any text, run here directly (the first
+   * character was already asked of byFirst); the second compiled only once a line that is not ASCII
+   * comes (it is much slower to compile).
    */
   private readonly failAscii: RegExp[];
   private failAny: RegExp[] | null = null;
