@@ -31,7 +31,8 @@ type Node =
   | { t: 'cond'; ref: number; yes: Node; no: Node }
   | { t: 'backref'; ref: number; ci: boolean; target?: Node }
   | { t: 'repeat'; body: Node; min: number; max: number; lazy: boolean; possessive: boolean }
-  | { t: 'char'; cp: number; ci: boolean }
+  /** Literal characters in a row; only a run of one is ever quantified (the parser stops a run before a quantifier). */
+  | { t: 'chars'; cps: number[]; ci: boolean }
   | { t: 'class'; negated: boolean; items: ClassItem[]; ci: boolean; ascii: boolean }
   | { t: 'any'; dotall: boolean }
   | { t: 'bol'; multiline: boolean }
@@ -40,6 +41,10 @@ type Node =
   | { t: 'Z' }
   | { t: 'wordb'; negated: boolean; ascii: boolean }
   | { t: 'esc'; kind: string; ascii: boolean };
+
+/** The ASCII characters that end a run of literal text in a pattern (Parser.chars): \ ( ) [ . ^ $ | * + ? { */
+const SPECIAL = new Uint8Array(128);
+for (const c of '\\()[.^$|*+?{') SPECIAL[c.charCodeAt(0)] = 1;
 
 const PY_SPACE = String.raw`\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
 const WORD = String.raw`\p{L}\p{N}_`;
@@ -165,9 +170,41 @@ class Parser {
     if (c === '^') return { t: 'bol', multiline: flags.m };
     if (c === '$') return { t: 'eol', multiline: flags.m };
     if (c === '*' || c === '+' || c === '?') this.fail('nothing to repeat', this.pos - 1);
-    const cp = this.src.codePointAt(this.pos - 1)!;
-    if (cp > 0xffff) this.pos++;
-    return { t: 'char', cp, ci: flags.i };
+    this.pos--;
+    return this.chars(flags);
+  }
+
+  /**
+   * A run of literal characters, as one node: most of a fail2ban pattern is literal text, and a node
+   * for each character made every later step (specializing, writing, finding first characters) walk
+   * thousands of nodes at every start. The first character is taken whatever it is (atom() has dealt
+   * with the special ones); the run ends at the next special character, and gives back its last
+   * character when a quantifier follows, which applies to that character alone. In verbose mode
+   * (?x), where white space and # are not literal, every character is a node of its own.
+   */
+  private chars(flags: Flags): Node {
+    const src = this.src;
+    const first = src.codePointAt(this.pos)!;
+    const cps = [first];
+    let pos = this.pos + (first > 0xffff ? 2 : 1);
+    let last = this.pos;
+    if (!flags.x) {
+      while (pos < src.length) {
+        const c = src.charCodeAt(pos);
+        if (c < 128 && SPECIAL[c] === 1) break;
+        const cp = src.codePointAt(pos)!;
+        cps.push(cp);
+        last = pos;
+        pos += cp > 0xffff ? 2 : 1;
+      }
+      const next = src.charCodeAt(pos); // * + ? {
+      if (cps.length > 1 && (next === 42 || next === 43 || next === 63 || next === 123)) {
+        cps.pop();
+        pos = last;
+      }
+    }
+    this.pos = pos;
+    return { t: 'chars', cps, ci: flags.i };
   }
 
   private group(flags: Flags): Node | null {
@@ -326,7 +363,7 @@ class Parser {
       if (ref > this.groupCount) this.fail(`invalid group reference ${ref}`);
       return { t: 'backref', ref, ci: flags.i };
     }
-    return { t: 'char', cp: this.codeEscape(), ci: flags.i };
+    return { t: 'chars', cps: [this.codeEscape()], ci: flags.i };
   }
 }
 
@@ -363,9 +400,48 @@ function mergeAdjacent(branches: Branch[]): Branch[] {
 }
 
 class Specializer {
-  constructor(private readonly tracked: Set<number>) {}
+  /** The nodes that hold a conditional, a back-reference or a tracked group: every other one is kept as it is. */
+  private readonly involved = new Set<Node>();
+
+  constructor(
+    root: Node,
+    private readonly tracked: Set<number>,
+  ) {
+    this.mark(root);
+  }
+
+  private mark(node: Node): boolean {
+    let involved = false;
+    switch (node.t) {
+      case 'seq':
+        for (const n of node.items) if (this.mark(n)) involved = true;
+        break;
+      case 'alt':
+        for (const n of node.alts) if (this.mark(n)) involved = true;
+        break;
+      case 'group':
+        involved = this.mark(node.body) || (node.kind === 'cap' && this.tracked.has(node.index));
+        break;
+      case 'repeat':
+        involved = this.mark(node.body);
+        break;
+      case 'cond':
+        this.mark(node.yes);
+        this.mark(node.no);
+        involved = true;
+        break;
+      case 'backref':
+        involved = true;
+        break;
+      default:
+    }
+    if (involved) this.involved.add(node);
+    return involved;
+  }
 
   expand(node: Node, state: State): Branch[] {
+    // Nothing in it can split the pattern or change the state: expanding would copy it, node by node.
+    if (!this.involved.has(node)) return [{ node, state }];
     switch (node.t) {
       case 'seq': {
         let branches: { items: Node[]; state: State }[] = [{ items: [], state }];
@@ -591,12 +667,19 @@ class Writer {
         if (node.possessive) return this.atomic(body + q);
         return body + q;
       }
-      case 'char': {
-        if (node.ci && !this.globalCi) {
-          const variants = caseVariants(node.cp);
-          if (variants.length > 1) return `[${variants.map((v) => literal(v, true)).join('')}]`;
+      case 'chars': {
+        let s = '';
+        for (const cp of node.cps) {
+          if (node.ci && !this.globalCi) {
+            const variants = caseVariants(cp);
+            if (variants.length > 1) {
+              s += `[${variants.map((v) => literal(v, true)).join('')}]`;
+              continue;
+            }
+          }
+          s += literal(cp, false);
         }
-        return literal(node.cp, false);
+        return s;
       }
       case 'class': {
         const { positive, complements } = classBody(node.items, node.ci && !this.globalCi, node.ascii, this.asciiText);
@@ -705,7 +788,7 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
   // single branch (expanding it would copy every node, a tenth of compiling a filter).
   let root = tree;
   if (tracked.size > 0) {
-    const branches = new Specializer(tracked).expand(tree, new Map());
+    const branches = new Specializer(tree, tracked).expand(tree, new Map());
     root = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
   }
   // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
@@ -803,8 +886,8 @@ function union(a: Set<number> | null, b: Set<number> | null): Set<number> | null
 /** The characters a node's match can start with (a superset), and whether it can match empty. */
 function firstOf(node: Node, ci: boolean): First {
   switch (node.t) {
-    case 'char':
-      return { chars: new Set(node.ci || ci ? caseVariants(node.cp) : [node.cp]), nullable: false };
+    case 'chars':
+      return { chars: new Set(node.ci || ci ? caseVariants(node.cps[0]) : [node.cps[0]]), nullable: false };
     case 'class': {
       if (node.negated || node.ci || ci || node.items.some((i) => i.t === 'esc')) return { chars: ANY, nullable: false };
       const chars = new Set<number>();

@@ -33,6 +33,12 @@ const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
   [String.raw`a(?#comment)b`, ['ab']],
   [String.raw`^(?:Failed|(?i:in)valid|\[x\])? ?user`, ['Failed user', 'INvalid user', 'user', ' user', '[x] user', 'xuser']],
   [String.raw`(?P<x>\d+)(?:,(?P<y>\d+))?`, ['12', '12,34']],
+  // Literal text is parsed in runs: a quantifier after a run applies to its last character alone.
+  [String.raw`^abc*d ab+ ab?c ab{2}c ab{,2}c ab{x}$`, ['abd abbb ac abbc ac ab{x}', 'abcccd ab abc abbc abbc ab{x}', 'abd abab ac abbc ac ab{x}', 'd ab ac abbc ac ab']],
+  [String.raw`^héllo+ wörld? €+x]y}z$`, ['héllooo wörl €€x]y}z', 'héllo wörld €x]y}z', 'héllo wörldd €x]y}z']],
+  [String.raw`(?i)^ab+C x(?-i:Yz)*$`, ['ABBc xYzYz', 'abc XYZ', 'aBC x']],
+  [String.raw`(?x) ^ a b # a comment
+    c+ $`, ['abccc', 'a b c']],
 ];
 
 function pythonAnswers(): unknown[] | null {
