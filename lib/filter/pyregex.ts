@@ -828,7 +828,10 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
         names: parser.names,
         groupCount: parser.groupCount,
         copies: writer.copies,
-        firstChars: firstChars === undefined ? (firstChars = anchoredFirstChars(root, globalCi)) : firstChars,
+        // Asked by failregexes only, not by date templates.
+        get firstChars(): ReadonlySet<number> | null {
+          return firstChars === undefined ? (firstChars = anchoredFirstChars(root, globalCi)) : firstChars;
+        },
       };
     },
   };
