@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     // One line in 1,000 backtracks for minutes against the careless pattern: each costs the matchTimeout
     // (or, matched in Node-RED's own thread, stops everything).
     if (!process.env.F2B_PACKAGE) {
-      await feed('failregex-match careless pattern, 1 line in 1,000 hangs it', 'careless', 5_000, (i) => (i % 1000 === 999 ? `${'a'.repeat(40)}!` : `user u${i} from 203.0.113.${i & 255}`));
+      await feed('failregex-match careless pattern, 1 line in 1,000 hangs it', 'careless', 5_000, (i) => (i % 1000 === 999 ? `${'a'.repeat(40)}! from x` : `user u${i} from 203.0.113.${i & 255}`));
     }
   } finally {
     await stop();

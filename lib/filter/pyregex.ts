@@ -749,6 +749,11 @@ export interface PyRegex {
    * that starts with another cannot match, and the engine need not be run (null: no such shortcut).
    */
   firstChars: ReadonlySet<number> | null;
+  /**
+   * The longest piece of literal text that every match holds (null: none of 4 characters or more). A
+   * text without it cannot match, and a search for it is much cheaper than the engine failing.
+   */
+  requiredText: string | null;
 }
 
 export interface CompileOptions {
@@ -799,6 +804,7 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
   if (options.indices) flags += 'd';
   if (options.global) flags += 'g';
   let firstChars: Set<number> | null | undefined;
+  let requiredText: string | null | undefined;
   return {
     names: parser.names,
     compile(capture?: readonly number[]): PyRegex {
@@ -831,6 +837,9 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
         // Asked by failregexes only, not by date templates.
         get firstChars(): ReadonlySet<number> | null {
           return firstChars === undefined ? (firstChars = anchoredFirstChars(root, globalCi)) : firstChars;
+        },
+        get requiredText(): string | null {
+          return requiredText === undefined ? (requiredText = longestRequiredText(root, globalCi)) : requiredText;
         },
       };
     },
@@ -955,4 +964,54 @@ function anchoredFirstChars(root: Node, ci: boolean): Set<number> | null {
     if (chars === null) return null;
   }
   return chars;
+}
+
+// ---------------------------------------------------------------- literal text every match holds
+
+/**
+ * Pieces of literal text that every match of `node` holds (a subset: what is easy to be sure of).
+ * Literal characters in a row make one piece; an alternation holds what all its alternatives hold;
+ * a repetition what its body holds if it must be taken; lookarounds, classes and conditionals none.
+ * Text matched without case holds no piece.
+ */
+function requiredPieces(node: Node, ci: boolean): string[] {
+  switch (node.t) {
+    case 'chars':
+      return node.ci || ci ? [] : [String.fromCodePoint(...node.cps)];
+    case 'seq': {
+      const out: string[] = [];
+      let run = '';
+      for (const item of node.items) {
+        if (item.t === 'chars' && !item.ci && !ci) {
+          run += String.fromCodePoint(...item.cps);
+          continue;
+        }
+        if (run) out.push(run);
+        run = '';
+        for (const piece of requiredPieces(item, ci)) out.push(piece);
+      }
+      if (run) out.push(run);
+      return out;
+    }
+    case 'alt': {
+      let common = requiredPieces(node.alts[0], ci);
+      for (let i = 1; i < node.alts.length && common.length > 0; i++) {
+        const pieces = new Set(requiredPieces(node.alts[i], ci));
+        common = common.filter((p) => pieces.has(p));
+      }
+      return common;
+    }
+    case 'group':
+      return node.kind === 'cap' || node.kind === 'noncap' || node.kind === 'atomic' ? requiredPieces(node.body, ci) : [];
+    case 'repeat':
+      return node.min >= 1 ? requiredPieces(node.body, ci) : [];
+    default:
+      return [];
+  }
+}
+
+function longestRequiredText(root: Node, ci: boolean): string | null {
+  let best: string | null = null;
+  for (const piece of requiredPieces(root, ci)) if (piece.length >= 4 && (best === null || piece.length > best.length)) best = piece;
+  return best;
 }

@@ -131,6 +131,8 @@ export class F2bRegex {
   private readonly groupCopies: number[][] = [];
   /** firstChars as a table of the ASCII characters (null: any character may begin a match). */
   private readonly firstAscii: Uint8Array | null = null;
+  /** Literal text every match holds (PyRegex.requiredText): a text without it is not searched. */
+  readonly needs: string | null;
   /** groups() written out for this pattern's own groups (see fillerFor). */
   private readonly fill: (m: RegExpExecArray, g: Record<string, unknown>) => void;
 
@@ -159,6 +161,7 @@ export class F2bRegex {
       this.groupNames.push(name);
       this.groupCopies.push(this.rx.copies.get(index) ?? []);
     }
+    this.needs = this.rx.requiredText;
     const first = this.rx.firstChars;
     if (first !== null) {
       this.firstAscii = new Uint8Array(128);
@@ -185,6 +188,7 @@ export class F2bRegex {
   /** Searches a text; `ascii`: the text has ASCII characters only (as isAsciiText), so the cheaper pattern serves. */
   search(buffer: string, ascii = isAsciiText(buffer)): RegExpExecArray | null {
     if (!this.mayStartWith(buffer.codePointAt(0) ?? -1)) return null;
+    if (this.needs !== null && !buffer.includes(this.needs)) return null;
     return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 

@@ -85,7 +85,7 @@ test('the live tester shows the match, address, user and time of a pasted sshd f
   const res = await fetch(`${base}/failregex-match/test`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: ['a'.repeat(80)] }),
+    body: JSON.stringify({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: [`${'a'.repeat(80)}c b x`] }),
   });
   assert.equal(res.status, 422);
   assert.match(((await res.json()) as { error: string }).error, /stopped after 2 s/);

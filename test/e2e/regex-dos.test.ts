@@ -212,7 +212,7 @@ test('lines of 1 MB are dropped whole and counted without a stall; failures afte
 
 test('lines that make a careless pattern backtrack are skipped and reported at Catch; sshd-crafted lines pass; good lines after them ban', { timeout: 40000 }, async () => {
   await loop('?reset=1');
-  const hostile = `${syslogDate()} box app[7]: ${'a'.repeat(40)}!\n`;
+  const hostile = `${syslogDate()} box app[7]: ${'a'.repeat(40)}! from x\n`;
   // Long runs of what the sshd filter looks for, under log-tail's 64 KiB limit.
   const sshdHostile = [
     `${syslogDate()} box sshd[77]: ${'Failed password for invalid user '.repeat(1900)}x\n`,

@@ -47,14 +47,14 @@ test('a bad filter is refused with a message that says what to fix; the number o
 test('in a worker: the same answer; a backtracking pattern is stopped at the time limit', async () => {
   const r = await runFilterTest({ settings: { filterSource: 'builtin', filterName: 'sshd' }, lines: [failed] });
   assert.equal(r.lines[0].failures[0].host, '192.0.2.7');
-  await assert.rejects(runFilterTest({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: ['a'.repeat(70)] }, 500), (err: Error & { timeout?: boolean }) => {
+  await assert.rejects(runFilterTest({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: [`${'a'.repeat(70)}c b x`] }, 500), (err: Error & { timeout?: boolean }) => {
     assert.equal(err.timeout, true);
     assert.match(err.message, /stopped after 0.5 s/);
     return true;
   });
   await assert.rejects(runFilterTest({ settings: { filterSource: 'file', filterFile: '/nonexistent/x.conf' }, lines: [failed] }), /x\.conf/);
   // At most MAX_RUNNING_TESTS workers at once: the next is refused at once, and a place frees when one ends.
-  const hostile = () => runFilterTest({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: ['a'.repeat(70)] }, 400);
+  const hostile = () => runFilterTest({ settings: { filterSource: 'inline', failregex: '^(a|aa)+b <HOST>' }, lines: [`${'a'.repeat(70)}c b x`] }, 400);
   const slow = Array.from({ length: MAX_RUNNING_TESTS }, hostile);
   await assert.rejects(runFilterTest({ settings: { filterSource: 'builtin', filterName: 'sshd' }, lines: [failed] }), (err: Error & { busy?: boolean }) => err.busy === true);
   await Promise.allSettled(slow);

@@ -5,8 +5,8 @@ import { inlineFilter, loadBuiltinFilter } from '../../lib/filter';
 import { IsolatedMatcher, POOL_SIZE, poolThreads, type LineOutcome } from '../../lib/filter/isolated-matcher';
 
 const CARELESS = String.raw`^(\w+\s?)*from <HOST>$`;
-/** Backtracks for minutes against CARELESS. */
-const HANGS = `${'a'.repeat(40)}!`;
+/** Backtracks for minutes against CARELESS: it holds the pattern's literal text ("from "), so the engine is run on it. */
+const HANGS = `${'a'.repeat(40)}! from x`;
 
 /** Feeds lines in one turn; resolves with their outcomes, in the order they were handed back. */
 function run(m: IsolatedMatcher, lines: string[]): Promise<Array<{ line: number; outcome: LineOutcome }>> {

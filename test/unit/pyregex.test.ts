@@ -39,6 +39,9 @@ const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
   [String.raw`(?i)^ab+C x(?-i:Yz)*$`, ['ABBc xYzYz', 'abc XYZ', 'aBC x']],
   [String.raw`(?x) ^ a b # a comment
     c+ $`, ['abccc', 'a b c']],
+  // Literal text a match may lack: optional, in one alternative only, inside a lookaround, without case.
+  [String.raw`(?:fooo bar)?bazz(?:quux|quuy)(?i:CASE)(?=look)(?:rept)*(?:must)+`, ['bazzquuxcaselookmust', 'fooo barbazzquuycaselookreptmustmust', 'bazzquuxCASElooklookmust']],
+  [String.raw`^(?:user (?P<u>\S+) from x|from x user (?P<v>\S+)) end`, ['user a from x end', 'from x user b end', 'user a from y end']],
 ];
 
 function pythonAnswers(): unknown[] | null {
@@ -71,6 +74,8 @@ test('patterns mean in JavaScript what they mean in Python', { skip: expected ? 
       };
       // The first-character shortcut may only refuse what Python refuses too.
       if (rx.firstChars && !rx.firstChars.has(input.codePointAt(0) ?? -1)) assert.equal(expected![k], null, `first characters of ${pattern}`);
+      // So may the required-text shortcut.
+      if (rx.requiredText !== null && !input.includes(rx.requiredText)) assert.equal(expected![k], null, `required text ${JSON.stringify(rx.requiredText)} of ${pattern}`);
       // The ASCII form answers as Python does on a text of ASCII characters.
       if (isAsciiText(input)) assert.deepEqual(answer(rx.asciiRe), expected![k], `${pattern} (ASCII form) on ${JSON.stringify(input)}`);
       assert.deepEqual(answer(rx.re), expected![k++], `${pattern} on ${JSON.stringify(input)}`);
@@ -89,6 +94,21 @@ test('the ASCII form of a pattern has no Unicode property class; isAsciiText tel
   const full = compilePython(String.raw`\w\s\d`);
   assert.equal(full.re.exec('é\u0085\u0661')?.[0], 'é\u0085\u0661');
   assert.equal(full.asciiRe.exec('é\u0085\u0661'), null);
+});
+
+test('requiredText: the longest literal text every match holds, of 4 characters or more', () => {
+  const cases: [string, string | null][] = [
+    [String.raw`^User (?P<user>\S+) from (?P<host>\S+) not allowed because not listed`, ' not allowed because not listed'],
+    [String.raw`^(?:user (?P<u>\S+) from x|from x user (?P<v>\S+)) end`, ' end'],
+    [String.raw`^(?:abcdef|abcdeg) end`, ' end'],
+    [String.raw`(?:fooo barr)?bazz`, 'bazz'],
+    [String.raw`(?:quux|quuy)abc`, null],
+    [String.raw`(?i)Failed password`, null],
+    [String.raw`(?=lookahead)x`, null],
+    [String.raw`(?:rept)*(?:must)+`, 'must'],
+    [String.raw`a\.b\.cd`, 'a.b.cd'],
+  ];
+  for (const [pattern, text] of cases) assert.equal(compilePython(pattern).requiredText, text, pattern);
 });
 
 test('what Python refuses is refused with the reason and the position', () => {
