@@ -1010,8 +1010,15 @@ function requiredPieces(node: Node, ci: boolean): string[] {
   }
 }
 
+/**
+ * The longest required piece, without white space at its ends: a search for it skips ahead to each
+ * place its first character stands, and a space stands at many places of a log line.
+ */
 function longestRequiredText(root: Node, ci: boolean): string | null {
   let best: string | null = null;
-  for (const piece of requiredPieces(root, ci)) if (piece.length >= 4 && (best === null || piece.length > best.length)) best = piece;
+  for (const whole of requiredPieces(root, ci)) {
+    const piece = whole.trim();
+    if (piece.length >= 4 && (best === null || piece.length > best.length)) best = piece;
+  }
   return best;
 }
