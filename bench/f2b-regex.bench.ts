@@ -32,11 +32,17 @@ const dir = mkdtempSync(join(tmpdir(), 'f2b-bench-'));
 const log = join(dir, 'sshd.log');
 writeFileSync(log, lines.join('\n') + '\n');
 
+interface Run {
+  seconds: number;
+  cpu: number;
+  out: string;
+}
+
 /**
  * Runs a command through sh, whose `times` adds the child's CPU time (user + system) to the wall
  * clock: on a busy machine the CPU time is the fairer figure.
  */
-function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { seconds: number; cpu: number; out: string } {
+function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const start = process.hrtime.bigint();
   const r = spawnSync('sh', ['-c', '"$@" || exit $?; times >&2', 'sh', cmd, ...args], {
     encoding: 'utf8',
@@ -51,6 +57,19 @@ function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEn
 }
 
 /**
+ * The run of median wall time out of `n` (and the spread), as a benchmark tool reports: one run on a
+ * shared machine can be 10% off either way. Every run's summary must be the same.
+ */
+function median(n: number, label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run & { fastest: number; slowest: number; runs: number } {
+  const runs = Array.from({ length: n }, () => timed(label, cmd, args, env));
+  const summary = (r: Run) => r.out.split('\n').find((l) => l.startsWith('Lines:'));
+  if (runs.some((r) => summary(r) !== summary(runs[0]))) throw new Error(`${label}: the runs gave different summaries`);
+  const byWall = [...runs].sort((a, b) => a.seconds - b.seconds);
+  const cpu = runs.map((r) => r.cpu).sort((a, b) => a - b)[n >> 1];
+  return { ...byWall[n >> 1], cpu, fastest: byWall[0].seconds, slowest: byWall[n - 1].seconds, runs: n };
+}
+
+/**
  * NODE_EXTRA_CA_CERTS, when set (as on this project's build machines), makes every Node.js process read
  * and parse that certificate bundle as it starts, before any of our code runs: 30 ms here, a tenth of
  * f2b-regex's run. f2b-regex makes no TLS connection, so it runs without it, as on a machine that does
@@ -59,21 +78,23 @@ function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEn
 const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
 
 try {
-  const ours = timed('f2b-regex', process.execPath, [join(root, 'dist', 'bin', 'f2b-regex.js'), log, filter], { NODE_EXTRA_CA_CERTS: undefined });
-  const oursCerts = extraCerts ? timed('f2b-regex', process.execPath, [join(root, 'dist', 'bin', 'f2b-regex.js'), log, filter]) : null;
-  const theirs = timed('fail2ban-regex', 'python3', [join(corpus, 'usr/bin/fail2ban-regex'), '--raw', log, filter], {
+  const ours = median(9, 'f2b-regex', process.execPath, [join(root, 'dist', 'bin', 'f2b-regex.js'), log, filter], { NODE_EXTRA_CA_CERTS: undefined });
+  const oursCerts = extraCerts ? median(5, 'f2b-regex', process.execPath, [join(root, 'dist', 'bin', 'f2b-regex.js'), log, filter]) : null;
+  const theirs = median(3, 'fail2ban-regex', 'python3', [join(corpus, 'usr/bin/fail2ban-regex'), '--raw', log, filter], {
     PYTHONPATH: join(corpus, 'usr/lib/python3/dist-packages'),
   });
   const oursLine = ours.out.split('\n').find((l) => l.startsWith('Lines:')) ?? '';
   const theirsLine = theirs.out.split('\n').find((l) => l.startsWith('Lines:')) ?? '';
   console.log(`log: ${LINES.toLocaleString('en-US')} lines of fail2ban's sshd samples; filter: fail2ban's sshd.conf`);
-  const row = (name: string, r: { seconds: number; cpu: number }, summary: string) =>
-    console.log(`${name.padEnd(15)} ${r.seconds.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (${Math.round(LINES / r.seconds).toLocaleString('en-US')} lines/s)  ${summary}`);
+  const row = (name: string, r: ReturnType<typeof median>, summary: string) =>
+    console.log(
+      `${name.padEnd(15)} ${r.seconds.toFixed(2)} s wall (median of ${r.runs}: ${r.fastest.toFixed(2)} to ${r.slowest.toFixed(2)}), ${r.cpu.toFixed(2)} s CPU (${Math.round(LINES / r.seconds).toLocaleString('en-US')} lines/s)  ${summary}`,
+    );
   row('f2b-regex:', ours, oursLine);
   if (oursCerts) row('  with certs:', oursCerts, `(NODE_EXTRA_CA_CERTS=${extraCerts} left set: Node reads it at start)`);
   row('fail2ban-regex:', theirs, theirsLine);
   console.log(oursLine === theirsLine && oursLine !== '' ? 'summaries: identical' : `summaries DIFFER:\n  f2b-regex:      ${oursLine}\n  fail2ban-regex: ${theirsLine}`);
-  console.log(`ratio: f2b-regex is ${(theirs.seconds / ours.seconds).toFixed(1)} times faster by the wall clock, ${(theirs.cpu / ours.cpu).toFixed(1)} times by CPU time`);
+  console.log(`ratio: f2b-regex is ${(theirs.seconds / ours.seconds).toFixed(1)} times faster by the wall clock (medians), ${(theirs.cpu / ours.cpu).toFixed(1)} times by CPU time`);
   if (oursCerts) console.log(`  (${(theirs.seconds / oursCerts.seconds).toFixed(1)} times by the wall clock with NODE_EXTRA_CA_CERTS set)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
