@@ -2,8 +2,8 @@
 import type ipaddr from 'ipaddr.js';
 import { networkInterfaces } from 'os';
 
-// ipaddr.js and node:net are loaded when an address other than a canonical IPv4 one is first parsed:
-// loading them took 3.5 ms of every start (f2b-regex's among them) that may never need them.
+// ipaddr.js and node:net are loaded when a prefix or a set of addresses first needs them: loading
+// them, and compiling their patterns, took 7 ms of every start that reads an IPv6 address (f2b-regex's).
 let ipaddrModule: typeof ipaddr | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ipaddrLib = (): typeof ipaddr => (ipaddrModule ??= require('ipaddr.js') as typeof ipaddr);
@@ -20,15 +20,6 @@ export interface Address {
   /** Prefix length when this is a network (CIDR); 32/128 for a single address. */
   prefix: number;
   isPrefix: boolean;
-}
-
-const STRICT_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function normalise(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (addr as ipaddr.IPv6).toIPv4Address();
-  }
-  return addr;
 }
 
 /**
@@ -74,15 +65,76 @@ export function parseAddress(input: unknown): Address | null {
   // The common case, a canonical IPv4 address, is its own canonical text.
   if (ipv4Value(text) >= 0) return { text, family: 4, prefix: 32, isPrefix: false };
   // Any other IPv4 text isIP accepts is one ipv4Value accepts, and every IPv6 text has a colon: a host
-  // name (a failure id from a log) is refused here, without isIP's two regexes.
+  // name (a failure id from a log) is refused here.
   if (!text.includes(':')) return null;
-  const family = isIP(text);
-  if (family === 0) return null;
-  if (family === 4 && !STRICT_V4.test(text)) return null;
-  if (text.includes('%')) return null;
-  const addr = normalise(ipaddrLib().parse(text));
-  const f: Family = addr.kind() === 'ipv4' ? 4 : 6;
-  return { text: addr.toString(), family: f, prefix: f === 4 ? 32 : 128, isPrefix: false };
+  const groups = ipv6Groups(text);
+  if (groups === null) return null;
+  // An IPv4-mapped address is its IPv4 address; so is ::a.b.c.d, as ipaddr.js reads it.
+  const quad = text.startsWith('::') && ipv4Value(text.slice(2)) >= 0;
+  if (quad || (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff)) {
+    return { text: `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`, family: 4, prefix: 32, isPrefix: false };
+  }
+  return { text: rfc5952(groups), family: 6, prefix: 128, isPrefix: false };
+}
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/**
+ * An IPv6 address text as its eight 16-bit groups, or null: groups of 1 to 4 hex digits, at most one
+ * "::" standing for one or more groups of zeros, and a canonical dotted quad in place of the last two
+ * groups; no zone, no brackets. The texts net.isIP takes for IPv6, less those with a zone.
+ */
+export function ipv6Groups(text: string): number[] | null {
+  if (text.length < 2 || text.length > 45) return null;
+  const gap = text.indexOf('::');
+  if (gap >= 0 && text.indexOf('::', gap + 1) >= 0) return null;
+  const words: number[] = [];
+  /** Reads groups separated by one colon; the last may be a dotted quad when `quadLast`. */
+  const read = (part: string, quadLast: boolean): boolean => {
+    if (part === '') return true;
+    const pieces = part.split(':');
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      if (quadLast && i === pieces.length - 1 && piece.includes('.')) {
+        const v4 = ipv4Value(piece);
+        if (v4 < 0) return false;
+        words.push(Math.floor(v4 / 65536), v4 % 65536);
+      } else if (HEX_GROUP.test(piece)) words.push(parseInt(piece, 16));
+      else return false;
+    }
+    return true;
+  };
+  if (gap < 0) return read(text, true) && words.length === 8 ? words : null;
+  if (!read(text.slice(0, gap), false)) return null;
+  const at = words.length;
+  if (!read(text.slice(gap + 2), true) || words.length > 7) return null;
+  words.splice(at, 0, ...new Array<number>(8 - words.length).fill(0));
+  return words;
+}
+
+/**
+ * An address's groups as RFC 5952 writes them: lower-case hex without leading zeros, the leftmost
+ * longest run of two or more zero groups as "::". ipaddr.js writes the same text, under which bans
+ * were stored before this reader.
+ */
+function rfc5952(groups: number[]): string {
+  let at = -1;
+  let run = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > run) {
+      at = i;
+      run = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  return at < 0 ? hex.join(':') : `${hex.slice(0, at).join(':')}::${hex.slice(at + run).join(':')}`;
 }
 
 /** Parses an address or a CIDR prefix ("203.0.113.0/24", "2001:db8::/64"); host bits are cleared. */
