@@ -495,6 +495,21 @@ class Specializer {
   }
 }
 
+/**
+ * The whole pattern's branches as one node, the items they all begin with (the same nodes: nothing
+ * before the first conditional's group is copied) written once in front of the alternation:
+ * `^Failed (?:(publickey)|\S+) for (?:A|B|C|D)` rather than the start again in each branch. That is
+ * also Python's order of trying: every way of the shared start, then the branches for each.
+ */
+function sharedStart(alts: Node[]): Node {
+  const lists = alts.map((a) => (a.t === 'seq' ? a.items : [a]));
+  let k = 0;
+  while (lists.every((l) => k < l.length && l[k] === lists[0][k])) k++;
+  if (k === 0) return { t: 'alt', alts };
+  const rest: Node[] = lists.map((l) => (l.length - k === 1 ? l[k] : { t: 'seq', items: l.slice(k) }));
+  return { t: 'seq', items: [...lists[0].slice(0, k), { t: 'group', kind: 'noncap', body: { t: 'alt', alts: rest } }] };
+}
+
 function collectRefs(node: Node, into: Set<number>): void {
   switch (node.t) {
     case 'seq':
@@ -794,7 +809,7 @@ export function parsePython(pattern: string, options: CompileOptions = {}): Pars
   let root = tree;
   if (tracked.size > 0) {
     const branches = new Specializer(tree, tracked).expand(tree, new Map());
-    root = branches.length === 1 ? branches[0].node : { t: 'alt', alts: branches.map((b) => b.node) };
+    root = branches.length === 1 ? branches[0].node : sharedStart(branches.map((b) => b.node));
   }
   // Case-insensitivity is written into the pattern ([aA]): V8's `iu` mode folds every character and
   // is several times slower. Only a back-reference needs the flag, to compare without case.

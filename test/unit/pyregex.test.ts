@@ -14,6 +14,9 @@ const CASES: [pattern: string, inputs: string[], flags?: 'M'][] = [
   [String.raw`((?:^|(?P<square>(?<=^\[))|(?P<selinux>(?<=\baudit\()))\d{10,11}\b(?:\.\d{3,6})?)(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))`,
     ['[1234567890] x', 'type=AVC msg=audit(1234567890.123:45): x', '1234567890 y', 'no 1234567890']],
   [String.raw`(?P<a>x)?(?(a)y|z)`, ['xy', 'z', 'xz', 'q']],
+  // Python tries every way of the start before the conditional's branches: here the first way ("a" in
+  // p) only succeeds without x, and Python takes it; branches that each repeat the start took the second.
+  [String.raw`^(?:(?P<p>a)|)(?P<x>a)?(?(x)b$|b$)`, ['ab', 'aab', 'b']],
   [String.raw`(?P<a>a)|b(?P=a)`, ['b', 'ba', 'a']],
   [String.raw`(?P<sep>[-/.])\d+(?P=sep)\d+`, ['2024-10-05', '2024/10-05', '10.5.6']],
   // {,n}, [^]], scoped flags, $ before a final newline, Unicode classes.
