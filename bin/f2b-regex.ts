@@ -308,4 +308,16 @@ function main(): void {
   }
 }
 
+/**
+ * Ends the process once stdout has taken all the output. Left to end by itself, Node.js first tears
+ * down V8's heap and its own environment: 5 to 10 ms after a large log, a tenth of a short run, spent
+ * for nothing. Where stdout writes in the background (a pipe on macOS) the last write is waited for;
+ * the process would end by itself anyway once it is out.
+ */
+function exitWhenWritten(): void {
+  if (process.stdout.writableLength === 0) process.exit();
+  else process.stdout.once('drain', () => process.exit());
+}
+
 main();
+exitWhenWritten();
