@@ -18,8 +18,8 @@ import { availableParallelism } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { Worker } from 'worker_threads';
+import type { Failure } from '../messages';
 import type { FilterDefinition } from './load';
-import type { FailureMatch } from './matcher';
 
 /** A line that takes longer than this (ms) to match is skipped, by default. */
 export const DEFAULT_MATCH_TIMEOUT_MS = 250;
@@ -40,14 +40,20 @@ export const RESULT_CHUNK = 128;
  * Results are handed out for at most this long (ms), and for at most HAND_OUT_LINES lines, per
  * event-loop turn: when Node-RED's thread falls behind, the worker's messages pile up (a port delivers
  * all it holds at once), and every failure handed out is work for the nodes downstream in the next turn.
+ * The time is the bound that matters; the line count is above what log-tail gives in a turn (a 64 KiB
+ * read, some 1,000 lines), so that a saturated node hands out as many lines a turn as it is given and
+ * the lines waiting (each holding its Node-RED message, which every young collection copies) stay few.
  */
 const HAND_OUT_MS = 4;
-const HAND_OUT_LINES = 512;
+export const HAND_OUT_LINES = 2048;
 
 /** What became of one line. */
 export type LineOutcome =
-  /** Matched (possibly with no failure). */
-  | { kind: 'matched'; failures: FailureMatch[]; ignored: boolean }
+  /**
+   * Matched (possibly with no failure). Each failure is the payload failregex-match sends: one object
+   * as the thread's results are parsed, its `line` the line (or the lines joined), its `filter` the label.
+   */
+  | { kind: 'matched'; failures: Failure[]; ignored: boolean }
   /** Refused whole, unmatched: longer than maxLineLength (`length` characters). */
   | { kind: 'too-long'; length: number }
   /** Skipped: matching it took longer than the limit, and was stopped after `ms`. */
@@ -57,17 +63,27 @@ export type LineOutcome =
   /** Never matched: the matcher was closed first. */
   | { kind: 'closed' };
 
-export interface IsolatedMatcherOptions {
+/**
+ * Called with each line's outcome, in the order the lines were given, with the two values given with
+ * the line to match(): a line's caller keeps what it needs for the outcome without a closure per line.
+ */
+export type OutcomeHandler<A, B> = (outcome: LineOutcome, a: A, b: B) => void;
+
+export interface IsolatedMatcherOptions<A = (outcome: LineOutcome) => void, B = void> {
   /** Lines longer than this are refused whole: never matched, never sent to the thread. */
   maxLineLength: number;
   /** A line taking longer than this (ms) is skipped. */
   timeoutMs?: number;
   maxQueuedLines?: number;
   maxQueuedChars?: number;
+  /** The filter's name in each failure (`filter`); by default its source, without "builtin:". */
+  label?: string;
+  /** Where outcomes go; by default the first value given with each line is called with it. */
+  onOutcome?: OutcomeHandler<A, B>;
 }
 
 /** A line waiting (one shape for all, so that the queue stays fast). */
-class Entry {
+class Entry<A, B> {
   /** Decided without the worker (timed out, crashed on): handed out when its turn comes. */
   preset: LineOutcome | undefined = undefined;
   constructor(
@@ -80,12 +96,22 @@ class Entry {
     readonly size: number,
     /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
     readonly tooLong: boolean,
-    readonly done: (outcome: LineOutcome) => void,
+    /** What the caller gave with the line, handed back with its outcome. */
+    readonly a: A,
+    readonly b: B,
   ) {}
 }
 
 /** The outcome of most lines, shared (never changed by whoever gets it). */
-const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as FailureMatch[], ignored: false });
+const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as Failure[], ignored: false });
+
+/** The outcome of a line an ignoreregex matched, with no failure (shared, as NO_FAILURE). */
+const IGNORED: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as Failure[], ignored: true });
+
+/** The default handler: the first value given with the line is the callback. */
+function callFirst<A, B>(outcome: LineOutcome, a: A, _b: B): void {
+  (a as unknown as (outcome: LineOutcome) => void)(outcome);
+}
 
 /** What a thread is told: a filter to build for a matcher, or to forget. */
 export type ControlMessage = { op: 'add'; matcher: number; definition: FilterDefinition; maxLineLength: number } | { op: 'drop'; matcher: number };
@@ -104,12 +130,23 @@ export interface BatchMessage {
 }
 
 /**
- * A failure as it crosses back: host, time, user, fields, the lines (null: just the line as sent),
- * failregex index, users (null: none).
+ * A failure as it crosses back: the payload failregex-match sends, keys in its order, so that the
+ * object JSON.parse makes in Node-RED's thread is that payload. `line` is null for the line as sent
+ * (Node-RED's thread has it) and `filter` is '' (the label is set there): neither crosses per line.
  */
-export type WireFailure = [string, number, string | null, Record<string, string>, string[] | null, number, string[] | null];
-/** A line's result as it crosses back: 0 no failure and not ignored; [ignored 0|1, ...failures]; a string: the matcher threw this. */
-export type WireResult = 0 | string | [0 | 1, ...WireFailure[]];
+export interface WireFailure {
+  host: string;
+  time: number;
+  fields: Record<string, string>;
+  line: string | null;
+  filter: string;
+  user?: string;
+}
+/**
+ * A line's result as it crosses back, when it is not plainly no failure: a string, the matcher threw
+ * this; 1, ignored with no failure; the failures (an array of objects); [1, failures], ignored and failures.
+ */
+export type WireResult = string | 1 | WireFailure[] | [1, WireFailure[]];
 
 /**
  * Results from the worker for `count` consecutive lines of one matcher's batches, starting at seq
@@ -152,11 +189,26 @@ export function poolThreads(): number {
   return pool.filter((t) => t.running).length;
 }
 
+/** What a thread asks of the matchers on it (an IsolatedMatcher, whatever its callers give with lines). */
+interface OnThread {
+  readonly id: number;
+  readonly timeoutMs: number;
+  restarts: number;
+  readonly outstanding: boolean;
+  control(): ControlMessage;
+  received(m: ResultMessage): void;
+  preset(seq: number, outcome: LineOutcome): boolean;
+  presetOldest(outcome: LineOutcome): boolean;
+  unsend(): void;
+  resend(): void;
+  failAll(reason: string): void;
+}
+
 /** One worker thread of the pool, the matchers on it, and its watchdog. */
 class MatchingThread {
   private worker: Worker | null = null;
   private progress = new Int32Array(new SharedArrayBuffer(8));
-  private readonly matchers = new Map<number, IsolatedMatcher>();
+  private readonly matchers = new Map<number, OnThread>();
   /** The line the watchdog saw the worker on, and since when (this thread's clock, ms). */
   private watchSeq = 0;
   private watchSince = 0;
@@ -175,7 +227,7 @@ class MatchingThread {
   }
 
   /** Takes a matcher on; false (with brokenReason) when no thread can be started. */
-  attach(m: IsolatedMatcher): boolean {
+  attach(m: OnThread): boolean {
     this.matchers.set(m.id, m);
     if (this.worker) {
       this.worker.postMessage(m.control());
@@ -186,7 +238,7 @@ class MatchingThread {
   }
 
   /** Lets a matcher go; the last one out ends the thread. */
-  detach(m: IsolatedMatcher): Promise<void> {
+  detach(m: OnThread): Promise<void> {
     if (this.matchers.get(m.id) !== m) return Promise.resolve();
     this.matchers.delete(m.id);
     const w = this.worker;
@@ -343,16 +395,18 @@ class MatchingThread {
   }
 }
 
-export class IsolatedMatcher {
+export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> implements OnThread {
   readonly id = ++lastMatcherId;
   readonly timeoutMs: number;
   readonly maxLineLength: number;
   private readonly maxLines: number;
   private readonly maxChars: number;
   private readonly definition: FilterDefinition;
+  private readonly label: string;
+  private readonly deliver: OutcomeHandler<A, B>;
   private thread: MatchingThread | null;
   /** Lines given and not yet handed back, oldest first, from `head`. */
-  private queue: Entry[] = [];
+  private queue: Array<Entry<A, B>> = [];
   private head = 0;
   /** queue[head..sent) went to the current worker; the rest wait for the next flush. */
   private sent = 0;
@@ -369,7 +423,7 @@ export class IsolatedMatcher {
    * Takes a place in the pool. `definition` must have compiled already in this thread (errors are found
    * there, at deploy); its `locate` function, which cannot cross to a thread, is left behind.
    */
-  constructor(definition: FilterDefinition, options: IsolatedMatcherOptions) {
+  constructor(definition: FilterDefinition, options: IsolatedMatcherOptions<A, B>) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_MATCH_TIMEOUT_MS;
     if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1)) throw new Error(`matchTimeout must be a whole number of milliseconds, at least 1 (got ${timeoutMs})`);
     this.timeoutMs = timeoutMs;
@@ -378,6 +432,8 @@ export class IsolatedMatcher {
     this.maxChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     const { locate: _locate, ...plain } = definition;
     this.definition = plain;
+    this.label = options.label ?? definition.source.replace(/^builtin:/, '');
+    this.deliver = options.onOutcome ?? callFirst;
     this.thread = threadFor();
     if (!this.thread.attach(this)) {
       const reason = this.thread.brokenReason;
@@ -403,17 +459,18 @@ export class IsolatedMatcher {
   }
 
   /**
-   * Queues a line; `done` is called once with its outcome, in the order lines were given. Returns
-   * false, without calling `done`, when the queue is full: the line is refused.
+   * Queues a line; its outcome goes once to the handler with `a` and `b` (by default, `a` is called
+   * with it), in the order lines were given. Returns false, without an outcome, when the queue is full:
+   * the line is refused.
    */
-  match(line: string, time: number | undefined, done: (outcome: LineOutcome) => void): boolean {
+  match(line: string, time: number | undefined, a: A, b: B): boolean {
     if (this.closed) {
-      done({ kind: 'closed' });
+      this.deliver({ kind: 'closed' }, a, b);
       return true;
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
-    const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, done);
+    const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, a, b);
     // (brokenUntil is 0 until a thread was ever paused: no clock read for every line.)
     if (this.thread && this.thread.brokenUntil !== 0 && Date.now() < this.thread.brokenUntil) {
       entry.preset = { kind: 'error', message: this.thread.brokenReason };
@@ -439,7 +496,7 @@ export class IsolatedMatcher {
     this.chars = 0;
     const thread = this.thread;
     this.thread = null;
-    for (const e of left) e.done({ kind: 'closed' });
+    for (const e of left) this.deliver({ kind: 'closed' }, e.a, e.b);
     if (thread) await thread.detach(this);
   }
 
@@ -546,11 +603,11 @@ export class IsolatedMatcher {
 
   private finish(outcome: LineOutcome): void {
     const e = this.queue[this.head];
-    this.queue[this.head] = undefined as unknown as Entry; // let the line go
+    this.queue[this.head] = undefined as unknown as Entry<A, B>; // let the line go
     this.head++;
     if (this.sent < this.head) this.sent = this.head;
     this.chars -= e.size;
-    e.done(outcome);
+    this.deliver(outcome, e.a, e.b);
   }
 
   /** Hands out results for up to HAND_OUT_MS, then lets the event loop go round. */
@@ -587,17 +644,16 @@ export class IsolatedMatcher {
       h += 2;
       next = h < hits!.length ? (hits![h] as number) : -1;
       if (typeof r === 'string') this.finish({ kind: 'error', message: r });
-      else if (r === 0) this.finish(NO_FAILURE);
+      else if (r === 1) this.finish(IGNORED);
       else {
-        const failures: FailureMatch[] = [];
-        for (let i = 1; i < r.length; i++) {
-          const [host, time, user, fields, lines, failregex, users] = r[i] as WireFailure;
-          const f: FailureMatch = { host, time, fields, failregex, lines: lines ?? [e.line] };
-          if (user !== null) f.user = user;
-          if (users !== null) f.users = users;
-          failures.push(f);
+        const ignored = typeof r[0] === 'number';
+        const failures = (ignored ? r[1] : r) as WireFailure[];
+        for (let i = 0; i < failures.length; i++) {
+          const f = failures[i];
+          if (f.line === null) f.line = e.line;
+          f.filter = this.label;
         }
-        this.finish({ kind: 'matched', failures, ignored: r[0] === 1 });
+        this.finish({ kind: 'matched', failures: failures as Failure[], ignored });
       }
     }
     this.thread?.matched();

@@ -169,3 +169,59 @@ test('close hands back the lines still waiting as closed, and ends the thread', 
   m.match('user b from 203.0.113.2', undefined, (o) => late.push(o));
   assert.deepEqual(late.map((o) => o.kind), ['closed']);
 });
+
+test('outcomes go to onOutcome with the two values given with each line; each failure is the payload failregex-match sends', async () => {
+  type Tag = { n: number };
+  const got: Array<{ outcome: LineOutcome; a: Tag; b: string }> = [];
+  let resolve!: () => void;
+  const all = new Promise<void>((r) => (resolve = r));
+  const m = new IsolatedMatcher<Tag, string>(inlineFilter({ failregex: String.raw`^(?:x|y) from <HOST>(?: as <F-USER>\S+</F-USER>)?$`, ignoreregex: '^y ' }), {
+    maxLineLength: 100,
+    label: 'the-label',
+    onOutcome: (outcome, a, b) => {
+      got.push({ outcome, a, b });
+      if (got.length === 5) resolve();
+    },
+  });
+  try {
+    const lines = ['x from 203.0.113.1', 'nothing', 'x from 203.0.113.2 as eve', 'y from 203.0.113.3', 'x from 203.0.113.1'];
+    lines.forEach((l, n) => assert.equal(m.match(l, Date.UTC(2026, 0, 2, 3, 4, 5), { n }, `b${n}`), true));
+    await all;
+    assert.deepEqual(got.map((g) => [g.a.n, g.b]), [[0, 'b0'], [1, 'b1'], [2, 'b2'], [3, 'b3'], [4, 'b4']]);
+    const [one, none, two, ignored] = got.map((g) => g.outcome);
+    assert.equal(one.kind, 'matched');
+    if (one.kind !== 'matched' || two.kind !== 'matched' || none.kind !== 'matched' || ignored.kind !== 'matched') return;
+    // The key order is the payload's: host, time, fields, line, filter, then user when there is one.
+    assert.deepEqual(Object.keys(one.failures[0]), ['host', 'time', 'fields', 'line', 'filter']);
+    assert.deepEqual(one.failures[0], { host: '203.0.113.1', time: Date.UTC(2026, 0, 2, 3, 4, 5), fields: { ip4: '203.0.113.1' }, line: lines[0], filter: 'the-label' });
+    assert.equal(one.ignored, false);
+    assert.deepEqual(none, { kind: 'matched', failures: [], ignored: false });
+    assert.deepEqual(Object.keys(two.failures[0]), ['host', 'time', 'fields', 'line', 'filter', 'user']);
+    assert.equal(two.failures[0].user, 'eve');
+    assert.equal(two.failures[0].line, lines[2]);
+    assert.deepEqual(ignored, { kind: 'matched', failures: [], ignored: true });
+    const four = got[4].outcome;
+    assert.ok(four.kind === 'matched' && four.failures.length === 1 && four.failures[0].line === lines[4] && four.failures[0] !== one.failures[0]);
+  } finally {
+    await m.close();
+  }
+  // Closed: the outcome still goes to the handler, with the values given.
+  m.match('x from 203.0.113.9', undefined, { n: 9 }, 'b9');
+  assert.deepEqual(got.slice(5).map((g) => [g.outcome.kind, g.a.n, g.b]), [['closed', 9, 'b9']]);
+});
+
+test('a failure over several lines (maxlines) carries them joined; the label defaults to the source', async () => {
+  const two = inlineFilter({ failregex: String.raw`^login as <F-USER>\S+</F-USER>\n.*failed from <HOST>$`, maxlines: 2 });
+  const m = new IsolatedMatcher(two, { maxLineLength: 100 });
+  try {
+    const got = await run(m, ['login as bob', 'auth failed from 203.0.113.4']);
+    const last = got[1].outcome;
+    assert.ok(last.kind === 'matched');
+    assert.equal(last.failures.length, 1);
+    assert.equal(last.failures[0].line, 'login as bob\nauth failed from 203.0.113.4');
+    assert.equal(last.failures[0].user, 'bob');
+    assert.equal(last.failures[0].filter, 'inline');
+  } finally {
+    await m.close();
+  }
+});
