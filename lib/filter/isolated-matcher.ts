@@ -82,24 +82,107 @@ export interface IsolatedMatcherOptions<A = (outcome: LineOutcome) => void, B = 
   onOutcome?: OutcomeHandler<A, B>;
 }
 
-/** A line waiting (one shape for all, so that the queue stays fast). */
-class Entry<A, B> {
+/**
+ * The lines waiting, oldest first: a ring of slots across parallel arrays (the numbers in typed arrays),
+ * so that a waiting line has no object of its own for every young collection to copy while it waits.
+ * Positions count lines from the first one given: [head, sent) went to the worker, [sent, tail) wait
+ * for the next batch; a line's slot is its position & mask.
+ */
+class Waiting<A, B> {
+  mask: number;
+  seq: Int32Array;
+  /** The line's time, epoch ms; NaN for none (looked for in the line). */
+  time: Float64Array;
+  /** Length of the line as given (what it costs to keep). */
+  size: Int32Array;
+  /** 1: over maxLineLength, sent to the thread only as a place in the maxlines buffer, without its text. */
+  tooLong: Uint8Array;
+  /** The line ('' when too long: its text never goes to the thread). */
+  line: string[];
+  /** What the caller gave with the line, handed back with its outcome. */
+  a: Array<A | undefined>;
+  b: Array<B | undefined>;
   /** Decided without the worker (timed out, crashed on): handed out when its turn comes. */
-  preset: LineOutcome | undefined = undefined;
-  constructor(
-    readonly seq: number,
-    /** The line ('' when too long: its text never goes to the thread). */
-    readonly line: string,
-    /** The line's time, epoch ms; NaN for none (looked for in the line). */
-    readonly time: number,
-    /** Length of the line as given (what it costs to keep). */
-    readonly size: number,
-    /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
-    readonly tooLong: boolean,
-    /** What the caller gave with the line, handed back with its outcome. */
-    readonly a: A,
-    readonly b: B,
-  ) {}
+  preset: Array<LineOutcome | undefined>;
+  head = 0;
+  sent = 0;
+  tail = 0;
+
+  constructor(capacity: number) {
+    this.mask = capacity - 1;
+    this.seq = new Int32Array(capacity);
+    this.time = new Float64Array(capacity);
+    this.size = new Int32Array(capacity);
+    this.tooLong = new Uint8Array(capacity);
+    this.line = new Array<string>(capacity).fill('');
+    this.a = new Array<A | undefined>(capacity).fill(undefined);
+    this.b = new Array<B | undefined>(capacity).fill(undefined);
+    this.preset = new Array<LineOutcome | undefined>(capacity).fill(undefined);
+  }
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  push(seq: number, line: string, time: number, size: number, tooLong: boolean, a: A, b: B): void {
+    if (this.tail - this.head > this.mask) this.grow();
+    const i = this.tail & this.mask;
+    this.tail++;
+    this.seq[i] = seq;
+    this.line[i] = line;
+    this.time[i] = time;
+    this.size[i] = size;
+    this.tooLong[i] = tooLong ? 1 : 0;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.preset[i] = undefined;
+  }
+
+  /** Empties the oldest slot (its values must have been read) and moves past it. */
+  drop(): void {
+    const i = this.head & this.mask;
+    this.line[i] = '';
+    this.a[i] = undefined;
+    this.b[i] = undefined;
+    this.preset[i] = undefined;
+    this.head++;
+    if (this.sent < this.head) this.sent = this.head;
+    if (this.head >= 0x40000000) {
+      // Positions stay small integers: moved back by a whole number of turns of the ring, slots unchanged.
+      const by = this.head - (this.head & this.mask);
+      this.head -= by;
+      this.sent -= by;
+      this.tail -= by;
+    }
+  }
+
+  /** Twice the slots, every waiting line kept at its position. */
+  private grow(): void {
+    const old = { mask: this.mask, seq: this.seq, time: this.time, size: this.size, tooLong: this.tooLong, line: this.line, a: this.a, b: this.b, preset: this.preset };
+    const capacity = (this.mask + 1) * 2;
+    const fresh = new Waiting<A, B>(capacity);
+    this.mask = fresh.mask;
+    this.seq = fresh.seq;
+    this.time = fresh.time;
+    this.size = fresh.size;
+    this.tooLong = fresh.tooLong;
+    this.line = fresh.line;
+    this.a = fresh.a;
+    this.b = fresh.b;
+    this.preset = fresh.preset;
+    for (let p = this.head; p < this.tail; p++) {
+      const from = p & old.mask;
+      const to = p & this.mask;
+      this.seq[to] = old.seq[from];
+      this.time[to] = old.time[from];
+      this.size[to] = old.size[from];
+      this.tooLong[to] = old.tooLong[from];
+      this.line[to] = old.line[from];
+      this.a[to] = old.a[from];
+      this.b[to] = old.b[from];
+      this.preset[to] = old.preset[from];
+    }
+  }
 }
 
 /** The outcome of most lines, shared (never changed by whoever gets it). */
@@ -405,11 +488,8 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
   private readonly label: string;
   private readonly deliver: OutcomeHandler<A, B>;
   private thread: MatchingThread | null;
-  /** Lines given and not yet handed back, oldest first, from `head`. */
-  private queue: Array<Entry<A, B>> = [];
-  private head = 0;
-  /** queue[head..sent) went to the current worker; the rest wait for the next flush. */
-  private sent = 0;
+  /** Lines given and not yet handed back, oldest first. */
+  private q = new Waiting<A, B>(256);
   private chars = 0;
   private flushing: NodeJS.Immediate | null = null;
   /** Results from the current worker not handed out yet, oldest first. */
@@ -445,12 +525,12 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
 
   /** Lines waiting (sent to the worker or not yet). */
   get waiting(): number {
-    return this.queue.length - this.head;
+    return this.q.length;
   }
 
   /** Lines out in the worker, their results not handed out yet. */
   get outstanding(): boolean {
-    return this.sent > this.head;
+    return this.q.sent > this.q.head;
   }
 
   /** What the thread is told to build this matcher's filter. */
@@ -470,13 +550,12 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
-    const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, a, b);
+    this.q.push(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, a, b);
     // (brokenUntil is 0 until a thread was ever paused: no clock read for every line.)
     if (this.thread && this.thread.brokenUntil !== 0 && Date.now() < this.thread.brokenUntil) {
-      entry.preset = { kind: 'error', message: this.thread.brokenReason };
+      this.q.preset[(this.q.tail - 1) & this.q.mask] = { kind: 'error', message: this.thread.brokenReason };
     }
-    this.queue.push(entry);
-    this.chars += entry.size;
+    this.chars += line.length;
     this.flushing ??= setImmediate(this.flush);
     return true;
   }
@@ -490,13 +569,12 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     if (this.handing) clearImmediate(this.handing);
     this.handing = null;
     this.inbox = [];
-    const left = this.queue.slice(this.head);
-    this.queue = [];
-    this.head = this.sent = 0;
+    const q = this.q;
+    this.q = new Waiting<A, B>(1);
     this.chars = 0;
     const thread = this.thread;
     this.thread = null;
-    for (const e of left) this.deliver({ kind: 'closed' }, e.a, e.b);
+    for (let p = q.head; p < q.tail; p++) this.deliver({ kind: 'closed' }, q.a[p & q.mask] as A, q.b[p & q.mask] as B);
     if (thread) await thread.detach(this);
   }
 
@@ -509,15 +587,16 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
       this.handBack();
       return;
     }
+    const q = this.q;
     let n = 0;
     let timed = false;
     let tooLong = false;
-    for (let i = this.sent; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e.preset) continue;
+    for (let p = q.sent; p < q.tail; p++) {
+      const i = p & q.mask;
+      if (q.preset[i]) continue;
       n++;
-      if (!Number.isNaN(e.time)) timed = true;
-      if (e.tooLong) tooLong = true;
+      if (!Number.isNaN(q.time[i])) timed = true;
+      if (q.tooLong[i]) tooLong = true;
     }
     const seqs = new Int32Array(n);
     const refused = tooLong ? new Uint8Array(n) : null;
@@ -525,16 +604,16 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     // The lines go as an array: a structured clone of the strings costs about what joining them would,
     // without a copy of every line on this thread's heap.
     const lines: string[] = new Array<string>(n);
-    for (let i = this.sent, k = 0; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e.preset) continue;
-      seqs[k] = e.seq;
-      if (refused && e.tooLong) refused[k] = 1;
-      if (times) times[k] = e.time;
-      lines[k] = e.line;
+    for (let p = q.sent, k = 0; p < q.tail; p++) {
+      const i = p & q.mask;
+      if (q.preset[i]) continue;
+      seqs[k] = q.seq[i];
+      if (refused && q.tooLong[i]) refused[k] = 1;
+      if (times) times[k] = q.time[i];
+      lines[k] = q.line[i];
       k++;
     }
-    this.sent = this.queue.length;
+    q.sent = q.tail;
     if (n) {
       worker.postMessage({ op: 'batch', matcher: this.id, seqs, lines, refused, times } satisfies BatchMessage);
       this.thread.busy();
@@ -553,10 +632,11 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
   /** Marks the line numbered `seq`, if it is out in the worker, with an outcome; false if it is not. */
   preset(seq: number, outcome: LineOutcome): boolean {
     if (seq === 0) return false;
-    for (let i = this.head; i < this.sent; i++) {
-      const e = this.queue[i];
-      if (e.seq === seq && !e.preset) {
-        e.preset = outcome;
+    const q = this.q;
+    for (let p = q.head; p < q.sent; p++) {
+      const i = p & q.mask;
+      if (q.seq[i] === seq && !q.preset[i]) {
+        q.preset[i] = outcome;
         return true;
       }
     }
@@ -565,9 +645,11 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
 
   /** Marks the oldest line out in the worker with an outcome; false if none is out. */
   presetOldest(outcome: LineOutcome): boolean {
-    for (let i = this.head; i < this.sent; i++) {
-      if (!this.queue[i].preset) {
-        this.queue[i].preset = outcome;
+    const q = this.q;
+    for (let p = q.head; p < q.sent; p++) {
+      const i = p & q.mask;
+      if (!q.preset[i]) {
+        q.preset[i] = outcome;
         return true;
       }
     }
@@ -579,7 +661,7 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     this.inbox = [];
     if (this.handing) clearImmediate(this.handing);
     this.handing = null;
-    this.sent = this.head;
+    this.q.sent = this.q.head;
   }
 
   /** A new worker: the lines decided meanwhile are handed out, the rest sent to it. */
@@ -590,24 +672,37 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
 
   /** Every waiting line fails with `reason` (the thread is paused). */
   failAll(reason: string): void {
-    for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: reason };
+    const q = this.q;
+    for (let p = q.head; p < q.tail; p++) q.preset[p & q.mask] ??= { kind: 'error', message: reason };
     this.handBack();
   }
 
   /** Hands out, in order, the outcomes known at the head of the queue. */
   private handBack(): void {
-    while (this.head < this.queue.length && this.queue[this.head].preset && !this.closed) this.finish(this.queue[this.head].preset!);
-    this.compact();
+    this.finishPreset();
     if (!this.outstanding) this.thread?.maybeIdle();
   }
 
+  /** Hands out the lines at the head that have an outcome already. */
+  private finishPreset(): void {
+    for (;;) {
+      const q = this.q;
+      if (q.head >= q.tail || this.closed) return;
+      const preset = q.preset[q.head & q.mask];
+      if (!preset) return;
+      this.finish(preset);
+    }
+  }
+
+  /** Hands out the oldest line's outcome (the slot is emptied first: the handler may give more lines). */
   private finish(outcome: LineOutcome): void {
-    const e = this.queue[this.head];
-    this.queue[this.head] = undefined as unknown as Entry<A, B>; // let the line go
-    this.head++;
-    if (this.sent < this.head) this.sent = this.head;
-    this.chars -= e.size;
-    this.deliver(outcome, e.a, e.b);
+    const q = this.q;
+    const i = q.head & q.mask;
+    const a = q.a[i] as A;
+    const b = q.b[i] as B;
+    this.chars -= q.size[i];
+    q.drop();
+    this.deliver(outcome, a, b);
   }
 
   /** Hands out results for up to HAND_OUT_MS, then lets the event loop go round. */
@@ -628,18 +723,20 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     let next = hits ? (hits[0] as number) : -1;
     let h = 0;
     for (let k = 0; k < m.count; k++) {
-      while (this.head < this.queue.length && this.queue[this.head].preset) this.finish(this.queue[this.head].preset!);
-      if (this.closed || this.head >= this.sent) return m.count;
-      const e = this.queue[this.head];
-      if (k === 0 && e.seq !== m.first) {
+      this.finishPreset();
+      const q = this.q;
+      if (this.closed || q.head >= q.sent) return m.count;
+      const i = q.head & q.mask;
+      if (k === 0 && q.seq[i] !== m.first) {
         // Cannot happen while lines go and come back in order; say so rather than mismatch lines.
-        this.thread?.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
+        this.thread?.crashed(`results out of step (line ${m.first} came back, line ${q.seq[i]} was expected)`);
         return m.count;
       }
       if (k !== next) {
-        this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : NO_FAILURE);
+        this.finish(q.tooLong[i] ? { kind: 'too-long', length: q.size[i] } : NO_FAILURE);
         continue;
       }
+      const line = q.line[i];
       const r = hits![h + 1] as WireResult;
       h += 2;
       next = h < hits!.length ? (hits![h] as number) : -1;
@@ -650,7 +747,7 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
         const failures = (ignored ? r[1] : r) as WireFailure[];
         for (let i = 0; i < failures.length; i++) {
           const f = failures[i];
-          if (f.line === null) f.line = e.line;
+          if (f.line === null) f.line = line;
           f.filter = this.label;
         }
         this.finish({ kind: 'matched', failures: failures as Failure[], ignored });
@@ -661,11 +758,4 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     return m.count;
   }
 
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.sent -= this.head;
-      this.head = 0;
-    }
-  }
 }

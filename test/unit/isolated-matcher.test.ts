@@ -225,3 +225,36 @@ test('a failure over several lines (maxlines) carries them joined; the label def
     await m.close();
   }
 });
+
+test('the waiting lines outgrow their first slots and wrap round them: every line back once, in order, with its own values', async () => {
+  const m = new IsolatedMatcher<number, string>(inlineFilter({ failregex: '^x from <HOST>$' }), {
+    maxLineLength: 40,
+    onOutcome: (outcome, a, b) => got.push([outcome.kind === 'matched' ? outcome.failures.map((f) => f.line).join() : outcome.kind, a, b]),
+  });
+  const got: Array<[string, number, string]> = [];
+  const line = (i: number) => (i % 7 === 3 ? `${'y'.repeat(41)}` : i % 2 ? `x from 198.51.${(i >> 8) & 255}.${i & 255}` : `noise ${i}`);
+  const want = (i: number): [string, number, string] => [i % 7 === 3 ? 'too-long' : i % 2 ? line(i) : '', i, `l${i}`];
+  try {
+    // Three turns: 3,000 lines in one (the slots grow), then 300 a turn while the first are still out.
+    let i = 0;
+    for (; i < 3000; i++) assert.equal(m.match(line(i), undefined, i, `l${i}`), true);
+    for (let turn = 0; turn < 2; turn++) {
+      await new Promise((r) => setImmediate(r));
+      for (const end = i + 300; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+    }
+    while (got.length < i) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(got, Array.from({ length: i }, (_, n) => want(n)));
+    // More turns of a few lines each: the positions go round the ring many times.
+    for (let turn = 0; turn < 40; turn++) {
+      for (const end = i + 50; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+      while (got.length < i) await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.deepEqual(got.slice(3600), Array.from({ length: i - 3600 }, (_, n) => want(3600 + n)));
+    assert.equal(m.waiting, 0);
+    // Lines still waiting at close get `closed`, with their values.
+    for (const end = i + 500; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+  } finally {
+    await m.close();
+  }
+  assert.deepEqual(got.slice(5600), Array.from({ length: 500 }, (_, n) => ['closed', 5600 + n, `l${5600 + n}`]));
+});
