@@ -35,7 +35,7 @@ function matchBatch(batch: BatchMessage): void {
   const post = () => port.postMessage({ matcher: id, first, count, hits: hits.length ? JSON.stringify(hits) : '' } satisfies ResultMessage);
   Atomics.store(progress, 1, id);
   for (let i = 0; i < seqs.length; i++) {
-    let r: WireResult;
+    let r: WireResult | 0;
     if (typeof matcher === 'string') r = matcher;
     else if (refused && refused[i]) {
       // Refused as too long in Node-RED's thread: its place in the maxlines buffer, and nothing else.
@@ -47,15 +47,18 @@ function matchBatch(batch: BatchMessage): void {
       try {
         const t = times ? times[i] : NaN;
         const m = matcher.match(line, Number.isNaN(t) ? undefined : t);
-        if (m.failures.length || m.ignored) {
-          const out: [0 | 1, ...WireFailure[]] = [m.ignored ? 1 : 0];
+        if (m.failures.length) {
+          const out: WireFailure[] = [];
           for (const f of m.failures) {
-            // The line itself is not sent back: Node-RED's thread has it.
-            const lines = f.lines.length === 1 && f.lines[0] === line ? null : f.lines;
-            out.push([f.host, f.time, f.user ?? null, f.fields, lines, f.failregex, f.users ?? null]);
+            // The payload as failregex-match sends it, but for the line itself (Node-RED's thread has
+            // it) and the filter's label (set there).
+            const one = f.lines.length === 1;
+            const w: WireFailure = { host: f.host, time: f.time, fields: f.fields, line: one && f.lines[0] === line ? null : one ? f.lines[0] : f.lines.join('\n'), filter: '' };
+            if (f.user !== undefined) w.user = f.user;
+            out.push(w);
           }
-          r = out;
-        } else r = 0;
+          r = m.ignored ? [1, out] : out;
+        } else r = m.ignored ? 1 : 0;
       } catch (err) {
         r = err instanceof Error ? err.message : String(err);
       }

@@ -18,8 +18,8 @@ import { availableParallelism } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { Worker } from 'worker_threads';
+import type { Failure } from '../messages';
 import type { FilterDefinition } from './load';
-import type { FailureMatch } from './matcher';
 
 /** A line that takes longer than this (ms) to match is skipped, by default. */
 export const DEFAULT_MATCH_TIMEOUT_MS = 250;
@@ -40,14 +40,20 @@ export const RESULT_CHUNK = 128;
  * Results are handed out for at most this long (ms), and for at most HAND_OUT_LINES lines, per
  * event-loop turn: when Node-RED's thread falls behind, the worker's messages pile up (a port delivers
  * all it holds at once), and every failure handed out is work for the nodes downstream in the next turn.
+ * The time is the bound that matters; the line count is above what log-tail gives in a turn (a 64 KiB
+ * read, some 1,000 lines), so that a saturated node hands out as many lines a turn as it is given and
+ * the lines waiting (each holding its Node-RED message, which every young collection copies) stay few.
  */
 const HAND_OUT_MS = 4;
-const HAND_OUT_LINES = 512;
+export const HAND_OUT_LINES = 2048;
 
 /** What became of one line. */
 export type LineOutcome =
-  /** Matched (possibly with no failure). */
-  | { kind: 'matched'; failures: FailureMatch[]; ignored: boolean }
+  /**
+   * Matched (possibly with no failure). Each failure is the payload failregex-match sends: one object
+   * as the thread's results are parsed, its `line` the line (or the lines joined), its `filter` the label.
+   */
+  | { kind: 'matched'; failures: Failure[]; ignored: boolean }
   /** Refused whole, unmatched: longer than maxLineLength (`length` characters). */
   | { kind: 'too-long'; length: number }
   /** Skipped: matching it took longer than the limit, and was stopped after `ms`. */
@@ -57,35 +63,138 @@ export type LineOutcome =
   /** Never matched: the matcher was closed first. */
   | { kind: 'closed' };
 
-export interface IsolatedMatcherOptions {
+/**
+ * Called with each line's outcome, in the order the lines were given, with the two values given with
+ * the line to match(): a line's caller keeps what it needs for the outcome without a closure per line.
+ */
+export type OutcomeHandler<A, B> = (outcome: LineOutcome, a: A, b: B) => void;
+
+export interface IsolatedMatcherOptions<A = (outcome: LineOutcome) => void, B = void> {
   /** Lines longer than this are refused whole: never matched, never sent to the thread. */
   maxLineLength: number;
   /** A line taking longer than this (ms) is skipped. */
   timeoutMs?: number;
   maxQueuedLines?: number;
   maxQueuedChars?: number;
+  /** The filter's name in each failure (`filter`); by default its source, without "builtin:". */
+  label?: string;
+  /** Where outcomes go; by default the first value given with each line is called with it. */
+  onOutcome?: OutcomeHandler<A, B>;
 }
 
-/** A line waiting (one shape for all, so that the queue stays fast). */
-class Entry {
+/**
+ * The lines waiting, oldest first: a ring of slots across parallel arrays (the numbers in typed arrays),
+ * so that a waiting line has no object of its own for every young collection to copy while it waits.
+ * Positions count lines from the first one given: [head, sent) went to the worker, [sent, tail) wait
+ * for the next batch; a line's slot is its position & mask.
+ */
+class Waiting<A, B> {
+  mask: number;
+  seq: Int32Array;
+  /** The line's time, epoch ms; NaN for none (looked for in the line). */
+  time: Float64Array;
+  /** Length of the line as given (what it costs to keep). */
+  size: Int32Array;
+  /** 1: over maxLineLength, sent to the thread only as a place in the maxlines buffer, without its text. */
+  tooLong: Uint8Array;
+  /** The line ('' when too long: its text never goes to the thread). */
+  line: string[];
+  /** What the caller gave with the line, handed back with its outcome. */
+  a: Array<A | undefined>;
+  b: Array<B | undefined>;
   /** Decided without the worker (timed out, crashed on): handed out when its turn comes. */
-  preset: LineOutcome | undefined = undefined;
-  constructor(
-    readonly seq: number,
-    /** The line ('' when too long: its text never goes to the thread). */
-    readonly line: string,
-    /** The line's time, epoch ms; NaN for none (looked for in the line). */
-    readonly time: number,
-    /** Length of the line as given (what it costs to keep). */
-    readonly size: number,
-    /** Over maxLineLength: sent to the thread only as a place in the maxlines buffer, without its text. */
-    readonly tooLong: boolean,
-    readonly done: (outcome: LineOutcome) => void,
-  ) {}
+  preset: Array<LineOutcome | undefined>;
+  head = 0;
+  sent = 0;
+  tail = 0;
+
+  constructor(capacity: number) {
+    this.mask = capacity - 1;
+    this.seq = new Int32Array(capacity);
+    this.time = new Float64Array(capacity);
+    this.size = new Int32Array(capacity);
+    this.tooLong = new Uint8Array(capacity);
+    this.line = new Array<string>(capacity).fill('');
+    this.a = new Array<A | undefined>(capacity).fill(undefined);
+    this.b = new Array<B | undefined>(capacity).fill(undefined);
+    this.preset = new Array<LineOutcome | undefined>(capacity).fill(undefined);
+  }
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  push(seq: number, line: string, time: number, size: number, tooLong: boolean, a: A, b: B): void {
+    if (this.tail - this.head > this.mask) this.grow();
+    const i = this.tail & this.mask;
+    this.tail++;
+    this.seq[i] = seq;
+    this.line[i] = line;
+    this.time[i] = time;
+    this.size[i] = size;
+    this.tooLong[i] = tooLong ? 1 : 0;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.preset[i] = undefined;
+  }
+
+  /** Empties the oldest slot (its values must have been read) and moves past it. */
+  drop(): void {
+    const i = this.head & this.mask;
+    this.line[i] = '';
+    this.a[i] = undefined;
+    this.b[i] = undefined;
+    this.preset[i] = undefined;
+    this.head++;
+    if (this.sent < this.head) this.sent = this.head;
+    if (this.head >= 0x40000000) {
+      // Positions stay small integers: moved back by a whole number of turns of the ring, slots unchanged.
+      const by = this.head - (this.head & this.mask);
+      this.head -= by;
+      this.sent -= by;
+      this.tail -= by;
+    }
+  }
+
+  /** Twice the slots, every waiting line kept at its position. */
+  private grow(): void {
+    const old = { mask: this.mask, seq: this.seq, time: this.time, size: this.size, tooLong: this.tooLong, line: this.line, a: this.a, b: this.b, preset: this.preset };
+    const capacity = (this.mask + 1) * 2;
+    const fresh = new Waiting<A, B>(capacity);
+    this.mask = fresh.mask;
+    this.seq = fresh.seq;
+    this.time = fresh.time;
+    this.size = fresh.size;
+    this.tooLong = fresh.tooLong;
+    this.line = fresh.line;
+    this.a = fresh.a;
+    this.b = fresh.b;
+    this.preset = fresh.preset;
+    for (let p = this.head; p < this.tail; p++) {
+      const from = p & old.mask;
+      const to = p & this.mask;
+      this.seq[to] = old.seq[from];
+      this.time[to] = old.time[from];
+      this.size[to] = old.size[from];
+      this.tooLong[to] = old.tooLong[from];
+      this.line[to] = old.line[from];
+      this.a[to] = old.a[from];
+      this.b[to] = old.b[from];
+      this.preset[to] = old.preset[from];
+    }
+  }
 }
 
 /** The outcome of most lines, shared (never changed by whoever gets it). */
-const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as FailureMatch[], ignored: false });
+const NO_FAILURE: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as Failure[], ignored: false });
+
+/** The outcome of a line an ignoreregex matched, with no failure (shared, as NO_FAILURE). */
+const IGNORED: LineOutcome = Object.freeze({ kind: 'matched', failures: Object.freeze([]) as unknown as Failure[], ignored: true });
+
+/** The default handler: the first value given with the line is the callback. */
+function callFirst<A, B>(outcome: LineOutcome, a: A, _b: B): void {
+  (a as unknown as (outcome: LineOutcome) => void)(outcome);
+}
 
 /** What a thread is told: a filter to build for a matcher, or to forget. */
 export type ControlMessage = { op: 'add'; matcher: number; definition: FilterDefinition; maxLineLength: number } | { op: 'drop'; matcher: number };
@@ -104,12 +213,23 @@ export interface BatchMessage {
 }
 
 /**
- * A failure as it crosses back: host, time, user, fields, the lines (null: just the line as sent),
- * failregex index, users (null: none).
+ * A failure as it crosses back: the payload failregex-match sends, keys in its order, so that the
+ * object JSON.parse makes in Node-RED's thread is that payload. `line` is null for the line as sent
+ * (Node-RED's thread has it) and `filter` is '' (the label is set there): neither crosses per line.
  */
-export type WireFailure = [string, number, string | null, Record<string, string>, string[] | null, number, string[] | null];
-/** A line's result as it crosses back: 0 no failure and not ignored; [ignored 0|1, ...failures]; a string: the matcher threw this. */
-export type WireResult = 0 | string | [0 | 1, ...WireFailure[]];
+export interface WireFailure {
+  host: string;
+  time: number;
+  fields: Record<string, string>;
+  line: string | null;
+  filter: string;
+  user?: string;
+}
+/**
+ * A line's result as it crosses back, when it is not plainly no failure: a string, the matcher threw
+ * this; 1, ignored with no failure; the failures (an array of objects); [1, failures], ignored and failures.
+ */
+export type WireResult = string | 1 | WireFailure[] | [1, WireFailure[]];
 
 /**
  * Results from the worker for `count` consecutive lines of one matcher's batches, starting at seq
@@ -152,11 +272,26 @@ export function poolThreads(): number {
   return pool.filter((t) => t.running).length;
 }
 
+/** What a thread asks of the matchers on it (an IsolatedMatcher, whatever its callers give with lines). */
+interface OnThread {
+  readonly id: number;
+  readonly timeoutMs: number;
+  restarts: number;
+  readonly outstanding: boolean;
+  control(): ControlMessage;
+  received(m: ResultMessage): void;
+  preset(seq: number, outcome: LineOutcome): boolean;
+  presetOldest(outcome: LineOutcome): boolean;
+  unsend(): void;
+  resend(): void;
+  failAll(reason: string): void;
+}
+
 /** One worker thread of the pool, the matchers on it, and its watchdog. */
 class MatchingThread {
   private worker: Worker | null = null;
   private progress = new Int32Array(new SharedArrayBuffer(8));
-  private readonly matchers = new Map<number, IsolatedMatcher>();
+  private readonly matchers = new Map<number, OnThread>();
   /** The line the watchdog saw the worker on, and since when (this thread's clock, ms). */
   private watchSeq = 0;
   private watchSince = 0;
@@ -175,7 +310,7 @@ class MatchingThread {
   }
 
   /** Takes a matcher on; false (with brokenReason) when no thread can be started. */
-  attach(m: IsolatedMatcher): boolean {
+  attach(m: OnThread): boolean {
     this.matchers.set(m.id, m);
     if (this.worker) {
       this.worker.postMessage(m.control());
@@ -186,7 +321,7 @@ class MatchingThread {
   }
 
   /** Lets a matcher go; the last one out ends the thread. */
-  detach(m: IsolatedMatcher): Promise<void> {
+  detach(m: OnThread): Promise<void> {
     if (this.matchers.get(m.id) !== m) return Promise.resolve();
     this.matchers.delete(m.id);
     const w = this.worker;
@@ -343,19 +478,18 @@ class MatchingThread {
   }
 }
 
-export class IsolatedMatcher {
+export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> implements OnThread {
   readonly id = ++lastMatcherId;
   readonly timeoutMs: number;
   readonly maxLineLength: number;
   private readonly maxLines: number;
   private readonly maxChars: number;
   private readonly definition: FilterDefinition;
+  private readonly label: string;
+  private readonly deliver: OutcomeHandler<A, B>;
   private thread: MatchingThread | null;
-  /** Lines given and not yet handed back, oldest first, from `head`. */
-  private queue: Entry[] = [];
-  private head = 0;
-  /** queue[head..sent) went to the current worker; the rest wait for the next flush. */
-  private sent = 0;
+  /** Lines given and not yet handed back, oldest first. */
+  private q = new Waiting<A, B>(256);
   private chars = 0;
   private flushing: NodeJS.Immediate | null = null;
   /** Results from the current worker not handed out yet, oldest first. */
@@ -369,7 +503,7 @@ export class IsolatedMatcher {
    * Takes a place in the pool. `definition` must have compiled already in this thread (errors are found
    * there, at deploy); its `locate` function, which cannot cross to a thread, is left behind.
    */
-  constructor(definition: FilterDefinition, options: IsolatedMatcherOptions) {
+  constructor(definition: FilterDefinition, options: IsolatedMatcherOptions<A, B>) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_MATCH_TIMEOUT_MS;
     if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1)) throw new Error(`matchTimeout must be a whole number of milliseconds, at least 1 (got ${timeoutMs})`);
     this.timeoutMs = timeoutMs;
@@ -378,6 +512,8 @@ export class IsolatedMatcher {
     this.maxChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     const { locate: _locate, ...plain } = definition;
     this.definition = plain;
+    this.label = options.label ?? definition.source.replace(/^builtin:/, '');
+    this.deliver = options.onOutcome ?? callFirst;
     this.thread = threadFor();
     if (!this.thread.attach(this)) {
       const reason = this.thread.brokenReason;
@@ -389,12 +525,12 @@ export class IsolatedMatcher {
 
   /** Lines waiting (sent to the worker or not yet). */
   get waiting(): number {
-    return this.queue.length - this.head;
+    return this.q.length;
   }
 
   /** Lines out in the worker, their results not handed out yet. */
   get outstanding(): boolean {
-    return this.sent > this.head;
+    return this.q.sent > this.q.head;
   }
 
   /** What the thread is told to build this matcher's filter. */
@@ -403,23 +539,23 @@ export class IsolatedMatcher {
   }
 
   /**
-   * Queues a line; `done` is called once with its outcome, in the order lines were given. Returns
-   * false, without calling `done`, when the queue is full: the line is refused.
+   * Queues a line; its outcome goes once to the handler with `a` and `b` (by default, `a` is called
+   * with it), in the order lines were given. Returns false, without an outcome, when the queue is full:
+   * the line is refused.
    */
-  match(line: string, time: number | undefined, done: (outcome: LineOutcome) => void): boolean {
+  match(line: string, time: number | undefined, a: A, b: B): boolean {
     if (this.closed) {
-      done({ kind: 'closed' });
+      this.deliver({ kind: 'closed' }, a, b);
       return true;
     }
     if (this.waiting >= this.maxLines || (this.waiting > 0 && this.chars + line.length > this.maxChars)) return false;
     const tooLong = line.length > this.maxLineLength;
-    const entry = new Entry(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, done);
+    this.q.push(nextSeq(), tooLong ? '' : line, time ?? NaN, line.length, tooLong, a, b);
     // (brokenUntil is 0 until a thread was ever paused: no clock read for every line.)
     if (this.thread && this.thread.brokenUntil !== 0 && Date.now() < this.thread.brokenUntil) {
-      entry.preset = { kind: 'error', message: this.thread.brokenReason };
+      this.q.preset[(this.q.tail - 1) & this.q.mask] = { kind: 'error', message: this.thread.brokenReason };
     }
-    this.queue.push(entry);
-    this.chars += entry.size;
+    this.chars += line.length;
     this.flushing ??= setImmediate(this.flush);
     return true;
   }
@@ -433,13 +569,12 @@ export class IsolatedMatcher {
     if (this.handing) clearImmediate(this.handing);
     this.handing = null;
     this.inbox = [];
-    const left = this.queue.slice(this.head);
-    this.queue = [];
-    this.head = this.sent = 0;
+    const q = this.q;
+    this.q = new Waiting<A, B>(1);
     this.chars = 0;
     const thread = this.thread;
     this.thread = null;
-    for (const e of left) e.done({ kind: 'closed' });
+    for (let p = q.head; p < q.tail; p++) this.deliver({ kind: 'closed' }, q.a[p & q.mask] as A, q.b[p & q.mask] as B);
     if (thread) await thread.detach(this);
   }
 
@@ -452,15 +587,16 @@ export class IsolatedMatcher {
       this.handBack();
       return;
     }
+    const q = this.q;
     let n = 0;
     let timed = false;
     let tooLong = false;
-    for (let i = this.sent; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e.preset) continue;
+    for (let p = q.sent; p < q.tail; p++) {
+      const i = p & q.mask;
+      if (q.preset[i]) continue;
       n++;
-      if (!Number.isNaN(e.time)) timed = true;
-      if (e.tooLong) tooLong = true;
+      if (!Number.isNaN(q.time[i])) timed = true;
+      if (q.tooLong[i]) tooLong = true;
     }
     const seqs = new Int32Array(n);
     const refused = tooLong ? new Uint8Array(n) : null;
@@ -468,16 +604,16 @@ export class IsolatedMatcher {
     // The lines go as an array: a structured clone of the strings costs about what joining them would,
     // without a copy of every line on this thread's heap.
     const lines: string[] = new Array<string>(n);
-    for (let i = this.sent, k = 0; i < this.queue.length; i++) {
-      const e = this.queue[i];
-      if (e.preset) continue;
-      seqs[k] = e.seq;
-      if (refused && e.tooLong) refused[k] = 1;
-      if (times) times[k] = e.time;
-      lines[k] = e.line;
+    for (let p = q.sent, k = 0; p < q.tail; p++) {
+      const i = p & q.mask;
+      if (q.preset[i]) continue;
+      seqs[k] = q.seq[i];
+      if (refused && q.tooLong[i]) refused[k] = 1;
+      if (times) times[k] = q.time[i];
+      lines[k] = q.line[i];
       k++;
     }
-    this.sent = this.queue.length;
+    q.sent = q.tail;
     if (n) {
       worker.postMessage({ op: 'batch', matcher: this.id, seqs, lines, refused, times } satisfies BatchMessage);
       this.thread.busy();
@@ -496,10 +632,11 @@ export class IsolatedMatcher {
   /** Marks the line numbered `seq`, if it is out in the worker, with an outcome; false if it is not. */
   preset(seq: number, outcome: LineOutcome): boolean {
     if (seq === 0) return false;
-    for (let i = this.head; i < this.sent; i++) {
-      const e = this.queue[i];
-      if (e.seq === seq && !e.preset) {
-        e.preset = outcome;
+    const q = this.q;
+    for (let p = q.head; p < q.sent; p++) {
+      const i = p & q.mask;
+      if (q.seq[i] === seq && !q.preset[i]) {
+        q.preset[i] = outcome;
         return true;
       }
     }
@@ -508,9 +645,11 @@ export class IsolatedMatcher {
 
   /** Marks the oldest line out in the worker with an outcome; false if none is out. */
   presetOldest(outcome: LineOutcome): boolean {
-    for (let i = this.head; i < this.sent; i++) {
-      if (!this.queue[i].preset) {
-        this.queue[i].preset = outcome;
+    const q = this.q;
+    for (let p = q.head; p < q.sent; p++) {
+      const i = p & q.mask;
+      if (!q.preset[i]) {
+        q.preset[i] = outcome;
         return true;
       }
     }
@@ -522,7 +661,7 @@ export class IsolatedMatcher {
     this.inbox = [];
     if (this.handing) clearImmediate(this.handing);
     this.handing = null;
-    this.sent = this.head;
+    this.q.sent = this.q.head;
   }
 
   /** A new worker: the lines decided meanwhile are handed out, the rest sent to it. */
@@ -533,24 +672,37 @@ export class IsolatedMatcher {
 
   /** Every waiting line fails with `reason` (the thread is paused). */
   failAll(reason: string): void {
-    for (let i = this.head; i < this.queue.length; i++) this.queue[i].preset ??= { kind: 'error', message: reason };
+    const q = this.q;
+    for (let p = q.head; p < q.tail; p++) q.preset[p & q.mask] ??= { kind: 'error', message: reason };
     this.handBack();
   }
 
   /** Hands out, in order, the outcomes known at the head of the queue. */
   private handBack(): void {
-    while (this.head < this.queue.length && this.queue[this.head].preset && !this.closed) this.finish(this.queue[this.head].preset!);
-    this.compact();
+    this.finishPreset();
     if (!this.outstanding) this.thread?.maybeIdle();
   }
 
+  /** Hands out the lines at the head that have an outcome already. */
+  private finishPreset(): void {
+    for (;;) {
+      const q = this.q;
+      if (q.head >= q.tail || this.closed) return;
+      const preset = q.preset[q.head & q.mask];
+      if (!preset) return;
+      this.finish(preset);
+    }
+  }
+
+  /** Hands out the oldest line's outcome (the slot is emptied first: the handler may give more lines). */
   private finish(outcome: LineOutcome): void {
-    const e = this.queue[this.head];
-    this.queue[this.head] = undefined as unknown as Entry; // let the line go
-    this.head++;
-    if (this.sent < this.head) this.sent = this.head;
-    this.chars -= e.size;
-    e.done(outcome);
+    const q = this.q;
+    const i = q.head & q.mask;
+    const a = q.a[i] as A;
+    const b = q.b[i] as B;
+    this.chars -= q.size[i];
+    q.drop();
+    this.deliver(outcome, a, b);
   }
 
   /** Hands out results for up to HAND_OUT_MS, then lets the event loop go round. */
@@ -571,33 +723,34 @@ export class IsolatedMatcher {
     let next = hits ? (hits[0] as number) : -1;
     let h = 0;
     for (let k = 0; k < m.count; k++) {
-      while (this.head < this.queue.length && this.queue[this.head].preset) this.finish(this.queue[this.head].preset!);
-      if (this.closed || this.head >= this.sent) return m.count;
-      const e = this.queue[this.head];
-      if (k === 0 && e.seq !== m.first) {
+      this.finishPreset();
+      const q = this.q;
+      if (this.closed || q.head >= q.sent) return m.count;
+      const i = q.head & q.mask;
+      if (k === 0 && q.seq[i] !== m.first) {
         // Cannot happen while lines go and come back in order; say so rather than mismatch lines.
-        this.thread?.crashed(`results out of step (line ${m.first} came back, line ${e.seq} was expected)`);
+        this.thread?.crashed(`results out of step (line ${m.first} came back, line ${q.seq[i]} was expected)`);
         return m.count;
       }
       if (k !== next) {
-        this.finish(e.tooLong ? { kind: 'too-long', length: e.size } : NO_FAILURE);
+        this.finish(q.tooLong[i] ? { kind: 'too-long', length: q.size[i] } : NO_FAILURE);
         continue;
       }
+      const line = q.line[i];
       const r = hits![h + 1] as WireResult;
       h += 2;
       next = h < hits!.length ? (hits![h] as number) : -1;
       if (typeof r === 'string') this.finish({ kind: 'error', message: r });
-      else if (r === 0) this.finish(NO_FAILURE);
+      else if (r === 1) this.finish(IGNORED);
       else {
-        const failures: FailureMatch[] = [];
-        for (let i = 1; i < r.length; i++) {
-          const [host, time, user, fields, lines, failregex, users] = r[i] as WireFailure;
-          const f: FailureMatch = { host, time, fields, failregex, lines: lines ?? [e.line] };
-          if (user !== null) f.user = user;
-          if (users !== null) f.users = users;
-          failures.push(f);
+        const ignored = typeof r[0] === 'number';
+        const failures = (ignored ? r[1] : r) as WireFailure[];
+        for (let i = 0; i < failures.length; i++) {
+          const f = failures[i];
+          if (f.line === null) f.line = line;
+          f.filter = this.label;
         }
-        this.finish({ kind: 'matched', failures, ignored: r[0] === 1 });
+        this.finish({ kind: 'matched', failures: failures as Failure[], ignored });
       }
     }
     this.thread?.matched();
@@ -605,11 +758,4 @@ export class IsolatedMatcher {
     return m.count;
   }
 
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.sent -= this.head;
-      this.head = 0;
-    }
-  }
 }

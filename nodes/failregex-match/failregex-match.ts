@@ -3,14 +3,13 @@ import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type 
 import { DEFAULT_MATCH_TIMEOUT_MS, IsolatedMatcher, MAX_QUEUED_LINES, type LineOutcome } from '../../lib/filter/isolated-matcher';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import { FilterTestError, runFilterTest } from '../../lib/filter-tester';
-import type { Failure } from '../../lib/messages';
-import { errorText, numberProperty, reportConfigError, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage, type Send } from '../node-red';
+import { errorText, numberProperty, reportConfigError, ThrottledCount, type Done, type Node, type NodeAPI, type NodeDef, type NodeMessage } from '../node-red';
 
 export = function register(RED: NodeAPI): void {
   function FailregexMatchNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    let matcher: IsolatedMatcher | null = null;
+    let matcher: IsolatedMatcher<NodeMessage, Done> | null = null;
     let configError: string | null = null;
     let cancelReport: (() => void) | null = null;
     let lines = 0;
@@ -40,8 +39,9 @@ export = function register(RED: NodeAPI): void {
       // Compiled here once, so that a bad pattern turns the node red at deploy; the lines are matched
       // by the same filter in a worker thread, which a watchdog stops when a line takes too long.
       new Matcher(filter, { maxLineLength });
-      matcher = new IsolatedMatcher(filter, { maxLineLength, timeoutMs });
       label = filter.source.replace(/^builtin:/, '');
+      // Each line waits for its result with just its message and its done (no closure of its own).
+      matcher = new IsolatedMatcher<NodeMessage, Done>(filter, { maxLineLength, timeoutMs, label, onOutcome: finish });
       node.status({ fill: 'grey', shape: 'dot', text: `${label}: waiting for lines` });
     } catch (err) {
       configError = errorText(err);
@@ -65,8 +65,12 @@ export = function register(RED: NodeAPI): void {
       }
     };
 
-    /** What to do with a line once the worker is done with it; called in the order lines came in. */
-    const finish = (msg: NodeMessage, send: Send, done: Done, outcome: LineOutcome) => {
+    /**
+     * What to do with a line once the worker is done with it; called in the order lines came in.
+     * (Messages go out through node.send, which is what the input handler's send calls: a waiting line
+     * does not keep that function alive.)
+     */
+    function finish(outcome: LineOutcome, msg: NodeMessage, done: Done): void {
       if (outcome.kind === 'closed') return done();
       if (outcome.kind === 'error') return done(new Error(`matching failed: ${outcome.message}`));
       if (outcome.kind === 'too-long') {
@@ -103,31 +107,37 @@ export = function register(RED: NodeAPI): void {
         scheduleStatus();
         return done();
       }
-      // The message that carried the line becomes the last failure's (the line is done with); copies
-      // of it, taken before it changes, carry the others. Node-RED's own nodes reuse msg the same way.
-      const last = outcome.failures.length - 1;
-      const out: NodeMessage[] = outcome.failures.map((f, i) => {
-        failures++;
-        const payload: Failure = { host: f.host, time: f.time, fields: f.fields, line: f.lines.length === 1 ? f.lines[0] : f.lines.join('\n'), filter: label };
-        if (f.user !== undefined) payload.user = f.user;
-        const m = i === last ? msg : RED.util.cloneMessage(msg);
-        m.topic = f.host;
-        m.payload = payload;
-        return m;
-      });
-      if (out.length === 1) send(out[0]);
-      else if (out.length) send([out]);
+      // Each failure is its payload as the worker's results were parsed. The message that carried the
+      // line becomes the last failure's (the line is done with); copies of it, taken before it changes,
+      // carry the others. Node-RED's own nodes reuse msg the same way.
+      const list = outcome.failures;
+      failures += list.length;
+      if (list.length === 1) {
+        msg.topic = list[0].host;
+        msg.payload = list[0];
+        node.send(msg);
+      } else {
+        const last = list.length - 1;
+        const out: NodeMessage[] = [];
+        for (let i = 0; i <= last; i++) {
+          const m = i === last ? msg : RED.util.cloneMessage(msg);
+          m.topic = list[i].host;
+          m.payload = list[i];
+          out.push(m);
+        }
+        node.send([out]);
+      }
       scheduleStatus();
       done();
-    };
+    }
 
-    node.on('input', (msg: NodeMessage, send: Send, done: Done) => {
+    node.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {
       if (!matcher) return done(new Error(`failregex-match is not configured: ${configError}`));
       if (typeof msg.payload !== 'string') {
         return done(new Error(`payload must be a log line (a string), got ${msg.payload === null ? 'null' : typeof msg.payload}`));
       }
       const time = typeof msg.timestamp === 'number' ? msg.timestamp : undefined;
-      const queued = matcher.match(msg.payload, time, (outcome) => finish(msg, send, done, outcome));
+      const queued = matcher.match(msg.payload, time, msg, done);
       if (!queued) {
         // More lines wait than the worker can take: memory stays bounded, this line is not matched.
         const count = refused.add();

@@ -169,3 +169,92 @@ test('close hands back the lines still waiting as closed, and ends the thread', 
   m.match('user b from 203.0.113.2', undefined, (o) => late.push(o));
   assert.deepEqual(late.map((o) => o.kind), ['closed']);
 });
+
+test('outcomes go to onOutcome with the two values given with each line; each failure is the payload failregex-match sends', async () => {
+  type Tag = { n: number };
+  const got: Array<{ outcome: LineOutcome; a: Tag; b: string }> = [];
+  let resolve!: () => void;
+  const all = new Promise<void>((r) => (resolve = r));
+  const m = new IsolatedMatcher<Tag, string>(inlineFilter({ failregex: String.raw`^(?:x|y) from <HOST>(?: as <F-USER>\S+</F-USER>)?$`, ignoreregex: '^y ' }), {
+    maxLineLength: 100,
+    label: 'the-label',
+    onOutcome: (outcome, a, b) => {
+      got.push({ outcome, a, b });
+      if (got.length === 5) resolve();
+    },
+  });
+  try {
+    const lines = ['x from 203.0.113.1', 'nothing', 'x from 203.0.113.2 as eve', 'y from 203.0.113.3', 'x from 203.0.113.1'];
+    lines.forEach((l, n) => assert.equal(m.match(l, Date.UTC(2026, 0, 2, 3, 4, 5), { n }, `b${n}`), true));
+    await all;
+    assert.deepEqual(got.map((g) => [g.a.n, g.b]), [[0, 'b0'], [1, 'b1'], [2, 'b2'], [3, 'b3'], [4, 'b4']]);
+    const [one, none, two, ignored] = got.map((g) => g.outcome);
+    assert.equal(one.kind, 'matched');
+    if (one.kind !== 'matched' || two.kind !== 'matched' || none.kind !== 'matched' || ignored.kind !== 'matched') return;
+    // The key order is the payload's: host, time, fields, line, filter, then user when there is one.
+    assert.deepEqual(Object.keys(one.failures[0]), ['host', 'time', 'fields', 'line', 'filter']);
+    assert.deepEqual(one.failures[0], { host: '203.0.113.1', time: Date.UTC(2026, 0, 2, 3, 4, 5), fields: { ip4: '203.0.113.1' }, line: lines[0], filter: 'the-label' });
+    assert.equal(one.ignored, false);
+    assert.deepEqual(none, { kind: 'matched', failures: [], ignored: false });
+    assert.deepEqual(Object.keys(two.failures[0]), ['host', 'time', 'fields', 'line', 'filter', 'user']);
+    assert.equal(two.failures[0].user, 'eve');
+    assert.equal(two.failures[0].line, lines[2]);
+    assert.deepEqual(ignored, { kind: 'matched', failures: [], ignored: true });
+    const four = got[4].outcome;
+    assert.ok(four.kind === 'matched' && four.failures.length === 1 && four.failures[0].line === lines[4] && four.failures[0] !== one.failures[0]);
+  } finally {
+    await m.close();
+  }
+  // Closed: the outcome still goes to the handler, with the values given.
+  m.match('x from 203.0.113.9', undefined, { n: 9 }, 'b9');
+  assert.deepEqual(got.slice(5).map((g) => [g.outcome.kind, g.a.n, g.b]), [['closed', 9, 'b9']]);
+});
+
+test('a failure over several lines (maxlines) carries them joined; the label defaults to the source', async () => {
+  const two = inlineFilter({ failregex: String.raw`^login as <F-USER>\S+</F-USER>\n.*failed from <HOST>$`, maxlines: 2 });
+  const m = new IsolatedMatcher(two, { maxLineLength: 100 });
+  try {
+    const got = await run(m, ['login as bob', 'auth failed from 203.0.113.4']);
+    const last = got[1].outcome;
+    assert.ok(last.kind === 'matched');
+    assert.equal(last.failures.length, 1);
+    assert.equal(last.failures[0].line, 'login as bob\nauth failed from 203.0.113.4');
+    assert.equal(last.failures[0].user, 'bob');
+    assert.equal(last.failures[0].filter, 'inline');
+  } finally {
+    await m.close();
+  }
+});
+
+test('the waiting lines outgrow their first slots and wrap round them: every line back once, in order, with its own values', async () => {
+  const m = new IsolatedMatcher<number, string>(inlineFilter({ failregex: '^x from <HOST>$' }), {
+    maxLineLength: 40,
+    onOutcome: (outcome, a, b) => got.push([outcome.kind === 'matched' ? outcome.failures.map((f) => f.line).join() : outcome.kind, a, b]),
+  });
+  const got: Array<[string, number, string]> = [];
+  const line = (i: number) => (i % 7 === 3 ? `${'y'.repeat(41)}` : i % 2 ? `x from 198.51.${(i >> 8) & 255}.${i & 255}` : `noise ${i}`);
+  const want = (i: number): [string, number, string] => [i % 7 === 3 ? 'too-long' : i % 2 ? line(i) : '', i, `l${i}`];
+  try {
+    // Three turns: 3,000 lines in one (the slots grow), then 300 a turn while the first are still out.
+    let i = 0;
+    for (; i < 3000; i++) assert.equal(m.match(line(i), undefined, i, `l${i}`), true);
+    for (let turn = 0; turn < 2; turn++) {
+      await new Promise((r) => setImmediate(r));
+      for (const end = i + 300; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+    }
+    while (got.length < i) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(got, Array.from({ length: i }, (_, n) => want(n)));
+    // More turns of a few lines each: the positions go round the ring many times.
+    for (let turn = 0; turn < 40; turn++) {
+      for (const end = i + 50; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+      while (got.length < i) await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.deepEqual(got.slice(3600), Array.from({ length: i - 3600 }, (_, n) => want(3600 + n)));
+    assert.equal(m.waiting, 0);
+    // Lines still waiting at close get `closed`, with their values.
+    for (const end = i + 500; i < end; i++) m.match(line(i), undefined, i, `l${i}`);
+  } finally {
+    await m.close();
+  }
+  assert.deepEqual(got.slice(5600), Array.from({ length: 500 }, (_, n) => ['closed', 5600 + n, `l${5600 + n}`]));
+});
