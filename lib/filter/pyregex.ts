@@ -1026,8 +1026,10 @@ function requiredPieces(node: Node, ci: boolean): string[] {
 }
 
 /**
- * The longest required piece, without white space at its ends: a search for it skips ahead to each
- * place its first character stands, and a space stands at many places of a log line.
+ * Literal text every match holds, for a search before the pattern: the longest required piece,
+ * without white space at its ends (a space stands at many places of a log line). None when that piece
+ * is in the literal text the pattern begins with, right after ^: the engine then fails on a line
+ * without it at once, at no more cost than the search.
  */
 function longestRequiredText(root: Node, ci: boolean): string | null {
   let best: string | null = null;
@@ -1035,5 +1037,31 @@ function longestRequiredText(root: Node, ci: boolean): string | null {
     const piece = whole.trim();
     if (piece.length >= 4 && (best === null || piece.length > best.length)) best = piece;
   }
-  return best;
+  return best !== null && leadingText(root, ci).includes(best) ? null : best;
+}
+
+/** The literal text right after the ^ (not multi-line) a pattern begins with, into groups; '' when none. */
+function leadingText(root: Node, ci: boolean): string {
+  const items = root.t === 'seq' ? root.items : [root];
+  const head = items[0];
+  if (!head || !((head.t === 'bol' && !head.multiline) || head.t === 'A')) return '';
+  let text = '';
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i];
+    if (item.t === 'group' && (item.kind === 'cap' || item.kind === 'noncap' || item.kind === 'atomic')) {
+      // What the group begins with, and no further: the group may end there.
+      return text + leadingOf(item.body, ci);
+    }
+    if (item.t !== 'chars' || item.ci || ci) break;
+    text += String.fromCodePoint(...item.cps);
+  }
+  return text;
+}
+
+/** The literal text every match of `node` begins with (a prefix of it; '' when none is certain). */
+function leadingOf(node: Node, ci: boolean): string {
+  if (node.t === 'chars') return node.ci || ci ? '' : String.fromCodePoint(...node.cps);
+  if (node.t === 'group' && (node.kind === 'cap' || node.kind === 'noncap' || node.kind === 'atomic')) return leadingOf(node.body, ci);
+  if (node.t === 'seq' && node.items.length > 0) return leadingOf(node.items[0], ci);
+  return '';
 }

@@ -106,6 +106,10 @@ test('requiredText: the longest literal text every match holds, of 4 characters 
     [String.raw`^(?:abcdef|abcdeg) ends`, 'ends'],
     // White space at the ends is left out (a search stops at every space of a line); 3 characters are too few.
     [String.raw`^(?:abcdef|abcdeg) end`, null],
+    // Text the pattern begins with, right after ^: the engine fails at once on a line without it.
+    [String.raw`^Failed password for (?P<user>\S+) from`, null],
+    [String.raw`^(?P<x>Accepted) \w+ for`, null],
+    [String.raw`^(?P<x>Accepted) \w+ for (?P<u>\S+) from x port`, 'from x port'],
     [String.raw`(?:fooo barr)?bazz`, 'bazz'],
     [String.raw`(?:quux|quuy)abc`, null],
     [String.raw`(?i)Failed password`, null],
