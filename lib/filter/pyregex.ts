@@ -1040,28 +1040,23 @@ function longestRequiredText(root: Node, ci: boolean): string | null {
   return best !== null && leadingText(root, ci).includes(best) ? null : best;
 }
 
-/** The literal text right after the ^ (not multi-line) a pattern begins with, into groups; '' when none. */
+/** The literal text right after the ^ (not multi-line) a pattern begins with; '' when none. */
 function leadingText(root: Node, ci: boolean): string {
   const items = root.t === 'seq' ? root.items : [root];
   const head = items[0];
   if (!head || !((head.t === 'bol' && !head.multiline) || head.t === 'A')) return '';
-  let text = '';
-  for (let i = 1; i < items.length; i++) {
-    const item = items[i];
-    if (item.t === 'group' && (item.kind === 'cap' || item.kind === 'noncap' || item.kind === 'atomic')) {
-      // What the group begins with, and no further: the group may end there.
-      return text + leadingOf(item.body, ci);
-    }
-    if (item.t !== 'chars' || item.ci || ci) break;
-    text += String.fromCodePoint(...item.cps);
-  }
-  return text;
+  return leadingOf(items.slice(1), ci);
 }
 
-/** The literal text every match of `node` begins with (a prefix of it; '' when none is certain). */
-function leadingOf(node: Node, ci: boolean): string {
-  if (node.t === 'chars') return node.ci || ci ? '' : String.fromCodePoint(...node.cps);
-  if (node.t === 'group' && (node.kind === 'cap' || node.kind === 'noncap' || node.kind === 'atomic')) return leadingOf(node.body, ci);
-  if (node.t === 'seq' && node.items.length > 0) return leadingOf(node.items[0], ci);
-  return '';
+/** The literal text every match of `items`, one after the other, begins with ('' when none is certain). */
+function leadingOf(items: readonly Node[], ci: boolean): string {
+  let text = '';
+  for (const item of items) {
+    if (item.t === 'chars' && !item.ci && !ci) text += String.fromCodePoint(...item.cps);
+    else if (item.t === 'group' && (item.kind === 'cap' || item.kind === 'noncap' || item.kind === 'atomic')) {
+      // What the group begins with, and no further: the group may end there.
+      return text + leadingOf(item.body.t === 'seq' ? item.body.items : [item.body], ci);
+    } else break;
+  }
+  return text;
 }
