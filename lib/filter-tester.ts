@@ -6,7 +6,7 @@
  */
 import { join } from 'path';
 import { Worker } from 'worker_threads';
-import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from './filter';
+import { filterFromSettings, filterLabel, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from './filter';
 import { builtinOptionProblem } from './filter-library';
 
 /** At most this many sample lines per request. */
@@ -90,7 +90,7 @@ export function testFilter(request: FilterTestRequest): FilterTestReport {
   const samples = given.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
   const tried = samples.slice(0, MAX_TEST_LINES);
   const report: FilterTestReport = {
-    filter: definition.source.replace(/^builtin:/, ''),
+    filter: filterLabel(definition),
     failregex: [...definition.failregex],
     ignoreregex: [...definition.ignoreregex],
     lines: [],

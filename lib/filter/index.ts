@@ -1,6 +1,6 @@
 export { Matcher, MAX_LINE_LENGTH, type FailureMatch, type MatchResult } from './matcher';
 export {
-  loadFilterFile, loadBuiltinFilter, inlineFilter, builtinFilterNames, parseFilterOptions, splitFilterSpec,
+  loadFilterFile, loadBuiltinFilter, inlineFilter, builtinFilterNames, filterLabel, parseFilterOptions, splitFilterSpec,
   BUILTIN_FILTER_DIR, type FilterDefinition,
 } from './load';
 export { FilterFileError } from '../config/ini';

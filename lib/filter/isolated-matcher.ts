@@ -19,7 +19,7 @@ import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { Worker } from 'worker_threads';
 import type { Failure } from '../messages';
-import type { FilterDefinition } from './load';
+import { filterLabel, type FilterDefinition } from './load';
 
 /** A line that takes longer than this (ms) to match is skipped, by default. */
 export const DEFAULT_MATCH_TIMEOUT_MS = 250;
@@ -512,7 +512,7 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     this.maxChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     const { locate: _locate, ...plain } = definition;
     this.definition = plain;
-    this.label = options.label ?? definition.source.replace(/^builtin:/, '');
+    this.label = options.label ?? filterLabel(definition);
     this.deliver = options.onOutcome ?? callFirst;
     this.thread = threadFor();
     if (!this.thread.attach(this)) {

@@ -178,6 +178,11 @@ export function loadBuiltinFilter(name: string, options: Map<string, string> = n
   return { ...def, source: `builtin:${name}` };
 }
 
+/** A filter's name as failures and reports give it: its source, a built-in one without "builtin:". */
+export function filterLabel(definition: FilterDefinition): string {
+  return definition.source.replace(/^builtin:/, '');
+}
+
 /** An inline filter from failregex/ignoreregex text, one pattern per line. */
 export function inlineFilter(parts: { failregex?: string; ignoreregex?: string; prefregex?: string; datepattern?: string; maxlines?: string | number }): FilterDefinition {
   const values = new Map<string, string>();

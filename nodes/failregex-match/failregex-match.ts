@@ -1,5 +1,5 @@
 /** failregex-match: one log line in, one message per failure out (fail2ban's filter stage). */
-import { filterFromSettings, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from '../../lib/filter';
+import { filterFromSettings, filterLabel, Matcher, MAX_LINE_LENGTH, parseFilterOptions, type FilterSettings } from '../../lib/filter';
 import { DEFAULT_MATCH_TIMEOUT_MS, IsolatedMatcher, MAX_QUEUED_LINES, type LineOutcome } from '../../lib/filter/isolated-matcher';
 import { builtinFilterInfo, builtinOptionProblem } from '../../lib/filter-library';
 import { FilterTestError, runFilterTest } from '../../lib/filter-tester';
@@ -39,7 +39,7 @@ export = function register(RED: NodeAPI): void {
       // Compiled here once, so that a bad pattern turns the node red at deploy; the lines are matched
       // by the same filter in a worker thread, which a watchdog stops when a line takes too long.
       new Matcher(filter, { maxLineLength });
-      label = filter.source.replace(/^builtin:/, '');
+      label = filterLabel(filter);
       // Each line waits for its result with just its message and its done (no closure of its own).
       matcher = new IsolatedMatcher<NodeMessage, Done>(filter, { maxLineLength, timeoutMs, label, onOutcome: finish });
       node.status({ fill: 'grey', shape: 'dot', text: `${label}: waiting for lines` });
