@@ -965,14 +965,18 @@ function firstOf(node: Node, ci: boolean): First {
   }
 }
 
+/** ^ (not multi-line) or \A: the start of the text alone. */
+function isTextStart(node: Node | undefined): boolean {
+  return node !== undefined && ((node.t === 'bol' && !node.multiline) || node.t === 'A');
+}
+
 /** First characters of a pattern whose every branch starts with ^ (not multi-line) or \A. */
 function anchoredFirstChars(root: Node, ci: boolean): Set<number> | null {
   const branches = root.t === 'alt' ? root.alts : [root];
   let chars: Set<number> | null = new Set();
   for (const b of branches) {
     const items = b.t === 'seq' ? b.items : [b];
-    const head = items[0];
-    if (!head || !((head.t === 'bol' && !head.multiline) || head.t === 'A')) return null;
+    if (!isTextStart(items[0])) return null;
     const f = firstOf({ t: 'seq', items: items.slice(1) }, ci);
     if (f.nullable) return null;
     chars = union(chars, f.chars);
@@ -983,6 +987,16 @@ function anchoredFirstChars(root: Node, ci: boolean): Set<number> | null {
 
 // ---------------------------------------------------------------- literal text every match holds
 
+/** The text of literal characters matched with case (null: not such a node). */
+function caseText(node: Node, ci: boolean): string | null {
+  return node.t === 'chars' && !node.ci && !ci ? String.fromCodePoint(...node.cps) : null;
+}
+
+/** A group whose body a match goes through, consuming it (not a lookaround). */
+function matchesBody(node: Node & { t: 'group' }): boolean {
+  return node.kind === 'cap' || node.kind === 'noncap' || node.kind === 'atomic';
+}
+
 /**
  * Pieces of literal text that every match of `node` holds (a subset: what is easy to be sure of).
  * Literal characters in a row make one piece; an alternation holds what all its alternatives hold;
@@ -991,14 +1005,17 @@ function anchoredFirstChars(root: Node, ci: boolean): Set<number> | null {
  */
 function requiredPieces(node: Node, ci: boolean): string[] {
   switch (node.t) {
-    case 'chars':
-      return node.ci || ci ? [] : [String.fromCodePoint(...node.cps)];
+    case 'chars': {
+      const text = caseText(node, ci);
+      return text === null ? [] : [text];
+    }
     case 'seq': {
       const out: string[] = [];
       let run = '';
       for (const item of node.items) {
-        if (item.t === 'chars' && !item.ci && !ci) {
-          run += String.fromCodePoint(...item.cps);
+        const text = caseText(item, ci);
+        if (text !== null) {
+          run += text;
           continue;
         }
         if (run) out.push(run);
@@ -1017,7 +1034,7 @@ function requiredPieces(node: Node, ci: boolean): string[] {
       return common;
     }
     case 'group':
-      return node.kind === 'cap' || node.kind === 'noncap' || node.kind === 'atomic' ? requiredPieces(node.body, ci) : [];
+      return matchesBody(node) ? requiredPieces(node.body, ci) : [];
     case 'repeat':
       return node.min >= 1 ? requiredPieces(node.body, ci) : [];
     default:
@@ -1043,17 +1060,16 @@ function longestRequiredText(root: Node, ci: boolean): string | null {
 /** The literal text right after the ^ (not multi-line) a pattern begins with; '' when none. */
 function leadingText(root: Node, ci: boolean): string {
   const items = root.t === 'seq' ? root.items : [root];
-  const head = items[0];
-  if (!head || !((head.t === 'bol' && !head.multiline) || head.t === 'A')) return '';
-  return leadingOf(items.slice(1), ci);
+  return isTextStart(items[0]) ? leadingOf(items.slice(1), ci) : '';
 }
 
 /** The literal text every match of `items`, one after the other, begins with ('' when none is certain). */
 function leadingOf(items: readonly Node[], ci: boolean): string {
   let text = '';
   for (const item of items) {
-    if (item.t === 'chars' && !item.ci && !ci) text += String.fromCodePoint(...item.cps);
-    else if (item.t === 'group' && (item.kind === 'cap' || item.kind === 'noncap' || item.kind === 'atomic')) {
+    const piece = caseText(item, ci);
+    if (piece !== null) text += piece;
+    else if (item.t === 'group' && matchesBody(item)) {
       // What the group begins with, and no further: the group may end there.
       return text + leadingOf(item.body.t === 'seq' ? item.body.items : [item.body], ci);
     } else break;
