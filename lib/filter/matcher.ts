@@ -614,7 +614,7 @@ export class Matcher {
     for (let c = 0; c < candidates.length; c++) {
       const index = candidates[c];
       const rx = this.fail[index];
-      if (rx.needs !== null && !buf.includes(rx.needs)) continue;
+      if (rx.lacksRequiredText(buf)) continue;
       const m = patterns[index].exec(buf);
       if (!m) continue;
       // As dict.update: a group of the failregex that did not take part hides the prefregex's value.

@@ -132,7 +132,7 @@ export class F2bRegex {
   /** firstChars as a table of the ASCII characters (null: any character may begin a match). */
   private readonly firstAscii: Uint8Array | null = null;
   /** Literal text every match holds (PyRegex.requiredText): a text without it is not searched. */
-  readonly needs: string | null;
+  private readonly needs: string | null;
   /** groups() written out for this pattern's own groups (see fillerFor). */
   private readonly fill: (m: RegExpExecArray, g: Record<string, unknown>) => void;
 
@@ -185,10 +185,15 @@ export class F2bRegex {
     return code >= 0 && code < 128 ? ascii[code] === 1 : this.rx.firstChars!.has(code);
   }
 
+  /** True when `text` cannot match: it lacks the literal text every match holds. */
+  lacksRequiredText(text: string): boolean {
+    return this.needs !== null && !text.includes(this.needs);
+  }
+
   /** Searches a text; `ascii`: the text has ASCII characters only (as isAsciiText), so the cheaper pattern serves. */
   search(buffer: string, ascii = isAsciiText(buffer)): RegExpExecArray | null {
     if (!this.mayStartWith(buffer.codePointAt(0) ?? -1)) return null;
-    if (this.needs !== null && !buffer.includes(this.needs)) return null;
+    if (this.lacksRequiredText(buffer)) return null;
     return (ascii ? this.rx.asciiRe : this.rx.re).exec(buffer);
   }
 
