@@ -158,9 +158,19 @@ class Waiting<A, B> {
 
   /** Twice the slots, every waiting line kept at its position. */
   private grow(): void {
-    const old = { mask: this.mask, seq: this.seq, time: this.time, size: this.size, tooLong: this.tooLong, line: this.line, a: this.a, b: this.b, preset: this.preset };
-    const capacity = (this.mask + 1) * 2;
-    const fresh = new Waiting<A, B>(capacity);
+    const fresh = new Waiting<A, B>((this.mask + 1) * 2);
+    for (let p = this.head; p < this.tail; p++) {
+      const from = p & this.mask;
+      const to = p & fresh.mask;
+      fresh.seq[to] = this.seq[from];
+      fresh.time[to] = this.time[from];
+      fresh.size[to] = this.size[from];
+      fresh.tooLong[to] = this.tooLong[from];
+      fresh.line[to] = this.line[from];
+      fresh.a[to] = this.a[from];
+      fresh.b[to] = this.b[from];
+      fresh.preset[to] = this.preset[from];
+    }
     this.mask = fresh.mask;
     this.seq = fresh.seq;
     this.time = fresh.time;
@@ -170,18 +180,6 @@ class Waiting<A, B> {
     this.a = fresh.a;
     this.b = fresh.b;
     this.preset = fresh.preset;
-    for (let p = this.head; p < this.tail; p++) {
-      const from = p & old.mask;
-      const to = p & this.mask;
-      this.seq[to] = old.seq[from];
-      this.time[to] = old.time[from];
-      this.size[to] = old.size[from];
-      this.tooLong[to] = old.tooLong[from];
-      this.line[to] = old.line[from];
-      this.a[to] = old.a[from];
-      this.b[to] = old.b[from];
-      this.preset[to] = old.preset[from];
-    }
   }
 }
 
@@ -745,8 +743,8 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
       else {
         const ignored = typeof r[0] === 'number';
         const failures = (ignored ? r[1] : r) as WireFailure[];
-        for (let i = 0; i < failures.length; i++) {
-          const f = failures[i];
+        for (let j = 0; j < failures.length; j++) {
+          const f = failures[j];
           if (f.line === null) f.line = line;
           f.filter = this.label;
         }
@@ -757,5 +755,4 @@ export class IsolatedMatcher<A = (outcome: LineOutcome) => void, B = void> imple
     this.handBack();
     return m.count;
   }
-
 }

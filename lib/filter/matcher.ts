@@ -574,7 +574,6 @@ export class Matcher {
     return FOUND;
   }
 
-
   /** The failregexes (indexes, in order) a buffer whose first code point is `code` may match (-1: empty). */
   private candidates(code: number): number[] {
     return code >= 0 && code < 128 ? this.byFirst[code] : this.mayStart(code);
